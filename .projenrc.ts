@@ -51,9 +51,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
     },
   },
 
+  tsconfigDevFile: 'tsconfig.dev.json',
   tsconfigDev: {
     compilerOptions: {},
-    include: ['integ/**/*.ts', 'tools/**/*.ts'],
+    include: ['src/**/*.ts', 'test/**/*.ts', 'integ/**/*.ts', 'tools/**/*.ts'],
   },
 
   gitignore: ['cdk.out/', '.venv/', '__pycache__/', '.pytest_cache/', 'dist/', 'integ/cdk-integ.out.*', 'integ/*.js.snapshot/asset.*/__pycache__/'],

@@ -1,5 +1,12 @@
-export class Hello {
-  public sayHello() {
-    return 'hello, world!';
-  }
-}
+export * from './migration-pipeline';
+export * from './network';
+export * from './storage';
+export * from './database';
+export * from './glue';
+export * from './messaging';
+export * from './dms';
+export * from './orchestration';
+export * from './functions';
+export * from './datasync';
+export * from './logging';
+export * from './monitoring';

@@ -1,0 +1,170 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { requireDurationInRange, requireIntegerInRange, requireMatch } from './validation';
+
+/** Settings of the Aurora MySQL target cluster. */
+export interface DatabaseOptions {
+  /**
+   * The Aurora MySQL engine version.
+   * @default rds.AuroraMysqlEngineVersion.VER_3_09_0
+   */
+  readonly engineVersion?: rds.AuroraMysqlEngineVersion;
+
+  /**
+   * The instance type of the writer and of every reader.
+   * @default ec2.InstanceType.of(ec2.InstanceClass.R6G, ec2.InstanceSize.LARGE)
+   */
+  readonly instanceType?: ec2.InstanceType;
+
+  /**
+   * How many readers the cluster has (each in another AZ than the writer when the VPC allows).
+   * @default 1
+   */
+  readonly readers?: number;
+
+  /**
+   * How long automated backups are kept.
+   * @default Duration.days(7)
+   */
+  readonly backupRetention?: Duration;
+
+  /**
+   * The name of the database created in the cluster.
+   * @default 'migration'
+   */
+  readonly defaultDatabaseName?: string;
+
+  /**
+   * The master user's name (its password is generated into Secrets Manager).
+   * @default 'clusteradmin'
+   */
+  readonly masterUsername?: string;
+
+  /**
+   * How long the exported database logs are kept in CloudWatch Logs.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Rotate the master password automatically every 30 days (uses the Secrets Manager rotation application,
+   * which needs outbound access to the Secrets Manager endpoint from the private subnets).
+   * @default false
+   */
+  readonly enableSecretRotation?: boolean;
+}
+
+/** Props of {@link Database}. */
+export interface DatabaseProps extends DatabaseOptions {
+  /** The VPC; the cluster lives in its isolated subnets. */
+  readonly vpc: ec2.IVpc;
+  /** The cluster's security group. */
+  readonly securityGroup: ec2.ISecurityGroup;
+  /** The environment suffix, used in names. */
+  readonly environmentSuffix: string;
+  /**
+   * Protects the cluster from deletion and retains it with the stack.
+   * @default false
+   */
+  readonly production?: boolean;
+}
+
+/** The log types Aurora MySQL exports to CloudWatch Logs (the spec's list). */
+export const AURORA_LOG_EXPORTS = ['error', 'general', 'slowquery', 'audit'];
+
+/**
+ * Aurora MySQL (writer and reader) in isolated subnets, with generated credentials in Secrets Manager,
+ * encrypted storage, IAM authentication, backups, and a parameter group that turns on the logs it exports.
+ */
+export class Database extends Construct {
+  /** The Aurora MySQL cluster, target of the replication. */
+  public readonly auroraCluster: rds.DatabaseCluster;
+  /** The master credentials (username, password, host, port, dbname). */
+  public readonly secret: secretsmanager.ISecret;
+  /** The cluster parameter group that enables the audit, general and slow-query logs. */
+  public readonly parameterGroup: rds.ParameterGroup;
+
+  constructor(scope: Construct, id: string, props: DatabaseProps) {
+    super(scope, id);
+    const readers = props.readers ?? 1;
+    const backupRetention = props.backupRetention ?? Duration.days(7);
+    const defaultDatabaseName = props.defaultDatabaseName ?? 'migration';
+    const masterUsername = props.masterUsername ?? 'clusteradmin';
+    requireIntegerInRange('database.readers', readers, 0, 15);
+    requireDurationInRange('database.backupRetention', backupRetention, Duration.days(1), Duration.days(35));
+    requireMatch('database.defaultDatabaseName', defaultDatabaseName, /^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'a letter then up to 63 letters, digits or underscores');
+    requireMatch('database.masterUsername', masterUsername, /^[A-Za-z][A-Za-z0-9_]{0,15}$/, 'a letter then up to 15 letters, digits or underscores');
+
+    const engine = rds.DatabaseClusterEngine.auroraMysql({ version: props.engineVersion ?? rds.AuroraMysqlEngineVersion.VER_3_09_0 });
+    this.parameterGroup = new rds.ParameterGroup(this, 'ClusterParameterGroup', {
+      engine,
+      description: `Migration target ${props.environmentSuffix}: audit, general and slow-query logs on`,
+      parameters: {
+        // Without these switches the exported log groups stay empty.
+        server_audit_logging: '1',
+        server_audit_events: 'CONNECT,QUERY_DCL,QUERY_DDL',
+        general_log: '1',
+        slow_query_log: '1',
+        long_query_time: '2',
+        log_output: 'FILE',
+        // Clients must use TLS.
+        require_secure_transport: 'ON',
+      },
+    });
+
+    const instanceType = props.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.R6G, ec2.InstanceSize.LARGE);
+    const zones = props.vpc.isolatedSubnets.map((subnet) => subnet.availabilityZone);
+    const production = props.production ?? false;
+    const clusterIdentifier = `migration-aurora-${props.environmentSuffix}`;
+
+    this.auroraCluster = new rds.DatabaseCluster(this, 'AuroraCluster', {
+      engine,
+      clusterIdentifier,
+      credentials: rds.Credentials.fromGeneratedSecret(masterUsername, { secretName: `migration-aurora-${props.environmentSuffix}` }),
+      defaultDatabaseName,
+      writer: rds.ClusterInstance.provisioned('Writer', { instanceType, availabilityZone: zones[0], publiclyAccessible: false }),
+      readers: Array.from({ length: readers }, (_, i) => rds.ClusterInstance.provisioned(`Reader${i === 0 ? '' : i + 1}`, {
+        instanceType,
+        // Readers go to the other AZs first, so a zone failure leaves a promotable copy.
+        availabilityZone: zones[(i + 1) % zones.length],
+        publiclyAccessible: false,
+      })),
+      vpc: props.vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      securityGroups: [props.securityGroup],
+      parameterGroup: this.parameterGroup,
+      storageEncrypted: true,
+      iamAuthentication: true,
+      backup: { retention: backupRetention },
+      cloudwatchLogsExports: AURORA_LOG_EXPORTS,
+      deletionProtection: production,
+      removalPolicy: production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      monitoringInterval: Duration.seconds(60),
+    });
+    this.secret = this.auroraCluster.secret!;
+    this.createLogGroups(clusterIdentifier, props.logRetention ?? logs.RetentionDays.ONE_YEAR, production);
+
+    if (props.enableSecretRotation) {
+      this.auroraCluster.addRotationSingleUser({ automaticallyAfter: Duration.days(30) });
+    }
+  }
+
+  /**
+   * Creates the exported log groups up front (Aurora would create them without a retention),
+   * which sets their retention without a log-retention custom resource.
+   */
+  private createLogGroups(clusterIdentifier: string, retention: logs.RetentionDays, production: boolean): void {
+    for (const logType of AURORA_LOG_EXPORTS) {
+      const logGroup = new logs.LogGroup(this, `${logType}LogGroup`, {
+        logGroupName: `/aws/rds/cluster/${clusterIdentifier}/${logType}`,
+        retention,
+        removalPolicy: production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      });
+      this.auroraCluster.node.addDependency(logGroup);
+    }
+  }
+}

@@ -1,0 +1,216 @@
+import { CustomResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as datasync from 'aws-cdk-lib/aws-datasync';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { readRuntimeSource } from './runtime-code';
+import { INCOMING_PREFIX } from './storage';
+import { requireDurationInRange, requireIntegerInRange, requireMatch } from './validation';
+
+/** The public SSM parameter that holds the current DataSync agent AMI of each region. */
+export const DATASYNC_AMI_PARAMETER = '/aws/service/datasync/ami';
+
+/** Settings of the DataSync agent and its activation. */
+export interface DataSyncOptions {
+  /**
+   * The agent's EC2 instance type (DataSync needs at least 4 vCPUs and 16 GiB, which m5.large falls short of
+   * for big transfers; m5.large is the spec's size).
+   * @default ec2.InstanceType.of(ec2.InstanceClass.M5, ec2.InstanceSize.LARGE)
+   */
+  readonly instanceType?: ec2.InstanceType;
+
+  /**
+   * A fixed agent AMI, for example 'ami-0f508ba5fd9db6606' in us-west-2.
+   * @default - the current AMI from the public SSM parameter /aws/service/datasync/ami
+   */
+  readonly amiId?: string;
+
+  /**
+   * How long the activation waits for the agent to boot before the first attempt.
+   * @default Duration.seconds(90)
+   */
+  readonly activationInitialWait?: Duration;
+
+  /**
+   * How long the activation waits between two attempts.
+   * @default Duration.seconds(45)
+   */
+  readonly activationRetryInterval?: Duration;
+
+  /**
+   * How many activation attempts are made before the placeholder ARN is returned.
+   * @default 10
+   */
+  readonly activationMaxAttempts?: number;
+}
+
+/** Props of {@link DataSyncAgent}. */
+export interface DataSyncAgentProps extends DataSyncOptions {
+  /** The VPC; the agent runs in a public subnet, the activation function in a private one. */
+  readonly vpc: ec2.IVpc;
+  /** The agent's security group; port 80 is opened only to the activation function. */
+  readonly securityGroup: ec2.ISecurityGroup;
+  /** The bucket DataSync writes to (under `incoming/`). */
+  readonly dataBucket: s3.IBucket;
+  /** The environment suffix, used in names. */
+  readonly environmentSuffix: string;
+  /**
+   * What happens to the activation function's log group when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+// Each attempt is an HTTP GET (at most 10 s) and a CreateAgent call.
+const HTTP_TIMEOUT_SECONDS = 10;
+const ATTEMPT_OVERHEAD_SECONDS = HTTP_TIMEOUT_SECONDS + 20;
+
+/**
+ * A DataSync agent on EC2 in a public subnet, its activation (a custom resource that retries and never fails
+ * the stack: when activation does not succeed it returns a placeholder ARN and `ActivationSuccess=false`),
+ * and the S3 location DataSync writes to.
+ */
+export class DataSyncAgent extends Construct {
+  /** The agent's EC2 instance. */
+  public readonly instance: ec2.Instance;
+  /** The activation custom resource. */
+  public readonly activation: CustomResource;
+  /** The function behind the activation. */
+  public readonly activationFunction: lambda.Function;
+  /** The agent's ARN, or a placeholder ARN when activation did not succeed. */
+  public readonly agentArn: string;
+  /** 'true' when the agent was activated, 'false' when it needs manual activation. */
+  public readonly activationSuccess: string;
+  /** The S3 location for DataSync tasks (`incoming/` of the data bucket). */
+  public readonly s3Location: datasync.CfnLocationS3;
+  /** The role DataSync assumes to write to the bucket. */
+  public readonly bucketAccessRole: iam.Role;
+
+  constructor(scope: Construct, id: string, props: DataSyncAgentProps) {
+    super(scope, id);
+    const initialWait = props.activationInitialWait ?? Duration.seconds(90);
+    const retryInterval = props.activationRetryInterval ?? Duration.seconds(45);
+    const maxAttempts = props.activationMaxAttempts ?? 10;
+    requireDurationInRange('dataSync.activationInitialWait', initialWait, Duration.seconds(0), Duration.minutes(5));
+    requireDurationInRange('dataSync.activationRetryInterval', retryInterval, Duration.seconds(0), Duration.minutes(2));
+    requireIntegerInRange('dataSync.activationMaxAttempts', maxAttempts, 1, 20);
+    requireMatch('dataSync.amiId', props.amiId, /^ami-[0-9a-f]{8,17}$/, "an AMI id such as 'ami-0f508ba5fd9db6606'");
+    const budget = initialWait.toSeconds() + maxAttempts * (retryInterval.toSeconds() + ATTEMPT_OVERHEAD_SECONDS);
+    if (budget > Duration.minutes(14).toSeconds()) {
+      throw new Error(`dataSync.activationMaxAttempts: received ${maxAttempts} attempts ${retryInterval.toHumanString()} apart after ` +
+        `${initialWait.toHumanString()}, which needs up to ${budget} s; expected at most 840 s (the activation function runs at most 15 minutes).`);
+    }
+
+    this.instance = this.createAgentInstance(props);
+
+    const activationSecurityGroup = new ec2.SecurityGroup(this, 'ActivationSecurityGroup', {
+      vpc: props.vpc,
+      description: 'DataSync activation function: agent port 80 and AWS APIs over HTTPS',
+      allowAllOutbound: false,
+    });
+    activationSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'DataSync API over HTTPS');
+    // Both rules land in this construct's stack, so the network stack never points back here.
+    activationSecurityGroup.connections.allowTo(props.securityGroup, ec2.Port.tcp(80), 'Fetch the activation key from the agent');
+
+    this.activationFunction = new lambda.Function(this, 'ActivationFunction', {
+      functionName: `migration-datasync-activation-${props.environmentSuffix}`,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline(readRuntimeSource('datasync_activation.js')),
+      // Covers the whole retry budget, with the function answering CloudFormation before it is cut off.
+      timeout: Duration.minutes(15),
+      memorySize: 256,
+      vpc: props.vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      securityGroups: [activationSecurityGroup],
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup: new logs.LogGroup(this, 'ActivationLogs', {
+        logGroupName: `/aws/lambda/migration-datasync-activation-${props.environmentSuffix}`,
+        retention: logs.RetentionDays.ONE_YEAR,
+        removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      }),
+    });
+    this.grantActivation(this.activationFunction);
+
+    this.activation = new CustomResource(this, 'AgentActivation', {
+      serviceToken: this.activationFunction.functionArn,
+      resourceType: 'Custom::DataSyncAgentActivation',
+      properties: {
+        AgentIp: this.instance.instancePrivateIp,
+        AgentName: `migration-agent-${props.environmentSuffix}`,
+        InitialWaitSeconds: String(initialWait.toSeconds()),
+        RetryIntervalSeconds: String(retryInterval.toSeconds()),
+        MaxAttempts: String(maxAttempts),
+        HttpTimeoutSeconds: String(HTTP_TIMEOUT_SECONDS),
+      },
+    });
+    // The function's network rules must exist before it calls the agent.
+    this.activation.node.addDependency(activationSecurityGroup);
+    this.agentArn = this.activation.getAttString('AgentArn');
+    this.activationSuccess = this.activation.getAttString('ActivationSuccess');
+
+    this.bucketAccessRole = this.createBucketAccessRole(props.dataBucket);
+    this.s3Location = new datasync.CfnLocationS3(this, 'S3Location', {
+      s3BucketArn: props.dataBucket.bucketArn,
+      subdirectory: `/${INCOMING_PREFIX}`,
+      s3StorageClass: 'STANDARD',
+      s3Config: { bucketAccessRoleArn: this.bucketAccessRole.roleArn },
+    });
+    this.s3Location.node.addDependency(this.bucketAccessRole);
+  }
+
+  private createAgentInstance(props: DataSyncAgentProps): ec2.Instance {
+    const machineImage = props.amiId
+      ? ec2.MachineImage.genericLinux({ [Stack.of(this).region]: props.amiId })
+      : ec2.MachineImage.fromSsmParameter(DATASYNC_AMI_PARAMETER);
+    return new ec2.Instance(this, 'AgentInstance', {
+      instanceName: `migration-datasync-agent-${props.environmentSuffix}`,
+      vpc: props.vpc,
+      // The agent reaches the DataSync service endpoints through the internet gateway.
+      vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+      associatePublicIpAddress: true,
+      instanceType: props.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.M5, ec2.InstanceSize.LARGE),
+      machineImage,
+      securityGroup: props.securityGroup,
+      requireImdsv2: true,
+      detailedMonitoring: true,
+      blockDevices: [{ deviceName: '/dev/xvda', volume: ec2.BlockDeviceVolume.ebs(80, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3 }) }],
+    });
+  }
+
+  /** CreateAgent cannot be scoped to a resource; describe and delete are scoped to this account's agents. */
+  private grantActivation(fn: lambda.Function): void {
+    const stack = Stack.of(this);
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['datasync:CreateAgent'], resources: ['*'] }));
+    fn.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['datasync:DescribeAgent', 'datasync:DeleteAgent', 'datasync:TagResource'],
+      resources: [stack.formatArn({ service: 'datasync', resource: 'agent', resourceName: '*' })],
+    }));
+  }
+
+  /** DataSync needs bucket-level listing and object-level read/write under `incoming/`. */
+  private createBucketAccessRole(bucket: s3.IBucket): iam.Role {
+    const stack = Stack.of(this);
+    const role = new iam.Role(this, 'BucketAccessRole', {
+      assumedBy: new iam.ServicePrincipal('datasync.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+      description: 'Lets DataSync write migrated files under incoming/ of the data bucket',
+    });
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'],
+      resources: [bucket.bucketArn],
+    }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: [
+        's3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:GetObjectTagging', 's3:GetObjectVersion',
+        's3:GetObjectVersionTagging', 's3:ListMultipartUploadParts', 's3:PutObject', 's3:PutObjectTagging',
+      ],
+      resources: [bucket.arnForObjects(`${INCOMING_PREFIX}*`)],
+    }));
+    return role;
+  }
+}

@@ -1,0 +1,269 @@
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as dms from 'aws-cdk-lib/aws-dms';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { requireIntegerInRange, requireMatch, requireOneOf } from './validation';
+
+/** Settings of the DMS replication. */
+export interface DmsOptions {
+  /**
+   * The replication instance class.
+   * @default 'dms.t3.medium'
+   */
+  readonly replicationInstanceClass?: string;
+
+  /**
+   * Storage of the replication instance, in GiB.
+   * @default 50
+   */
+  readonly allocatedStorage?: number;
+
+  /**
+   * Runs the replication instance in two AZs.
+   * @default - true for prod, false otherwise
+   */
+  readonly multiAz?: boolean;
+
+  /**
+   * The on-premises MySQL host name, written into the source secret the construct creates.
+   * @default 'on-premise-db.example.com'
+   */
+  readonly sourceHostname?: string;
+
+  /**
+   * The on-premises MySQL port.
+   * @default 3306
+   */
+  readonly sourcePort?: number;
+
+  /**
+   * The source database name, written into the source secret (MySQL endpoints migrate every schema the mappings select).
+   * @default - none
+   */
+  readonly sourceDatabaseName?: string;
+
+  /**
+   * An existing secret with the source's `username`, `password`, `host` and `port`.
+   * @default - a secret is created with the host and port above, user `migration_user` and a generated placeholder password to replace
+   */
+  readonly sourceSecret?: secretsmanager.ISecret;
+
+  /**
+   * How DMS connects to the source: 'none', 'require', 'verify-ca' or 'verify-full'.
+   * @default 'require'
+   */
+  readonly sourceSslMode?: string;
+
+  /**
+   * The migration type of the task.
+   * @default 'full-load-and-cdc'
+   */
+  readonly migrationType?: string;
+
+  /**
+   * The task's table mappings as a JSON string.
+   * @default - every user schema and table; `mysql`, `sys`, `performance_schema` and `information_schema` excluded
+   */
+  readonly tableMappings?: string;
+
+  /**
+   * The task's settings as a JSON string, replacing the defaults.
+   * @default - CloudWatch logging on, data validation on, parallel full load of 8 tables, batch apply off (validation needs row-by-row apply)
+   */
+  readonly replicationTaskSettings?: string;
+}
+
+/** Props of {@link DmsReplication}. */
+export interface DmsReplicationProps extends DmsOptions {
+  /** The VPC; the replication instance runs in its private subnets. */
+  readonly vpc: ec2.IVpc;
+  /** The replication instance's security group. */
+  readonly securityGroup: ec2.ISecurityGroup;
+  /** The Aurora cluster's security group, opened on 3306 to the replication instance. */
+  readonly targetSecurityGroup: ec2.ISecurityGroup;
+  /** The Aurora master secret (username, password, host, port), read by DMS through a role. */
+  readonly targetSecret: secretsmanager.ISecret;
+  /** The environment suffix, used in names. */
+  readonly environmentSuffix: string;
+  /**
+   * Whether this is the production environment.
+   * @default false
+   */
+  readonly production?: boolean;
+}
+
+const MIGRATION_TYPES = ['full-load', 'cdc', 'full-load-and-cdc'];
+const SSL_MODES = ['none', 'require', 'verify-ca', 'verify-full'];
+const SYSTEM_SCHEMAS = ['mysql', 'sys', 'performance_schema', 'information_schema'];
+
+/**
+ * The DMS replication instance in private subnets, the MySQL source and Aurora target endpoints
+ * (credentials from Secrets Manager, never in the template), and the replication task.
+ */
+export class DmsReplication extends Construct {
+  /** The replication task (started by the orchestration state machine). */
+  public readonly replicationTask: dms.CfnReplicationTask;
+  /** The replication instance. */
+  public readonly replicationInstance: dms.CfnReplicationInstance;
+  /** The on-premises source endpoint. */
+  public readonly sourceEndpoint: dms.CfnEndpoint;
+  /** The Aurora target endpoint. */
+  public readonly targetEndpoint: dms.CfnEndpoint;
+  /** The secret holding the source's connection details; fill in the real ones before the first run. */
+  public readonly sourceSecret: secretsmanager.ISecret;
+  /** The role DMS assumes to read the endpoint secrets. */
+  public readonly secretsAccessRole: iam.Role;
+  /** The task's migration type. */
+  public readonly migrationType: string;
+
+  constructor(scope: Construct, id: string, props: DmsReplicationProps) {
+    super(scope, id);
+    const instanceClass = props.replicationInstanceClass ?? 'dms.t3.medium';
+    const allocatedStorage = props.allocatedStorage ?? 50;
+    const sourcePort = props.sourcePort ?? 3306;
+    const sourceSslMode = props.sourceSslMode ?? 'require';
+    this.migrationType = props.migrationType ?? 'full-load-and-cdc';
+    requireMatch('dms.replicationInstanceClass', instanceClass, /^dms\.(t2|t3|c4|c5|c6i|c7i|r4|r5|r6i|r7i)\.[0-9]*(micro|small|medium|large|xlarge)$/,
+      "a DMS instance class such as 'dms.t3.medium'");
+    requireIntegerInRange('dms.allocatedStorage', allocatedStorage, 5, 6144);
+    requireIntegerInRange('dms.sourcePort', sourcePort, 1, 65535);
+    requireOneOf('dms.migrationType', this.migrationType, MIGRATION_TYPES);
+    requireOneOf('dms.sourceSslMode', sourceSslMode, SSL_MODES);
+    requireValidJson('dms.tableMappings', props.tableMappings);
+    requireValidJson('dms.replicationTaskSettings', props.replicationTaskSettings);
+
+    const suffix = props.environmentSuffix;
+    const stack = Stack.of(this);
+    const production = props.production ?? false;
+
+    // DMS reaches Aurora on 3306, the on-premises source on its port (its address is only known at run time,
+    // from the secret) and AWS APIs on 443; nothing else.
+    props.securityGroup.connections.allowTo(props.targetSecurityGroup, ec2.Port.tcp(3306), 'DMS replication to Aurora');
+    props.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(sourcePort), 'DMS to the on-premises MySQL source');
+    props.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'DMS to AWS APIs (Secrets Manager)');
+
+    this.sourceSecret = props.sourceSecret ?? new secretsmanager.Secret(this, 'SourceSecret', {
+      secretName: `migration-source-${suffix}`,
+      description: 'On-premises MySQL source of the migration: replace username and password with real values',
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({
+          username: 'migration_user',
+          host: props.sourceHostname ?? 'on-premise-db.example.com',
+          port: sourcePort,
+          ...(props.sourceDatabaseName ? { dbname: props.sourceDatabaseName } : {}),
+        }),
+        generateStringKey: 'password',
+        excludePunctuation: true,
+      },
+      removalPolicy: production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+
+    // DMS reads endpoint secrets through a role that its regional service principal assumes.
+    this.secretsAccessRole = new iam.Role(this, 'SecretsAccessRole', {
+      assumedBy: new iam.ServicePrincipal(`dms.${stack.region}.amazonaws.com`, {
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+      description: 'Lets DMS read the source and target endpoint secrets',
+    });
+    this.sourceSecret.grantRead(this.secretsAccessRole);
+    props.targetSecret.grantRead(this.secretsAccessRole);
+
+    const subnetGroup = new dms.CfnReplicationSubnetGroup(this, 'SubnetGroup', {
+      replicationSubnetGroupIdentifier: `migration-subnets-${suffix}`,
+      replicationSubnetGroupDescription: 'Private subnets of the migration replication instance',
+      subnetIds: props.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }).subnetIds,
+    });
+
+    this.replicationInstance = new dms.CfnReplicationInstance(this, 'ReplicationInstance', {
+      replicationInstanceIdentifier: `migration-instance-${suffix}`,
+      replicationInstanceClass: instanceClass,
+      allocatedStorage,
+      multiAz: props.multiAz ?? production,
+      publiclyAccessible: false,
+      autoMinorVersionUpgrade: true,
+      replicationSubnetGroupIdentifier: subnetGroup.ref,
+      vpcSecurityGroupIds: [props.securityGroup.securityGroupId],
+    });
+
+    this.sourceEndpoint = new dms.CfnEndpoint(this, 'SourceEndpoint', {
+      endpointIdentifier: `migration-source-${suffix}`,
+      endpointType: 'source',
+      engineName: 'mysql',
+      sslMode: sourceSslMode,
+      mySqlSettings: {
+        secretsManagerSecretId: this.sourceSecret.secretArn,
+        secretsManagerAccessRoleArn: this.secretsAccessRole.roleArn,
+      },
+    });
+
+    this.targetEndpoint = new dms.CfnEndpoint(this, 'TargetEndpoint', {
+      endpointIdentifier: `migration-target-${suffix}`,
+      endpointType: 'target',
+      engineName: 'aurora',
+      // Aurora enforces TLS (require_secure_transport), so the target connection is encrypted.
+      sslMode: 'require',
+      mySqlSettings: {
+        secretsManagerSecretId: props.targetSecret.secretArn,
+        secretsManagerAccessRoleArn: this.secretsAccessRole.roleArn,
+      },
+    });
+    // The endpoints test their connection with the role's permissions as soon as they exist.
+    for (const endpoint of [this.sourceEndpoint, this.targetEndpoint]) {
+      endpoint.node.addDependency(this.secretsAccessRole);
+    }
+
+    this.replicationTask = new dms.CfnReplicationTask(this, 'ReplicationTask', {
+      replicationTaskIdentifier: `migration-task-${suffix}`,
+      migrationType: this.migrationType,
+      replicationInstanceArn: this.replicationInstance.ref,
+      sourceEndpointArn: this.sourceEndpoint.ref,
+      targetEndpointArn: this.targetEndpoint.ref,
+      tableMappings: props.tableMappings ?? defaultTableMappings(),
+      replicationTaskSettings: props.replicationTaskSettings ?? defaultTaskSettings(),
+    });
+  }
+}
+
+/** Every user schema and table, without MySQL's own schemas. */
+function defaultTableMappings(): string {
+  const include = {
+    'rule-type': 'selection',
+    'rule-id': '1',
+    'rule-name': 'include-all-user-schemas',
+    'object-locator': { 'schema-name': '%', 'table-name': '%' },
+    'rule-action': 'include',
+  };
+  const excludes = SYSTEM_SCHEMAS.map((schema, i) => ({
+    'rule-type': 'selection',
+    'rule-id': String(i + 2),
+    'rule-name': `exclude-${schema.replace(/_/g, '-')}`,
+    'object-locator': { 'schema-name': schema, 'table-name': '%' },
+    'rule-action': 'exclude',
+  }));
+  return JSON.stringify({ rules: [include, ...excludes] });
+}
+
+/** Task settings after AWS's best-practice guidance: logs, validation, parallel full load. */
+function defaultTaskSettings(): string {
+  return JSON.stringify({
+    Logging: { EnableLogging: true },
+    ValidationSettings: { EnableValidation: true, ThreadCount: 5 },
+    FullLoadSettings: { TargetTablePrepMode: 'DO_NOTHING', MaxFullLoadSubTasks: 8, CommitRate: 10000 },
+    // Batch apply and validation cannot run together; validation is the safer default.
+    TargetMetadata: { BatchApplyEnabled: false, SupportLobs: true, LimitedSizeLobMode: true, LobMaxSize: 32 },
+    ErrorBehavior: { DataErrorPolicy: 'LOG_ERROR', TableErrorPolicy: 'SUSPEND_TABLE', RecoverableErrorCount: -1 },
+  });
+}
+
+function requireValidJson(prop: string, value: string | undefined): void {
+  if (value === undefined) {
+    return;
+  }
+  try {
+    JSON.parse(value);
+  } catch (e) {
+    throw new Error(`${prop}: received a string that is not JSON (${(e as Error).message}); expected a JSON document.`);
+  }
+}

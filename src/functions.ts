@@ -1,0 +1,214 @@
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as dms from 'aws-cdk-lib/aws-dms';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { readRuntimeSource } from './runtime-code';
+import { INCOMING_PREFIX, QUARANTINE_PREFIX, REPORTS_PREFIX } from './storage';
+import { requireDurationInRange, requireIntegerInRange } from './validation';
+
+/** Settings of the three pipeline functions. */
+export interface FunctionsOptions {
+  /**
+   * How long one invocation may take.
+   * @default Duration.minutes(1)
+   */
+  readonly timeout?: Duration;
+
+  /**
+   * Concurrency reserved for (and capping) each function.
+   * @default - no reservation: the functions share the account's unreserved concurrency
+   */
+  readonly reservedConcurrency?: number;
+
+  /**
+   * How long the functions' logs are kept.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * How often the remediation function resumes a failed DMS task before it only alerts.
+   * @default 1
+   */
+  readonly maxDmsResumes?: number;
+
+  /**
+   * How often the remediation function redrives a failed state machine execution before it only alerts.
+   * @default 1
+   */
+  readonly maxRedrives?: number;
+}
+
+/** Props of {@link PipelineFunctions}. */
+export interface PipelineFunctionsProps extends FunctionsOptions {
+  /** The VPC; the functions run in its private subnets. */
+  readonly vpc: ec2.IVpc;
+  /** The functions' security group. */
+  readonly securityGroup: ec2.ISecurityGroup;
+  /** The data bucket (quarantine moves). */
+  readonly dataBucket: s3.IBucket;
+  /** The name of the Glue validation job. */
+  readonly glueJobName: string;
+  /** Validation results: PASSED starts a migration, FAILED goes to remediation. */
+  readonly validationTopic: sns.ITopic;
+  /** Where the remediation function publishes alerts. */
+  readonly alertTopic: sns.ITopic;
+  /** The key of the topics and the dead-letter queue. */
+  readonly messagingKey: kms.IKey;
+  /** Receives the events a function could not process after its retries. */
+  readonly deadLetterQueue: sqs.IQueue;
+  /** The migration state machine. */
+  readonly stateMachine: sfn.IStateMachine;
+  /** The DMS task the remediation function may resume. */
+  readonly replicationTask: dms.CfnReplicationTask;
+  /** The environment suffix, used in names. */
+  readonly environmentSuffix: string;
+  /**
+   * The name the pipeline's own audit events carry.
+   * @default 'migration-pipeline'
+   */
+  readonly pipelineName?: string;
+  /**
+   * What happens to the log groups when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The Glue trigger, the Step Functions trigger and the remediation function: Python 3.12, code inlined from
+ * the library's runtime files, in private subnets, each with a dead-letter queue, tracing and its own log group.
+ */
+export class PipelineFunctions extends Construct {
+  /** Starts the validation job for a file that arrived under `incoming/`. */
+  public readonly glueTriggerFunction: lambda.Function;
+  /** Starts a migration for a file that passed validation. */
+  public readonly stepFunctionTriggerFunction: lambda.Function;
+  /** Heals what it can (resume DMS, redrive, quarantine) and alerts. */
+  public readonly remediationFunction: lambda.Function;
+
+  private readonly props: PipelineFunctionsProps;
+
+  constructor(scope: Construct, id: string, props: PipelineFunctionsProps) {
+    super(scope, id);
+    this.props = props;
+    requireDurationInRange('functions.timeout', props.timeout, Duration.seconds(10), Duration.minutes(15));
+    requireIntegerInRange('functions.reservedConcurrency', props.reservedConcurrency, 1, 1000);
+    requireIntegerInRange('functions.maxDmsResumes', props.maxDmsResumes, 0, 10);
+    requireIntegerInRange('functions.maxRedrives', props.maxRedrives, 0, 10);
+    const stack = Stack.of(this);
+    const suffix = props.environmentSuffix;
+    const pipelineName = props.pipelineName ?? 'migration-pipeline';
+    const common = { PIPELINE_NAME: pipelineName, AUDIT_EVENT_BUS: 'default' };
+
+    this.glueTriggerFunction = this.pythonFunction('GlueTriggerFunction', `migration-glue-trigger-${suffix}`, 'glue_trigger.py', {
+      ...common,
+      GLUE_JOB_NAME: props.glueJobName,
+      VALIDATION_TOPIC_ARN: props.validationTopic.topicArn,
+      INCOMING_PREFIX,
+      REPORT_PREFIX: REPORTS_PREFIX,
+    });
+    this.glueTriggerFunction.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['glue:StartJobRun', 'glue:GetJobRuns'],
+      resources: [stack.formatArn({ service: 'glue', resource: 'job', resourceName: props.glueJobName })],
+    }));
+
+    this.stepFunctionTriggerFunction = this.pythonFunction('StepFunctionTriggerFunction', `migration-sfn-trigger-${suffix}`,
+      'step_function_trigger.py', { ...common, STATE_MACHINE_ARN: props.stateMachine.stateMachineArn });
+    props.stateMachine.grantStartExecution(this.stepFunctionTriggerFunction);
+
+    this.remediationFunction = this.pythonFunction('RemediationFunction', `migration-remediation-${suffix}`, 'remediation.py', {
+      ...common,
+      ALERT_TOPIC_ARN: props.alertTopic.topicArn,
+      DATA_BUCKET: props.dataBucket.bucketName,
+      INCOMING_PREFIX,
+      QUARANTINE_PREFIX,
+      MAX_DMS_RESUMES: String(props.maxDmsResumes ?? 1),
+      MAX_REDRIVES: String(props.maxRedrives ?? 1),
+    });
+    this.grantRemediation(this.remediationFunction);
+
+    // Validation results fan out by outcome: PASSED starts a migration, FAILED is remediated.
+    this.subscribeToOutcome(this.stepFunctionTriggerFunction, 'PASSED');
+    this.subscribeToOutcome(this.remediationFunction, 'FAILED');
+  }
+
+  private pythonFunction(id: string, functionName: string, sourceFile: string, environment: Record<string, string>): lambda.Function {
+    const props = this.props;
+    const logGroup = new logs.LogGroup(this, `${id}Logs`, {
+      logGroupName: `/aws/lambda/${functionName}`,
+      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    const fn = new lambda.Function(this, id, {
+      functionName,
+      runtime: lambda.Runtime.PYTHON_3_12,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline(readRuntimeSource(sourceFile)),
+      timeout: props.timeout ?? Duration.minutes(1),
+      memorySize: 256,
+      vpc: props.vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      securityGroups: [props.securityGroup],
+      environment,
+      logGroup,
+      tracing: lambda.Tracing.ACTIVE,
+      reservedConcurrentExecutions: props.reservedConcurrency,
+      // Asynchronous invocations (EventBridge, SNS) are retried twice, then kept in the dead-letter queue.
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+      deadLetterQueue: props.deadLetterQueue,
+    });
+    fn.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['events:PutEvents'],
+      resources: [Stack.of(this).formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' })],
+    }));
+    // Sending to the encrypted dead-letter queue needs the key.
+    props.messagingKey.grant(fn, 'kms:GenerateDataKey', 'kms:Decrypt');
+    return fn;
+  }
+
+  private subscribeToOutcome(fn: lambda.IFunction, outcome: string): void {
+    this.props.validationTopic.addSubscription(new subscriptions.LambdaSubscription(fn, {
+      filterPolicy: { outcome: sns.SubscriptionFilter.stringFilter({ allowlist: [outcome] }) },
+    }));
+  }
+
+  /** Exactly what remediation does: resume the task, redrive executions, move files to quarantine, alert. */
+  private grantRemediation(fn: lambda.Function): void {
+    const props = this.props;
+    const stack = Stack.of(this);
+    props.alertTopic.grantPublish(fn);
+    fn.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['dms:StartReplicationTask', 'dms:AddTagsToResource', 'dms:ListTagsForResource'],
+      resources: [props.replicationTask.ref],
+    }));
+    fn.addToRolePolicy(new iam.PolicyStatement({
+      // DescribeReplicationTasks does not support resource-level permissions.
+      actions: ['dms:DescribeReplicationTasks'],
+      resources: ['*'],
+    }));
+    fn.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['states:DescribeExecution', 'states:RedriveExecution'],
+      resources: [stack.formatArn({
+        service: 'states',
+        resource: 'execution',
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        resourceName: `${stack.splitArn(props.stateMachine.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName}:*`,
+      })],
+    }));
+    props.dataBucket.grantRead(fn, `${INCOMING_PREFIX}*`);
+    props.dataBucket.grantDelete(fn, `${INCOMING_PREFIX}*`);
+    props.dataBucket.grantPut(fn, `${QUARANTINE_PREFIX}*`);
+    props.dataBucket.grantRead(fn, `${QUARANTINE_PREFIX}*`);
+  }
+}

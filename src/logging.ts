@@ -1,0 +1,256 @@
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as opensearch from 'aws-cdk-lib/aws-opensearchservice';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { requireIntegerInRange, requireMatch } from './validation';
+
+/** Settings of the OpenSearch audit domain and its delivery stream. */
+export interface LoggingOptions {
+  /**
+   * The OpenSearch engine version.
+   * @default opensearch.EngineVersion.OPENSEARCH_2_11
+   */
+  readonly engineVersion?: opensearch.EngineVersion;
+
+  /**
+   * The data node instance type.
+   * @default 't3.small.search'
+   */
+  readonly dataNodeInstanceType?: string;
+
+  /**
+   * How many data nodes the domain has (more than one spreads them over two AZs).
+   * @default 1
+   */
+  readonly dataNodes?: number;
+
+  /**
+   * The EBS volume size of each data node, in GiB (gp3).
+   * @default 20
+   */
+  readonly volumeSize?: number;
+
+  /**
+   * A principal (for example an operator role) allowed to read and manage the audit indices.
+   * @default - only the delivery stream's role can reach the domain
+   */
+  readonly adminPrincipal?: iam.IPrincipal;
+
+  /**
+   * The prefix of the daily audit indices (`<prefix>-YYYY-MM-DD`).
+   * @default 'migration-audit'
+   */
+  readonly indexName?: string;
+
+  /**
+   * How long OpenSearch's own logs (slow search, slow index, application) are kept.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** Props of {@link AuditLogging}. */
+export interface AuditLoggingProps extends LoggingOptions {
+  /** The VPC; the domain and the delivery stream's interfaces live in its private subnets. */
+  readonly vpc: ec2.IVpc;
+  /** The domain's security group; 443 is opened only to the delivery stream. */
+  readonly securityGroup: ec2.ISecurityGroup;
+  /** The environment suffix, used in names. */
+  readonly environmentSuffix: string;
+  /**
+   * What happens to the domain, backup bucket and logs when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The OpenSearch audit domain in a private subnet and the managed path that fills it: Amazon Data Firehose
+ * (VPC delivery, daily indices) with every document that fails delivery backed up to S3. The domain's policy
+ * names the delivery role and the optional admin principal only. The EventBridge rules that feed the stream
+ * belong to {@link Monitoring}, so this stack does not wait for the database or replication stacks.
+ */
+export class AuditLogging extends Construct {
+  /** The audit domain. */
+  public readonly openSearchDomain: opensearch.Domain;
+  /** The delivery stream that writes audit events into the domain. */
+  public readonly deliveryStream: firehose.CfnDeliveryStream;
+  /** The delivery stream as an interface, for rule targets. */
+  public readonly auditDeliveryStream: firehose.IDeliveryStream;
+  /** The role the delivery stream writes with. */
+  public readonly deliveryRole: iam.Role;
+  /** Receives every document the stream could not index. */
+  public readonly backupBucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: AuditLoggingProps) {
+    super(scope, id);
+    const dataNodes = props.dataNodes ?? 1;
+    const volumeSize = props.volumeSize ?? 20;
+    const instanceType = props.dataNodeInstanceType ?? 't3.small.search';
+    const indexName = props.indexName ?? 'migration-audit';
+    requireIntegerInRange('logging.dataNodes', dataNodes, 1, 80);
+    requireIntegerInRange('logging.volumeSize', volumeSize, 10, 3584);
+    requireMatch('logging.dataNodeInstanceType', instanceType, /^[a-z0-9]+\.[0-9]*[a-z]+\.search$/, "an OpenSearch instance type such as 't3.small.search'");
+    requireMatch('logging.indexName', indexName, /^[a-z0-9][a-z0-9_-]{0,62}$/, 'a lower-case index name');
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+
+    const deliverySecurityGroup = new ec2.SecurityGroup(this, 'DeliverySecurityGroup', {
+      vpc: props.vpc,
+      description: 'Audit delivery stream: writes to the OpenSearch domain over HTTPS',
+      allowAllOutbound: false,
+    });
+    deliverySecurityGroup.connections.allowTo(props.securityGroup, ec2.Port.tcp(443), 'Firehose delivery to OpenSearch');
+
+    this.deliveryRole = new iam.Role(this, 'DeliveryRole', {
+      assumedBy: new iam.ServicePrincipal('firehose.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+      description: 'Delivers the pipeline audit events to OpenSearch and failed documents to S3',
+    });
+
+    this.openSearchDomain = this.createDomain(props, { dataNodes, volumeSize, instanceType, removalPolicy });
+    this.restrictDomainAccess(`migration-audit-${props.environmentSuffix}`, props.adminPrincipal);
+
+    this.backupBucket = new s3.Bucket(this, 'BackupBucket', {
+      versioned: true,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      removalPolicy,
+    });
+
+    this.deliveryStream = this.createDeliveryStream(props, indexName, deliverySecurityGroup, removalPolicy);
+    this.auditDeliveryStream = firehose.DeliveryStream.fromDeliveryStreamAttributes(this, 'AuditDeliveryStream', {
+      deliveryStreamArn: this.deliveryStream.attrArn,
+      deliveryStreamName: this.deliveryStream.ref,
+    });
+  }
+
+  private createDomain(props: AuditLoggingProps, size: { dataNodes: number; volumeSize: number; instanceType: string; removalPolicy: RemovalPolicy }):
+  opensearch.Domain {
+    const logGroup = (id: string) => new logs.LogGroup(this, id, {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      removalPolicy: size.removalPolicy,
+    });
+    const slowSearchLogGroup = logGroup('SlowSearchLogs');
+    const slowIndexLogGroup = logGroup('SlowIndexLogs');
+    const appLogGroup = logGroup('AppLogs');
+    const zoneAware = size.dataNodes > 1;
+    const privateSubnets = props.vpc.privateSubnets;
+
+    const domain = new opensearch.Domain(this, 'Domain', {
+      domainName: `migration-audit-${props.environmentSuffix}`,
+      version: props.engineVersion ?? opensearch.EngineVersion.OPENSEARCH_2_11,
+      capacity: { dataNodes: size.dataNodes, dataNodeInstanceType: size.instanceType, multiAzWithStandbyEnabled: false },
+      ebs: { volumeSize: size.volumeSize, volumeType: ec2.EbsDeviceVolumeType.GP3 },
+      zoneAwareness: zoneAware ? { enabled: true, availabilityZoneCount: 2 } : { enabled: false },
+      vpc: props.vpc,
+      vpcSubnets: [{ subnets: zoneAware ? privateSubnets.slice(0, 2) : privateSubnets.slice(0, 1) }],
+      securityGroups: [props.securityGroup],
+      enforceHttps: true,
+      tlsSecurityPolicy: opensearch.TLSSecurityPolicy.TLS_1_2,
+      encryptionAtRest: { enabled: true },
+      nodeToNodeEncryption: true,
+      logging: {
+        slowSearchLogEnabled: true,
+        slowSearchLogGroup,
+        slowIndexLogEnabled: true,
+        slowIndexLogGroup,
+        appLogEnabled: true,
+        appLogGroup,
+      },
+      // The log groups' resource policy is written below, without CDK's custom resource.
+      suppressLogsResourcePolicy: true,
+      removalPolicy: size.removalPolicy,
+    });
+    new logs.CfnResourcePolicy(this, 'DomainLogsPolicy', {
+      policyName: `migration-audit-${props.environmentSuffix}-logs`,
+      policyDocument: JSON.stringify(new iam.PolicyDocument({
+        statements: [new iam.PolicyStatement({
+          principals: [new iam.ServicePrincipal('es.amazonaws.com')],
+          actions: ['logs:PutLogEvents', 'logs:CreateLogStream'],
+          resources: [slowSearchLogGroup, slowIndexLogGroup, appLogGroup].map((g) => g.logGroupArn),
+        })],
+      }).toJSON()),
+    });
+    return domain;
+  }
+
+  /** Only named principals reach the domain: the delivery role and the optional admin. */
+  private restrictDomainAccess(domainName: string, adminPrincipal?: iam.IPrincipal): void {
+    // Built from the name: the domain's own ARN attribute cannot appear in its own policy.
+    const domainArn = Stack.of(this).formatArn({ service: 'es', resource: 'domain', resourceName: domainName });
+    const domainResources = [domainArn, `${domainArn}/*`];
+    const statements = [new iam.PolicyStatement({
+      principals: [this.deliveryRole],
+      actions: ['es:ESHttpGet', 'es:ESHttpPost', 'es:ESHttpPut', 'es:ESHttpHead'],
+      resources: domainResources,
+    })];
+    if (adminPrincipal) {
+      statements.push(new iam.PolicyStatement({ principals: [adminPrincipal], actions: ['es:ESHttp*'], resources: domainResources }));
+    }
+    const cfnDomain = this.openSearchDomain.node.defaultChild as opensearch.CfnDomain;
+    cfnDomain.accessPolicies = new iam.PolicyDocument({ statements });
+  }
+
+  private createDeliveryStream(props: AuditLoggingProps, indexName: string, securityGroup: ec2.ISecurityGroup, removalPolicy: RemovalPolicy):
+  firehose.CfnDeliveryStream {
+    const role = this.deliveryRole;
+    const deliveryLogs = new logs.LogGroup(this, 'DeliveryLogs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy });
+    const deliveryLogStream = deliveryLogs.addStream('OpenSearchDelivery');
+    const backupLogStream = deliveryLogs.addStream('S3Backup');
+
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['es:DescribeDomain', 'es:DescribeDomains', 'es:DescribeDomainConfig', 'es:ESHttpPost', 'es:ESHttpPut', 'es:ESHttpGet'],
+      resources: [this.openSearchDomain.domainArn, `${this.openSearchDomain.domainArn}/*`],
+    }));
+    this.backupBucket.grantPut(role);
+    this.backupBucket.grantRead(role);
+    deliveryLogs.grantWrite(role);
+    // Firehose creates and removes its network interfaces itself; EC2 offers no narrower resource for these calls.
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: [
+        'ec2:DescribeVpcs', 'ec2:DescribeVpcAttribute', 'ec2:DescribeSubnets', 'ec2:DescribeSecurityGroups', 'ec2:DescribeNetworkInterfaces',
+        'ec2:CreateNetworkInterface', 'ec2:CreateNetworkInterfacePermission', 'ec2:DeleteNetworkInterface',
+      ],
+      resources: ['*'],
+    }));
+
+    const stream = new firehose.CfnDeliveryStream(this, 'DeliveryStream', {
+      deliveryStreamName: `migration-audit-${props.environmentSuffix}`,
+      deliveryStreamType: 'DirectPut',
+      deliveryStreamEncryptionConfigurationInput: { keyType: 'AWS_OWNED_CMK' },
+      amazonopensearchserviceDestinationConfiguration: {
+        domainArn: this.openSearchDomain.domainArn,
+        indexName,
+        indexRotationPeriod: 'OneDay',
+        roleArn: role.roleArn,
+        bufferingHints: { intervalInSeconds: 60, sizeInMBs: 5 },
+        retryOptions: { durationInSeconds: 300 },
+        s3BackupMode: 'FailedDocumentsOnly',
+        s3Configuration: {
+          bucketArn: this.backupBucket.bucketArn,
+          roleArn: role.roleArn,
+          prefix: 'failed-documents/',
+          errorOutputPrefix: 'delivery-errors/',
+          compressionFormat: 'GZIP',
+          bufferingHints: { intervalInSeconds: 300, sizeInMBs: 5 },
+          cloudWatchLoggingOptions: { enabled: true, logGroupName: deliveryLogs.logGroupName, logStreamName: backupLogStream.logStreamName },
+        },
+        cloudWatchLoggingOptions: { enabled: true, logGroupName: deliveryLogs.logGroupName, logStreamName: deliveryLogStream.logStreamName },
+        vpcConfiguration: {
+          roleArn: role.roleArn,
+          securityGroupIds: [securityGroup.securityGroupId],
+          subnetIds: props.vpc.privateSubnets.map((s) => s.subnetId),
+        },
+      },
+    });
+    // Firehose validates its role when the stream is created.
+    stream.node.addDependency(role);
+    return stream;
+  }
+}

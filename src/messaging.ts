@@ -1,0 +1,133 @@
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { EMAIL_PATTERN, requireDurationInRange, requireMatch } from './validation';
+
+/** Settings of the topics and queues. */
+export interface MessagingOptions {
+  /**
+   * An address subscribed to the validation and alert topics (the subscription must be confirmed from the mail).
+   * @default - no e-mail subscription
+   */
+  readonly notificationEmail?: string;
+
+  /**
+   * How long the dead-letter queues keep failed events.
+   * @default Duration.days(14)
+   */
+  readonly deadLetterRetention?: Duration;
+}
+
+/** Props of {@link Messaging}. */
+export interface MessagingProps extends MessagingOptions {
+  /** The environment suffix, used in names. */
+  readonly environmentSuffix: string;
+  /**
+   * The role of the Glue validation job, which publishes results to the validation topic.
+   * @default - nobody outside this construct is granted publishing
+   */
+  readonly validationPublisher?: iam.IRole;
+  /**
+   * What happens to the key when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The validation topic (results of each file, with the e-mail subscription), the alert topic
+ * (remediation and alarms), and the dead-letter queue of the pipeline's functions, all encrypted with one
+ * customer-managed key that rotates.
+ */
+export class Messaging extends Construct {
+  /** Validation results (attributes `outcome` PASSED/FAILED, `objectKey`, `bucket`) and migration outcomes. */
+  public readonly validationTopic: sns.Topic;
+  /** Alerts from the remediation function and the alarms. */
+  public readonly alertTopic: sns.Topic;
+  /** Events that the pipeline's functions could not process after their retries. */
+  public readonly deadLetterQueue: sqs.Queue;
+  /** The key of the topics and queues. */
+  public readonly key: kms.Key;
+  /** How long dead-letter queues keep messages. */
+  public readonly deadLetterRetention: Duration;
+
+  constructor(scope: Construct, id: string, props: MessagingProps) {
+    super(scope, id);
+    requireMatch('messaging.notificationEmail', props.notificationEmail, EMAIL_PATTERN, 'an e-mail address such as ops@example.com');
+    this.deadLetterRetention = props.deadLetterRetention ?? Duration.days(14);
+    requireDurationInRange('messaging.deadLetterRetention', this.deadLetterRetention, Duration.minutes(1), Duration.days(14));
+
+    this.key = new kms.Key(this, 'Key', {
+      description: `Encrypts the migration pipeline's topics and queues (${props.environmentSuffix})`,
+      enableKeyRotation: true,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    this.allowServicesToUseKey(['events.amazonaws.com', 'cloudwatch.amazonaws.com', 'sns.amazonaws.com']);
+
+    this.validationTopic = new sns.Topic(this, 'ValidationTopic', {
+      topicName: `migration-validation-${props.environmentSuffix}`,
+      displayName: 'Migration validation results',
+      masterKey: this.key,
+      enforceSSL: true,
+    });
+    this.alertTopic = new sns.Topic(this, 'AlertTopic', {
+      topicName: `migration-alerts-${props.environmentSuffix}`,
+      displayName: 'Migration pipeline alerts',
+      masterKey: this.key,
+      enforceSSL: true,
+    });
+    this.deadLetterQueue = this.createDeadLetterQueue(this, 'DeadLetterQueue', `migration-dlq-${props.environmentSuffix}`);
+
+    if (props.notificationEmail) {
+      for (const topic of [this.validationTopic, this.alertTopic]) {
+        topic.addSubscription(new subscriptions.EmailSubscription(props.notificationEmail));
+      }
+    }
+    if (props.validationPublisher) {
+      this.grantValidationPublish(props.validationPublisher);
+    }
+  }
+
+  /**
+   * Creates a dead-letter queue encrypted with this construct's key in `scope`. Concerns that own event
+   * rules create their target DLQs next to the rules, so the queue policy never points back at a later stack.
+   */
+  public createDeadLetterQueue(scope: Construct, id: string, queueName?: string): sqs.Queue {
+    return new sqs.Queue(scope, id, {
+      queueName,
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.key,
+      retentionPeriod: this.deadLetterRetention,
+      enforceSSL: true,
+    });
+  }
+
+  /**
+   * Lets a role publish validation results. The policy is created here, in the topic's stack, so the
+   * publisher's stack does not need to know the topic.
+   */
+  private grantValidationPublish(role: iam.IRole): void {
+    new iam.Policy(this, 'ValidationPublisherPolicy', {
+      roles: [role],
+      statements: [
+        new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [this.validationTopic.topicArn] }),
+        new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [this.key.keyArn] }),
+      ],
+    });
+  }
+
+  /** EventBridge (rule DLQs), CloudWatch (alarm actions) and SNS may encrypt with the key, for this account only. */
+  private allowServicesToUseKey(servicePrincipals: string[]): void {
+    this.key.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'AllowPipelineServicesToEncrypt',
+      principals: servicePrincipals.map((p) => new iam.ServicePrincipal(p)),
+      actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+    }));
+  }
+}

@@ -1,0 +1,237 @@
+import { Aspects, Duration, NestedStack } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import { Construct } from 'constructs';
+import { DataSyncAgent, DataSyncOptions } from './datasync';
+import { Database, DatabaseOptions } from './database';
+import { DmsOptions, DmsReplication } from './dms';
+import { isProduction, removalPolicyFor, resolveEnvironmentSuffix } from './environment';
+import { FunctionsOptions, PipelineFunctions } from './functions';
+import { GlueOptions, GlueValidation } from './glue';
+import { AuditLogging, LoggingOptions } from './logging';
+import { Messaging, MessagingOptions } from './messaging';
+import { Monitoring } from './monitoring';
+import { Network, NetworkOptions } from './network';
+import { Orchestration, OrchestrationOptions } from './orchestration';
+import { IntendedDependsOnLintSuppression } from './lint-suppressions';
+import { INCOMING_PREFIX, Storage, StorageOptions } from './storage';
+import { requireMatch } from './validation';
+
+/** Props of {@link MigrationPipeline}. Every concern's settings default to the values of the pipeline's specification. */
+export interface MigrationPipelineProps {
+  /**
+   * Distinguishes environments in resource names; `prod` also retains data and protects the database.
+   * @default - the `environmentSuffix` context value, else 'dev'
+   */
+  readonly environmentSuffix?: string;
+
+  /**
+   * The name the pipeline's own audit events carry (`detail.pipeline`).
+   * @default 'migration-pipeline-<environmentSuffix>'
+   */
+  readonly pipelineName?: string;
+
+  /** The VPC and security groups. @default - a new VPC with the defaults of {@link NetworkOptions} */
+  readonly network?: NetworkOptions;
+  /** The buckets. @default - the defaults of {@link StorageOptions} */
+  readonly storage?: StorageOptions;
+  /** The Aurora MySQL target. @default - the defaults of {@link DatabaseOptions} */
+  readonly database?: DatabaseOptions;
+  /** The Glue validation job. @default - the defaults of {@link GlueOptions} */
+  readonly glue?: GlueOptions;
+  /** Topics, queues and the notification e-mail. @default - the defaults of {@link MessagingOptions} */
+  readonly messaging?: MessagingOptions;
+  /** The DMS replication. @default - the defaults of {@link DmsOptions} */
+  readonly dms?: DmsOptions;
+  /** The three pipeline functions. @default - the defaults of {@link FunctionsOptions} */
+  readonly functions?: FunctionsOptions;
+  /** The migration state machine. @default - the defaults of {@link OrchestrationOptions} */
+  readonly orchestration?: OrchestrationOptions;
+  /** The DataSync agent. @default - the defaults of {@link DataSyncOptions} */
+  readonly dataSync?: DataSyncOptions;
+  /** The OpenSearch audit domain. @default - the defaults of {@link LoggingOptions} */
+  readonly logging?: LoggingOptions;
+}
+
+/**
+ * An end-to-end on-premises-to-AWS migration pipeline, one nested stack per concern:
+ * files arrive through DataSync under `incoming/`, EventBridge starts a Glue validation for each, a PASSED
+ * result starts the Step Functions migration that drives DMS into Aurora, failures are remediated, and every
+ * event is audited in OpenSearch.
+ */
+export class MigrationPipeline extends Construct {
+  /** The environment suffix in use. */
+  public readonly environmentSuffix: string;
+  /** NetworkStack: VPC and security groups. */
+  public readonly network: Network;
+  /** StorageStack: data, script and access-log buckets. */
+  public readonly storage: Storage;
+  /** DatabaseStack: Aurora MySQL. */
+  public readonly database: Database;
+  /** GlueStack: catalog and validation job. */
+  public readonly glue: GlueValidation;
+  /** MessagingStack: topics, dead-letter queue and key. */
+  public readonly messaging: Messaging;
+  /** DMSStack: replication instance, endpoints and task. */
+  public readonly dms: DmsReplication;
+  /** OrchestrationStack: the migration state machine. */
+  public readonly orchestration: Orchestration;
+  /** LambdaStack: the three pipeline functions. */
+  public readonly functions: PipelineFunctions;
+  /** DataSyncStack: the agent, its activation and the S3 location. */
+  public readonly dataSync: DataSyncAgent;
+  /** LoggingStack: the OpenSearch audit domain and its delivery stream. */
+  public readonly logging: AuditLogging;
+  /** MonitoringStack: failure and audit rules. */
+  public readonly monitoring: Monitoring;
+  /** The rule that sends objects created under `incoming/` to the Glue trigger function. */
+  public readonly incomingObjectRule: events.Rule;
+  /** The nested stacks by their spec names (NetworkStack, StorageStack, ...). */
+  public readonly nestedStacks: Record<string, NestedStack>;
+
+  constructor(scope: Construct, id: string, props: MigrationPipelineProps = {}) {
+    super(scope, id);
+    const suffix = resolveEnvironmentSuffix(this, props.environmentSuffix);
+    const pipelineName = props.pipelineName ?? `migration-pipeline-${suffix}`;
+    requireMatch('pipelineName', pipelineName, /^[A-Za-z0-9._-]{1,64}$/, 'up to 64 letters, digits, dots, underscores or hyphens');
+    const production = isProduction(suffix);
+    const removalPolicy = removalPolicyFor(suffix);
+    this.environmentSuffix = suffix;
+    this.nestedStacks = {};
+    const nested = (name: string, description: string) => {
+      const stack = new NestedStack(this, name, { description: `Migration pipeline (${suffix}): ${description}` });
+      this.nestedStacks[name] = stack;
+      return stack;
+    };
+
+    const networkStack = nested('NetworkStack', 'VPC and security groups');
+    this.network = new Network(networkStack, 'Network', props.network);
+    const { vpc } = this.network;
+
+    const storageStack = nested('StorageStack', 'data, script and access-log buckets');
+    this.storage = new Storage(storageStack, 'Storage', { ...props.storage, removalPolicy });
+
+    const databaseStack = nested('DatabaseStack', 'Aurora MySQL target');
+    this.database = new Database(databaseStack, 'Database', {
+      ...props.database, vpc, securityGroup: this.network.dbSecurityGroup, environmentSuffix: suffix, production,
+    });
+
+    const glueStack = nested('GlueStack', 'Glue catalog and validation job');
+    this.glue = new GlueValidation(glueStack, 'Glue', {
+      ...props.glue,
+      dataBucket: this.storage.dataBucket,
+      scriptBucket: this.storage.scriptBucket,
+      environmentSuffix: suffix,
+      pipelineName,
+    });
+
+    const messagingStack = nested('MessagingStack', 'topics, dead-letter queue and key');
+    this.messaging = new Messaging(messagingStack, 'Messaging', {
+      ...props.messaging, environmentSuffix: suffix, validationPublisher: this.glue.role, removalPolicy,
+    });
+
+    const dmsStack = nested('DMSStack', 'DMS replication into Aurora');
+    this.dms = new DmsReplication(dmsStack, 'Dms', {
+      ...props.dms,
+      vpc,
+      securityGroup: this.network.dmsSecurityGroup,
+      targetSecurityGroup: this.network.dbSecurityGroup,
+      targetSecret: this.database.secret,
+      environmentSuffix: suffix,
+      production,
+    });
+
+    const orchestrationStack = nested('OrchestrationStack', 'migration state machine');
+    this.orchestration = new Orchestration(orchestrationStack, 'Orchestration', {
+      ...props.orchestration,
+      replicationTask: this.dms.replicationTask,
+      migrationType: this.dms.migrationType,
+      notificationTopic: this.messaging.validationTopic,
+      environmentSuffix: suffix,
+      removalPolicy,
+    });
+
+    const lambdaStack = nested('LambdaStack', 'Glue trigger, Step Functions trigger and remediation functions');
+    this.functions = new PipelineFunctions(lambdaStack, 'Functions', {
+      ...props.functions,
+      vpc,
+      securityGroup: this.network.lambdaSecurityGroup,
+      dataBucket: this.storage.dataBucket,
+      glueJobName: this.glue.jobName,
+      validationTopic: this.messaging.validationTopic,
+      alertTopic: this.messaging.alertTopic,
+      messagingKey: this.messaging.key,
+      deadLetterQueue: this.messaging.deadLetterQueue,
+      stateMachine: this.orchestration.stateMachine,
+      replicationTask: this.dms.replicationTask,
+      environmentSuffix: suffix,
+      pipelineName,
+      removalPolicy,
+    });
+
+    const dataSyncStack = nested('DataSyncStack', 'DataSync agent, activation and S3 location');
+    this.dataSync = new DataSyncAgent(dataSyncStack, 'DataSync', {
+      ...props.dataSync,
+      vpc,
+      securityGroup: this.network.dataSyncSecurityGroup,
+      dataBucket: this.storage.dataBucket,
+      environmentSuffix: suffix,
+      removalPolicy,
+    });
+
+    const loggingStack = nested('LoggingStack', 'OpenSearch audit domain and delivery stream');
+    this.logging = new AuditLogging(loggingStack, 'Logging', {
+      ...props.logging,
+      vpc,
+      securityGroup: this.network.openSearchSecurityGroup,
+      environmentSuffix: suffix,
+      removalPolicy,
+    });
+
+    const monitoringStack = nested('MonitoringStack', 'failure and audit rules');
+    this.monitoring = new Monitoring(monitoringStack, 'Monitoring', {
+      remediationFunction: this.functions.remediationFunction,
+      glueJobName: this.glue.jobName,
+      replicationTask: this.dms.replicationTask,
+      stateMachine: this.orchestration.stateMachine,
+      watchedBuckets: [this.storage.dataBucket, this.storage.scriptBucket],
+      deadLetterQueue: this.messaging.createDeadLetterQueue(monitoringStack, 'EventTargetDeadLetterQueue'),
+      auditDeliveryStream: this.logging.auditDeliveryStream,
+      environmentSuffix: suffix,
+      pipelineName,
+    });
+
+    // The spec's explicit order; every other dependency follows from the data that flows between stacks.
+    storageStack.addDependency(networkStack);
+    databaseStack.addDependency(networkStack);
+    glueStack.addDependency(storageStack);
+    messagingStack.addDependency(glueStack);
+    dmsStack.addDependency(networkStack);
+    dmsStack.addDependency(databaseStack);
+
+    this.incomingObjectRule = this.routeIncomingObjects();
+    Aspects.of(this).add(new IntendedDependsOnLintSuppression());
+  }
+
+  /** Objects created under `incoming/` of the data bucket start a validation (the spec keeps this rule in the main stack). */
+  private routeIncomingObjects(): events.Rule {
+    const rule = new events.Rule(this, 'S3ObjectCreatedRule', {
+      ruleName: `migration-incoming-objects-${this.environmentSuffix}`,
+      description: 'Files arriving under incoming/ start a Glue validation',
+      eventPattern: {
+        source: ['aws.s3'],
+        detailType: ['Object Created'],
+        detail: {
+          bucket: { name: [this.storage.dataBucket.bucketName] },
+          object: { key: [{ prefix: INCOMING_PREFIX }] },
+        },
+      },
+    });
+    rule.addTarget(new targets.LambdaFunction(this.functions.glueTriggerFunction, {
+      deadLetterQueue: this.messaging.createDeadLetterQueue(this, 'IncomingRuleDeadLetterQueue'),
+      retryAttempts: 8,
+      maxEventAge: Duration.hours(24),
+    }));
+    return rule;
+  }
+}

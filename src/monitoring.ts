@@ -1,0 +1,150 @@
+import { Duration, Names } from 'aws-cdk-lib';
+import * as dms from 'aws-cdk-lib/aws-dms';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+
+/** Props of {@link Monitoring}. */
+export interface MonitoringProps {
+  /** Receives every failure event. */
+  readonly remediationFunction: lambda.IFunction;
+  /** The Glue validation job's name. */
+  readonly glueJobName: string;
+  /** The DMS replication task. */
+  readonly replicationTask: dms.CfnReplicationTask;
+  /** The migration state machine. */
+  readonly stateMachine: sfn.IStateMachine;
+  /** The pipeline's buckets whose object deletions are watched. */
+  readonly watchedBuckets: s3.IBucket[];
+  /** Keeps events EventBridge could not deliver to the remediation function. */
+  readonly deadLetterQueue: sqs.IQueue;
+  /** The stream that writes audit events into OpenSearch. */
+  readonly auditDeliveryStream: firehose.IDeliveryStream;
+  /** The environment suffix, used in names. */
+  readonly environmentSuffix: string;
+  /**
+   * The name the pipeline's own audit events carry.
+   * @default 'migration-pipeline'
+   */
+  readonly pipelineName?: string;
+}
+
+/** The source of the pipeline's own events (validation results, remediation actions). */
+export const PIPELINE_EVENT_SOURCE = 'migration.pipeline';
+
+// EventBridge retries a failed delivery with backoff for up to a day, then keeps the event in the DLQ.
+const TARGET_RETRY_ATTEMPTS = 8;
+const TARGET_MAX_EVENT_AGE = Duration.hours(24);
+
+/** The states of a Glue job run that need remediation. */
+export const GLUE_FAILURE_STATES = ['FAILED', 'TIMEOUT'];
+/** The DMS event types that need remediation (as in `detail.eventType` of DMS's EventBridge events). */
+export const DMS_FAILURE_EVENT_TYPES = ['REPLICATION_TASK_FAILED', 'REPLICATION_TASK_STOPPED'];
+/** The execution statuses that need remediation. */
+export const SFN_FAILURE_STATUSES = ['FAILED', 'TIMED_OUT', 'ABORTED'];
+
+/**
+ * The four EventBridge rules that send this pipeline's failures to the remediation function
+ * (Glue job runs, the DMS task, state machine executions, object deletions in the pipeline's buckets),
+ * and the audit rules that send every pipeline event to the OpenSearch delivery stream.
+ * Each rule matches this pipeline's resources only, never the whole account.
+ */
+export class Monitoring extends Construct {
+  /** Glue validation runs that failed or timed out. */
+  public readonly glueFailureRule: events.Rule;
+  /** The DMS task failed or stopped. */
+  public readonly dmsFailureRule: events.Rule;
+  /** Migration executions that failed, timed out or were aborted. */
+  public readonly stepFunctionsFailureRule: events.Rule;
+  /** Objects deleted from the data or script bucket (a data-loss guard). */
+  public readonly s3DeletionRule: events.Rule;
+  /** The rules that send audit events to OpenSearch, by kind: Glue, Dms, StepFunctions, DataSync, S3, Pipeline. */
+  public readonly auditRules: events.Rule[];
+
+  constructor(scope: Construct, id: string, props: MonitoringProps) {
+    super(scope, id);
+    const suffix = props.environmentSuffix;
+    this.glueFailureRule = this.rule('GlueFailureRule', `migration-glue-failures-${suffix}`, 'Glue validation job failed or timed out', {
+      source: ['aws.glue'],
+      detailType: ['Glue Job State Change'],
+      detail: { jobName: [props.glueJobName], state: GLUE_FAILURE_STATES },
+    });
+    this.dmsFailureRule = this.rule('DmsFailureRule', `migration-dms-failures-${suffix}`, 'DMS replication task failed or stopped', {
+      source: ['aws.dms'],
+      detailType: ['DMS Replication Task State Change'],
+      resources: [props.replicationTask.ref],
+      detail: { eventType: DMS_FAILURE_EVENT_TYPES },
+    });
+    this.stepFunctionsFailureRule = this.rule('StepFunctionsFailureRule', `migration-sfn-failures-${suffix}`,
+      'Migration execution failed, timed out or was aborted', {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: { stateMachineArn: [props.stateMachine.stateMachineArn], status: SFN_FAILURE_STATUSES },
+      });
+    this.s3DeletionRule = this.rule('S3DeletionRule', `migration-s3-deletions-${suffix}`, 'Objects deleted from the pipeline buckets', {
+      source: ['aws.s3'],
+      detailType: ['Object Deleted'],
+      detail: { bucket: { name: props.watchedBuckets.map((b) => b.bucketName) } },
+    });
+
+    for (const rule of [this.glueFailureRule, this.dmsFailureRule, this.stepFunctionsFailureRule, this.s3DeletionRule]) {
+      rule.addTarget(new targets.LambdaFunction(props.remediationFunction, {
+        deadLetterQueue: props.deadLetterQueue,
+        retryAttempts: TARGET_RETRY_ATTEMPTS,
+        maxEventAge: TARGET_MAX_EVENT_AGE,
+      }));
+    }
+    this.auditRules = this.createAuditRules(props);
+  }
+
+  private rule(id: string, ruleName: string, description: string, eventPattern: events.EventPattern): events.Rule {
+    return new events.Rule(this, id, { ruleName, description, eventPattern });
+  }
+
+  /** One audit rule per kind of event, each scoped to this pipeline's resources. */
+  private createAuditRules(props: MonitoringProps): events.Rule[] {
+    const patterns: Record<string, events.EventPattern> = {
+      Glue: { source: ['aws.glue'], detail: { jobName: [props.glueJobName] } },
+      Dms: { source: ['aws.dms'], resources: [props.replicationTask.ref] },
+      StepFunctions: { source: ['aws.states'], detail: { stateMachineArn: [props.stateMachine.stateMachineArn] } },
+      DataSync: { source: ['aws.datasync'] },
+      S3: { source: ['aws.s3'], detail: { bucket: { name: props.watchedBuckets.map((b) => b.bucketName) } } },
+      Pipeline: { source: [PIPELINE_EVENT_SOURCE], detail: { pipeline: [props.pipelineName ?? 'migration-pipeline'] } },
+    };
+    return Object.entries(patterns).map(([kind, eventPattern]) => {
+      const rule = this.rule(`Audit${kind}Rule`, `migration-audit-${kind.toLowerCase()}-${props.environmentSuffix}`,
+        `Sends ${kind} events of the migration pipeline to the audit index`, eventPattern);
+      rule.addTarget(new TargetWithDeadLetterQueue(new targets.FirehoseDeliveryStream(props.auditDeliveryStream), props.deadLetterQueue));
+      return rule;
+    });
+  }
+}
+
+/**
+ * Adds a dead-letter queue and a retry policy to a rule target whose CDK class offers neither
+ * (the Firehose target), so an event the stream cannot take is kept rather than dropped.
+ */
+class TargetWithDeadLetterQueue implements events.IRuleTarget {
+  constructor(private readonly target: events.IRuleTarget, private readonly queue: sqs.IQueue) {}
+
+  public bind(rule: events.IRuleRef, id?: string): events.RuleTargetConfig {
+    this.queue.addToResourcePolicy(new iam.PolicyStatement({
+      sid: `AllowEventRule${Names.nodeUniqueId(rule.node)}`,
+      principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+      actions: ['sqs:SendMessage'],
+      resources: [this.queue.queueArn],
+      conditions: { ArnEquals: { 'aws:SourceArn': rule.ruleRef.ruleArn } },
+    }));
+    return {
+      ...this.target.bind(rule, id),
+      deadLetterConfig: { arn: this.queue.queueArn },
+      retryPolicy: { maximumRetryAttempts: TARGET_RETRY_ATTEMPTS, maximumEventAgeInSeconds: TARGET_MAX_EVENT_AGE.toSeconds() },
+    };
+  }
+}

@@ -1,0 +1,87 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY } from 'aws-cdk-lib/cx-api';
+import { Construct } from 'constructs';
+import { requireDurationInRange } from './validation';
+
+/** Where new files land in the data bucket; only objects under it are validated. */
+export const INCOMING_PREFIX = 'incoming/';
+/** Where the validation reports are written in the data bucket. */
+export const REPORTS_PREFIX = 'reports/';
+/** Where files that failed validation are moved in the data bucket. */
+export const QUARANTINE_PREFIX = 'quarantine/';
+/** Where the Glue scripts live in the script bucket. */
+export const SCRIPTS_PREFIX = 'scripts/';
+
+/** Settings of the pipeline's buckets. */
+export interface StorageOptions {
+  /**
+   * How long previous versions of objects are kept before they are deleted.
+   * @default Duration.days(90)
+   */
+  readonly noncurrentVersionExpiration?: Duration;
+}
+
+/** Props of {@link Storage}. */
+export interface StorageProps extends StorageOptions {
+  /**
+   * What happens to the buckets when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The data bucket (files from DataSync land under `incoming/`; S3 sends its events to EventBridge),
+ * the script bucket for Glue, and a bucket for the server access logs of both.
+ */
+export class Storage extends Construct {
+  /** Where migrated files land, are validated (`reports/`) and quarantined (`quarantine/`). */
+  public readonly dataBucket: s3.Bucket;
+  /** Holds the Glue scripts (`scripts/`) and Glue's temporary files. */
+  public readonly scriptBucket: s3.Bucket;
+  /** Receives the server access logs of the data and script buckets. */
+  public readonly accessLogsBucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: StorageProps = {}) {
+    super(scope, id);
+    // Log delivery is granted by a bucket policy scoped to the source buckets, not by the legacy log-delivery ACL.
+    this.node.setContext(S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY, true);
+    const noncurrentVersionExpiration = props.noncurrentVersionExpiration ?? Duration.days(90);
+    requireDurationInRange('storage.noncurrentVersionExpiration', noncurrentVersionExpiration, Duration.days(1), Duration.days(3650));
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+
+    this.accessLogsBucket = new s3.Bucket(this, 'AccessLogsBucket', {
+      ...secureBucketDefaults(removalPolicy),
+      // Server access logs can only be delivered to a bucket encrypted with SSE-S3.
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [{ id: 'ExpireOldAccessLogs', expiration: Duration.days(365), noncurrentVersionExpiration }],
+    });
+
+    this.dataBucket = new s3.Bucket(this, 'DataBucket', {
+      ...secureBucketDefaults(removalPolicy),
+      // S3 events go to EventBridge, where the pipeline's rule filters the `incoming/` prefix.
+      eventBridgeEnabled: true,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: 'data-bucket/',
+      lifecycleRules: [{ id: 'ExpireNoncurrentVersions', noncurrentVersionExpiration }],
+    });
+
+    this.scriptBucket = new s3.Bucket(this, 'ScriptBucket', {
+      ...secureBucketDefaults(removalPolicy),
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: 'script-bucket/',
+      lifecycleRules: [{ id: 'ExpireNoncurrentVersions', noncurrentVersionExpiration }],
+    });
+  }
+}
+
+function secureBucketDefaults(removalPolicy: RemovalPolicy): s3.BucketProps {
+  return {
+    versioned: true,
+    encryption: s3.BucketEncryption.S3_MANAGED,
+    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+    enforceSSL: true,
+    removalPolicy,
+  };
+}

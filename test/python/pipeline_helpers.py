@@ -1,0 +1,117 @@
+"""Shared helpers for the runtime tests: sample events, read-back queues, schema, partial stubs."""
+
+import json
+from pathlib import Path
+
+import boto3
+from botocore.stub import Stubber
+from jsonschema import Draft202012Validator
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+RUNTIME_DIR = REPO_ROOT / "src" / "runtime"
+EVENTS_DIR = REPO_ROOT / "test" / "events"
+SCHEMA_PATH = RUNTIME_DIR / "pipeline_event.schema.json"
+
+ACCOUNT = "123456789012"  # moto's default account, also the one in the sample events
+REGION = "us-west-2"
+
+
+def load_event(name):
+    return json.loads((EVENTS_DIR / name).read_text())
+
+
+def schema_validator():
+    schema = json.loads(SCHEMA_PATH.read_text())
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def create_queue(name):
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, arn
+
+
+def drain_queue(url):
+    """Every message body currently in the queue, parsed as JSON."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    bodies = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        if not messages:
+            return bodies
+        for message in messages:
+            bodies.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+class AuditCapture:
+    """Routes the pipeline's audit events to an SQS queue through a real (moto) EventBridge rule."""
+
+    def __init__(self, bus_name="default"):
+        self.url, arn = create_queue(f"audit-{bus_name}")
+        events = boto3.client("events", region_name=REGION)
+        events.put_rule(Name="capture-audit", EventBusName=bus_name,
+                        EventPattern=json.dumps({"source": ["migration.pipeline"]}))
+        events.put_targets(Rule="capture-audit", EventBusName=bus_name, Targets=[{"Id": "queue", "Arn": arn}])
+        self._validator = schema_validator()
+
+    def read(self):
+        """Events delivered so far; each one is checked against pipeline_event.schema.json."""
+        delivered = drain_queue(self.url)
+        for event in delivered:
+            errors = sorted(self._validator.iter_errors(event), key=lambda error: list(error.path))
+            assert not errors, f"audit event violates the schema: {[error.message for error in errors]}\n{event}"
+        return delivered
+
+
+class AlertCapture:
+    """An SNS topic with an SQS subscriber, so tests read back exactly what was published."""
+
+    def __init__(self, name="migration-pipeline-alerts"):
+        sns = boto3.client("sns", region_name=REGION)
+        self.topic_arn = sns.create_topic(Name=name)["TopicArn"]
+        self.url, arn = create_queue(f"{name}-reader")
+        sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=arn)
+
+    def read(self):
+        """Published alerts as dicts: subject, severity attribute and the parsed JSON message."""
+        return [{
+            "subject": body.get("Subject"),
+            "severity": body.get("MessageAttributes", {}).get("severity", {}).get("Value"),
+            "message": json.loads(body["Message"]),
+        } for body in drain_queue(self.url)]
+
+
+class PartiallyStubbedClient:
+    """A moto-backed client whose listed operations go to a botocore Stubber instead.
+
+    A Stubber replaces every call of the client it wraps, so the operations moto cannot
+    serve are sent to a second client that the Stubber owns; the rest still hit moto.
+    `calls` records the operation names in call order.
+    """
+
+    def __init__(self, service, stubbed_operations):
+        self._real = boto3.client(service, region_name=REGION)
+        self._stubbed = boto3.client(service, region_name=REGION)
+        self._stubbed_operations = set(stubbed_operations)
+        self.stubber = Stubber(self._stubbed)
+        self.stubber.activate()
+        self.calls = []
+
+    def __getattr__(self, name):
+        target = self._stubbed if name in self._stubbed_operations else self._real
+        attribute = getattr(target, name)
+        if not callable(attribute):
+            return attribute
+
+        def recorded(*args, **kwargs):
+            self.calls.append(name)
+            return attribute(*args, **kwargs)
+        return recorded
+
+
+def json_logs(captured_stdout):
+    """The structured log lines a handler printed."""
+    return [json.loads(line) for line in captured_stdout.splitlines() if line.startswith("{")]

@@ -1,0 +1,231 @@
+"""step_function_trigger: validation PASSED (SNS) -> migration state machine execution, against moto."""
+
+import copy
+import json
+import re
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+import step_function_trigger
+from pipeline_helpers import REGION, PartiallyStubbedClient, json_logs, load_event
+
+BUCKET = "migration-pipeline-data-123456789012-us-west-2"
+KEY = "incoming/sales/2024-06-01/orders batch 1.csv"
+VERSION_ID = "Hk3tq8Zr1pXb2GmV.d9yWn4eLc7Jf0Ao"
+REPORT_KEY = "reports/sales/2024-06-01/orders batch 1.csv.json"
+ALLOWED_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+
+
+@pytest.fixture
+def state_machine(aws, monkeypatch):
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    arn = sfn.create_state_machine(
+        name="migration-pipeline-migrate",
+        definition=json.dumps({"StartAt": "Migrate", "States": {"Migrate": {"Type": "Pass", "End": True}}}),
+        roleArn="arn:aws:iam::123456789012:role/migration-state-machine",
+    )["stateMachineArn"]
+    monkeypatch.setenv("STATE_MACHINE_ARN", arn)
+    return sfn, arn
+
+
+def executions(state_machine):
+    sfn, arn = state_machine
+    return sfn.list_executions(stateMachineArn=arn)["executions"]
+
+
+def passed_event(**message_changes):
+    event = load_event("sns-validation-passed.json")
+    message = json.loads(event["Records"][0]["Sns"]["Message"])
+    message.update(message_changes)
+    event["Records"][0]["Sns"]["Message"] = json.dumps(message)
+    return event
+
+
+def test_starts_an_execution_with_the_object_and_the_validation_result(state_machine, audit_events):
+    sfn, arn = state_machine
+    event = load_event("sns-validation-passed.json")
+    message = json.loads(event["Records"][0]["Sns"]["Message"])
+
+    [result] = step_function_trigger.handler(event, None)
+
+    [execution] = executions(state_machine)
+    expected_name = step_function_trigger.execution_name(BUCKET, KEY, VERSION_ID)
+    assert execution["name"] == expected_name
+    assert result == {"executionArn": execution["executionArn"], "executionName": expected_name, "duplicate": False}
+    started_with = json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"])
+    assert started_with == {"bucket": BUCKET, "key": KEY, "versionId": VERSION_ID, "reportKey": REPORT_KEY,
+                            "validation": message}
+    [audit] = audit_events.read()
+    assert audit["detail-type"] == "Migration Execution Started"
+    assert audit["detail"] == {
+        "pipeline": "migration-pipeline", "action": "START_MIGRATION", "outcome": "STARTED",
+        "bucket": BUCKET, "key": KEY, "versionId": VERSION_ID, "reportKey": REPORT_KEY,
+        "stateMachineArn": arn, "executionName": expected_name, "executionArn": execution["executionArn"],
+    }
+
+
+def test_redelivery_while_the_execution_runs_returns_the_same_execution(state_machine, audit_events):
+    event = load_event("sns-validation-passed.json")
+
+    [first] = step_function_trigger.handler(event, None)
+    [second] = step_function_trigger.handler(copy.deepcopy(event), None)
+
+    assert len(executions(state_machine)) == 1
+    assert second["executionArn"] == first["executionArn"]
+
+
+def test_redelivery_after_the_execution_finished_is_reported_as_a_duplicate(state_machine, audit_events, capsys):
+    sfn, _ = state_machine
+    event = load_event("sns-validation-passed.json")
+    [first] = step_function_trigger.handler(event, None)
+    sfn.stop_execution(executionArn=first["executionArn"])  # closed: StartExecution now says ExecutionAlreadyExists
+
+    [second] = step_function_trigger.handler(event, None)
+
+    assert second == {"executionArn": first["executionArn"], "executionName": first["executionName"],
+                      "duplicate": True}
+    assert len(executions(state_machine)) == 1
+    assert [audit["detail"]["outcome"] for audit in audit_events.read()] == ["STARTED", "ALREADY_STARTED"]
+    messages = [line["message"] for line in json_logs(capsys.readouterr().out)]
+    assert messages[-1] == "duplicate message; migration already started"
+
+
+def test_a_new_version_of_the_same_object_starts_its_own_execution(state_machine):
+    step_function_trigger.handler(passed_event(versionId="version-1"), None)
+    step_function_trigger.handler(passed_event(versionId="version-2"), None)
+
+    names = {execution["name"] for execution in executions(state_machine)}
+    assert names == {step_function_trigger.execution_name(BUCKET, KEY, "version-1"),
+                     step_function_trigger.execution_name(BUCKET, KEY, "version-2")}
+
+
+def test_without_a_version_id_the_validation_run_tells_uploads_apart(state_machine):
+    step_function_trigger.handler(passed_event(versionId=None, jobRunId="jr_one"), None)
+    step_function_trigger.handler(passed_event(versionId=None, jobRunId="jr_one"), None)
+    step_function_trigger.handler(passed_event(versionId=None, jobRunId="jr_two"), None)
+
+    assert len(executions(state_machine)) == 2
+
+
+def test_results_that_did_not_pass_are_ignored(state_machine, audit_events):
+    result = step_function_trigger.handler(load_event("sns-validation-failed.json"), None)
+
+    assert result == [{"ignored": True, "outcome": "FAILED"}]
+    assert executions(state_machine) == []
+    assert audit_events.read() == []
+
+
+def test_every_record_of_a_batch_is_processed(state_machine):
+    event = passed_event(versionId="version-1")
+    second_record = copy.deepcopy(passed_event(versionId="version-2")["Records"][0])
+    event["Records"].append(second_record)
+
+    results = step_function_trigger.handler(event, None)
+
+    assert [result["duplicate"] for result in results] == [False, False]
+    assert len(executions(state_machine)) == 2
+
+
+def test_throttling_is_re_raised_so_lambda_retries(state_machine, audit_events):
+    # moto never throttles: StartExecution alone is stubbed with the error.
+    sfn = PartiallyStubbedClient("stepfunctions", ["start_execution"])
+    sfn.stubber.add_client_error("start_execution", service_error_code="ThrottlingException",
+                                 service_message="Rate exceeded", http_status_code=400)
+    step_function_trigger._clients["stepfunctions"] = sfn
+
+    with pytest.raises(ClientError) as raised:
+        step_function_trigger.handler(load_event("sns-validation-passed.json"), None)
+
+    assert raised.value.response["Error"]["Code"] == "ThrottlingException"
+    assert executions(state_machine) == []
+    assert audit_events.read() == []
+
+
+def test_an_unknown_state_machine_is_an_error_not_a_duplicate(state_machine, monkeypatch):
+    monkeypatch.setenv("STATE_MACHINE_ARN", "arn:aws:states:us-west-2:123456789012:stateMachine:missing")
+
+    with pytest.raises(ClientError) as raised:
+        step_function_trigger.handler(load_event("sns-validation-passed.json"), None)
+
+    assert raised.value.response["Error"]["Code"] == "StateMachineDoesNotExist"
+
+
+def test_an_unwritable_audit_bus_does_not_fail_the_start(state_machine, monkeypatch):
+    monkeypatch.setenv("AUDIT_EVENT_BUS", "bus-that-does-not-exist")
+
+    [result] = step_function_trigger.handler(load_event("sns-validation-passed.json"), None)
+
+    assert result["duplicate"] is False
+    assert len(executions(state_machine)) == 1
+
+
+def with_record(mutate):
+    event = load_event("sns-validation-passed.json")
+    mutate(event["Records"][0])
+    return event
+
+
+def with_message(raw_message):
+    return with_record(lambda record: record["Sns"].update(Message=raw_message))
+
+
+@pytest.mark.parametrize("event, reason", [
+    ({}, "expected an SNS event with a non-empty Records list"),
+    ({"Records": []}, "expected an SNS event with a non-empty Records list"),
+    ("Records", "expected an SNS event with a non-empty Records list"),
+    (load_event("s3-object-created-incoming.json"), "expected an SNS event with a non-empty Records list"),
+    (with_record(lambda record: record.update(EventSource="aws:sqs")), "record is not an SNS record"),
+    (with_message(""), "SNS record has no Message"),
+    (with_message("validation passed"), "SNS message is not JSON"),
+    (with_message("[1, 2]"), "SNS message is not a JSON object"),
+    (with_message(json.dumps({"outcome": "PASSED", "key": KEY, "reportKey": REPORT_KEY})),
+     "validation message has no bucket"),
+    (with_message(json.dumps({"outcome": "PASSED", "bucket": BUCKET, "reportKey": REPORT_KEY})),
+     "validation message has no key"),
+    (with_message(json.dumps({"outcome": "PASSED", "bucket": BUCKET, "key": KEY})),
+     "validation message has no reportKey"),
+    (with_message(json.dumps({"outcome": "PASSED", "bucket": BUCKET, "key": KEY, "reportKey": REPORT_KEY,
+                              "versionId": 7})), "validation message has an invalid versionId"),
+    (with_message(json.dumps({"outcome": "PASSED", "bucket": BUCKET, "key": KEY, "reportKey": REPORT_KEY,
+                              "findings": ["x" * (256 * 1024)]})), "SNS message is larger than 256 KB"),
+])
+def test_malformed_messages_are_rejected_with_a_value_error(state_machine, audit_events, capsys, event, reason):
+    with pytest.raises(step_function_trigger.InvalidEventError, match=reason) as raised:
+        step_function_trigger.handler(event, None)
+
+    assert isinstance(raised.value, ValueError)
+    assert executions(state_machine) == []
+    assert audit_events.read() == []
+    [log_line] = json_logs(capsys.readouterr().out)
+    assert log_line == {**log_line, "level": "ERROR", "message": f"rejected event: {reason}"}
+
+
+def test_missing_configuration_fails_loudly(aws):
+    with pytest.raises(RuntimeError, match="STATE_MACHINE_ARN"):
+        step_function_trigger.handler(load_event("sns-validation-passed.json"), None)
+
+
+@pytest.mark.parametrize("key", [
+    "incoming/sales/2024-06-01/orders batch 1.csv",
+    "incoming/" + "very-long-folder-name/" * 20 + "file.csv",
+    "incoming/ünïcödé/データ.csv",
+    "incoming/weird chars {}[]<>?*\"#%\\^|~`$&,;:/.csv",
+    "///",
+])
+def test_execution_names_are_valid_stable_and_readable(key):
+    name = step_function_trigger.execution_name(BUCKET, key, VERSION_ID)
+
+    assert ALLOWED_NAME.match(name), name
+    assert name == step_function_trigger.execution_name(BUCKET, key, VERSION_ID)
+    assert name != step_function_trigger.execution_name(BUCKET, key, "another-version")
+    assert name != step_function_trigger.execution_name("another-bucket", key, VERSION_ID)
+
+
+def test_execution_name_keeps_the_start_of_the_key_readable():
+    name = step_function_trigger.execution_name(BUCKET, KEY, VERSION_ID)
+
+    assert name.startswith("incoming-sales-2024-06-01-orders-batch-1-csv-")
+    assert len(name.rsplit("-", 1)[1]) == 16
+    assert step_function_trigger.execution_name(BUCKET, "///", VERSION_ID).startswith("object-")
