@@ -32,7 +32,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   integrationTestAutoDiscover: false,
 
   devDeps: [
-    `@aws-cdk/integ-tests-alpha@2.245.0-alpha.0`,
+    '@aws-cdk/integ-tests-alpha@2.245.0-alpha.0',
     '@aws-cdk/integ-runner@2.197.10',
     'aws-cdk@2.1148.1',
     'cdk-nag@3.0.2',
@@ -51,10 +51,18 @@ const project = new awscdk.AwsCdkConstructLibrary({
     },
   },
 
+  eslintOptions: {
+    dirs: ['src'],
+    devdirs: ['test', 'integ', 'projenrc'],
+    tsconfigPath: './tsconfig.dev.json',
+    projectService: false,
+    // The test command checks; it never rewrites files.
+    commandOptions: { fix: false },
+  },
   tsconfigDevFile: 'tsconfig.dev.json',
   tsconfigDev: {
     compilerOptions: {},
-    include: ['src/**/*.ts', 'test/**/*.ts', 'integ/**/*.ts', 'tools/**/*.ts'],
+    include: ['src/**/*.ts', 'test/**/*.ts', 'integ/**/*.ts', 'projenrc/**/*.ts', '.projenrc.ts'],
   },
 
   gitignore: ['cdk.out/', '.venv/', '__pycache__/', '.pytest_cache/', 'dist/', 'integ/cdk-integ.out.*', 'integ/*.js.snapshot/asset.*/__pycache__/'],
@@ -74,5 +82,48 @@ project.tryFindObjectFile('package.json')?.addOverride('jest.transform', {
 
 // The runtime code (Python handlers, Glue script, Node custom resources) ships next to the compiled library.
 project.postCompileTask.exec('rm -rf lib/runtime && cp -r src/runtime lib/runtime && find lib/runtime -name __pycache__ -prune -exec rm -rf {} +');
+
+// ---------------------------------------------------------------------------------------------
+// The test command: every offline check, in the order that fails fastest.
+// ---------------------------------------------------------------------------------------------
+const quietCdk = { CDK_DISABLE_CLI_TELEMETRY: 'true' };
+const INTEG_ARGS = '--directory integ --parallel-regions us-west-2 --language typescript --app "npx ts-node --transpile-only {filePath}"';
+
+const typecheck = project.addTask('typecheck', {
+  description: 'Type-check sources, tests and the example app (jest only transpiles)',
+  exec: 'tsc --noEmit -p tsconfig.dev.json',
+});
+const synthExample = project.addTask('synth:example', {
+  description: 'Synthesize the example TapStack app into cdk.out',
+  env: quietCdk,
+  exec: 'cdk synth --quiet',
+});
+const cfnLint = project.addTask('lint:cfn', {
+  description: 'cfn-lint over every synthesized template, root and nested',
+  exec: 'cfn-lint cdk.out/*.template.json',
+});
+const pythonTests = project.addTask('test:python', {
+  description: 'Execute the Lambda handlers, the Glue rules, the state machine and the rule patterns against moto',
+  exec: 'python3 -m pytest test/python -q -p no:cacheprovider',
+});
+const integVerify = project.addTask('integ:verify', {
+  description: 'Verify the committed integ snapshot of the example app (offline)',
+  env: quietCdk,
+  exec: `integ-runner ${INTEG_ARGS}`,
+});
+project.addTask('integ:update', {
+  description: 'Re-create the integ snapshot after an intended change (offline dry run)',
+  env: quietCdk,
+  exec: `integ-runner ${INTEG_ARGS} --update-on-failed --dry-run`,
+});
+
+project.testTask.reset();
+project.testTask.spawn(typecheck);
+project.testTask.exec('jest --passWithNoTests --ci', { receiveArgs: true, env: { CDK_VALIDATION: 'false' } });
+project.testTask.spawn(synthExample);
+project.testTask.spawn(cfnLint);
+project.testTask.spawn(pythonTests);
+project.testTask.spawn(integVerify);
+project.testTask.spawn(project.tasks.tryFind('eslint')!);
 
 project.synth();

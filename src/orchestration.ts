@@ -177,7 +177,7 @@ export class Orchestration extends Construct {
       topic,
       subject: `Migration ${outcome}`,
       message: sfn.TaskInput.fromObject({
-        migrationOutcome: outcome,
+        'migrationOutcome': outcome,
         'execution.$': '$$.Execution.Id',
         'stateMachine.$': '$$.StateMachine.Id',
         'replicationTaskArn': this.taskArn,

@@ -60,12 +60,15 @@ export class Storage extends Construct {
 
     this.dataBucket = new s3.Bucket(this, 'DataBucket', {
       ...secureBucketDefaults(removalPolicy),
-      // S3 events go to EventBridge, where the pipeline's rule filters the `incoming/` prefix.
-      eventBridgeEnabled: true,
       serverAccessLogsBucket: this.accessLogsBucket,
       serverAccessLogsPrefix: 'data-bucket/',
       lifecycleRules: [{ id: 'ExpireNoncurrentVersions', noncurrentVersionExpiration }],
     });
+    // S3 sends the data bucket's events to EventBridge, where the pipeline's rule filters the `incoming/` prefix.
+    // Set on the bucket resource itself: the L2 `eventBridgeEnabled` would add a notifications custom resource.
+    (this.dataBucket.node.defaultChild as s3.CfnBucket).notificationConfiguration = {
+      eventBridgeConfiguration: { eventBridgeEnabled: true },
+    };
 
     this.scriptBucket = new s3.Bucket(this, 'ScriptBucket', {
       ...secureBucketDefaults(removalPolicy),

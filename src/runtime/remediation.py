@@ -486,7 +486,7 @@ def handle_object_deleted(event, detail, settings):
     deletion_type = detail.get("deletion-type")
     publish_alert(
         settings,
-        subject=f"Object deleted from pipeline bucket: {key}",
+        subject=f"Object deleted from pipeline bucket: {file_name(key)}",
         severity="WARNING",
         what=f"An object was deleted from a pipeline bucket ({deletion_type})",
         where=where,
@@ -554,7 +554,8 @@ def handle_validation_record(record, settings):
     moved = outcome in ("SUCCEEDED", "ALREADY_DONE")
     publish_alert(
         settings,
-        subject=f"Validation FAILED, object quarantined: {key}" if moved else f"Validation FAILED: {key}",
+        subject=f"Validation FAILED, object quarantined: {file_name(key)}" if moved
+        else f"Validation FAILED: {file_name(key)}",
         severity="WARNING" if moved else "ERROR",
         what="An incoming object failed validation",
         where=where,
@@ -666,6 +667,11 @@ def sns_subject(text):
     ascii_text = text.encode("ascii", "replace").decode("ascii")
     printable = "".join(char if " " <= char <= "~" else " " for char in ascii_text)
     return printable if len(printable) <= MAX_SUBJECT_CHARS else printable[:MAX_SUBJECT_CHARS - 3] + "..."
+
+
+def file_name(key):
+    # Subjects are short; the full key is in the message body.
+    return key.rstrip("/").rsplit("/", 1)[-1] or key
 
 
 def shorten_texts(details):

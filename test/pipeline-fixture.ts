@@ -1,0 +1,44 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { MigrationPipeline, MigrationPipelineProps } from '../src';
+
+/** The spec's nested stacks, by the names the specification gives them. */
+export const NESTED_STACK_NAMES = [
+  'NetworkStack', 'StorageStack', 'DatabaseStack', 'GlueStack', 'MessagingStack', 'DMSStack',
+  'LambdaStack', 'OrchestrationStack', 'DataSyncStack', 'MonitoringStack', 'LoggingStack',
+] as const;
+
+export interface PipelineFixture {
+  readonly stack: Stack;
+  readonly pipeline: MigrationPipeline;
+  /** The template of the stack holding the pipeline. */
+  readonly root: Template;
+  /** The template of one nested stack, by its spec name. */
+  nested(name: typeof NESTED_STACK_NAMES[number]): Template;
+}
+
+/** Synthesizes one pipeline in a us-west-2 stack (once per test file: synthesis is the slow part). */
+export function synthPipeline(props: MigrationPipelineProps = {}, context: Record<string, unknown> = {}): PipelineFixture {
+  const app = new App({ context });
+  const stack = new Stack(app, 'TestStack', { env: { region: 'us-west-2' } });
+  const pipeline = new MigrationPipeline(stack, 'Pipeline', props);
+  const cache = new Map<string, Template>();
+  return {
+    stack,
+    pipeline,
+    root: Template.fromStack(stack),
+    nested(name) {
+      if (!cache.has(name)) {
+        cache.set(name, Template.fromStack(pipeline.nestedStacks[name]));
+      }
+      return cache.get(name)!;
+    },
+  };
+}
+
+/** Builds a pipeline without keeping it, for tests of props that must be rejected. */
+export function buildPipeline(props: MigrationPipelineProps, context: Record<string, unknown> = {}): MigrationPipeline {
+  const app = new App({ context });
+  const stack = new Stack(app, 'TestStack', { env: { region: 'us-west-2' } });
+  return new MigrationPipeline(stack, 'Pipeline', props);
+}
