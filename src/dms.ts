@@ -117,6 +117,10 @@ export class DmsReplication extends Construct {
   public readonly secretsAccessRole: iam.Role;
   /** The task's migration type. */
   public readonly migrationType: string;
+  /** The replication instance's identifier (a CloudWatch dimension). */
+  public readonly replicationInstanceIdentifier: string;
+  /** The replication task's identifier (a CloudWatch dimension). */
+  public readonly replicationTaskIdentifier: string;
 
   constructor(scope: Construct, id: string, props: DmsReplicationProps) {
     super(scope, id);
@@ -136,6 +140,8 @@ export class DmsReplication extends Construct {
 
     const suffix = props.environmentSuffix;
     const stack = Stack.of(this);
+    this.replicationInstanceIdentifier = `migration-instance-${suffix}`;
+    this.replicationTaskIdentifier = `migration-task-${suffix}`;
     const production = props.production ?? false;
 
     // DMS reaches Aurora on 3306, the on-premises source on its port (its address is only known at run time,
@@ -177,7 +183,7 @@ export class DmsReplication extends Construct {
     });
 
     this.replicationInstance = new dms.CfnReplicationInstance(this, 'ReplicationInstance', {
-      replicationInstanceIdentifier: `migration-instance-${suffix}`,
+      replicationInstanceIdentifier: this.replicationInstanceIdentifier,
       replicationInstanceClass: instanceClass,
       allocatedStorage,
       multiAz: props.multiAz ?? production,
@@ -215,7 +221,7 @@ export class DmsReplication extends Construct {
     }
 
     this.replicationTask = new dms.CfnReplicationTask(this, 'ReplicationTask', {
-      replicationTaskIdentifier: `migration-task-${suffix}`,
+      replicationTaskIdentifier: this.replicationTaskIdentifier,
       migrationType: this.migrationType,
       replicationInstanceArn: this.replicationInstance.ref,
       sourceEndpointArn: this.sourceEndpoint.ref,

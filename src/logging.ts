@@ -79,6 +79,10 @@ export class AuditLogging extends Construct {
   public readonly openSearchDomain: opensearch.Domain;
   /** The delivery stream that writes audit events into the domain. */
   public readonly deliveryStream: firehose.CfnDeliveryStream;
+  /** The EBS volume size of each data node, in GiB. */
+  public readonly volumeSize: number;
+  /** The delivery stream's name. */
+  public readonly deliveryStreamName: string;
   /** The delivery stream as an interface, for rule targets. */
   public readonly auditDeliveryStream: firehose.IDeliveryStream;
   /** The role the delivery stream writes with. */
@@ -97,6 +101,8 @@ export class AuditLogging extends Construct {
     requireMatch('logging.dataNodeInstanceType', instanceType, /^[a-z0-9]+\.[0-9]*[a-z]+\.search$/, "an OpenSearch instance type such as 't3.small.search'");
     requireMatch('logging.indexName', indexName, /^[a-z0-9][a-z0-9_-]{0,62}$/, 'a lower-case index name');
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.volumeSize = volumeSize;
+    this.deliveryStreamName = `migration-audit-${props.environmentSuffix}`;
 
     const deliverySecurityGroup = new ec2.SecurityGroup(this, 'DeliverySecurityGroup', {
       vpc: props.vpc,
@@ -221,7 +227,7 @@ export class AuditLogging extends Construct {
     }));
 
     const stream = new firehose.CfnDeliveryStream(this, 'DeliveryStream', {
-      deliveryStreamName: `migration-audit-${props.environmentSuffix}`,
+      deliveryStreamName: this.deliveryStreamName,
       deliveryStreamType: 'DirectPut',
       deliveryStreamEncryptionConfigurationInput: { keyType: 'AWS_OWNED_CMK' },
       amazonopensearchserviceDestinationConfiguration: {

@@ -1,6 +1,7 @@
 import { Aspects, Duration, NestedStack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { Database, DatabaseOptions } from './database';
 import { DataSyncAgent, DataSyncOptions } from './datasync';
@@ -188,8 +189,22 @@ export class MigrationPipeline extends Construct {
       removalPolicy,
     });
 
-    const monitoringStack = nested('MonitoringStack', 'failure and audit rules');
+    const monitoringStack = nested('MonitoringStack', 'failure and audit rules, alarms and dashboard');
+    const incomingRuleDeadLetterQueue = this.messaging.createDeadLetterQueue(this, 'IncomingRuleDeadLetterQueue');
     this.monitoring = new Monitoring(monitoringStack, 'Monitoring', {
+      alarmTopic: this.messaging.alertTopic,
+      functions: {
+        GlueTrigger: this.functions.glueTriggerFunction,
+        StepFunctionTrigger: this.functions.stepFunctionTriggerFunction,
+        Remediation: this.functions.remediationFunction,
+        DataSyncActivation: this.dataSync.activationFunction,
+      },
+      deadLetterQueues: { Functions: this.messaging.deadLetterQueue, IncomingRule: incomingRuleDeadLetterQueue },
+      replicationInstanceIdentifier: this.dms.replicationInstanceIdentifier,
+      replicationTaskIdentifier: this.dms.replicationTaskIdentifier,
+      openSearchDomain: this.logging.openSearchDomain,
+      openSearchVolumeSize: this.logging.volumeSize,
+      auditDeliveryStreamName: this.logging.deliveryStreamName,
       remediationFunction: this.functions.remediationFunction,
       glueJobName: this.glue.jobName,
       replicationTask: this.dms.replicationTask,
@@ -209,12 +224,12 @@ export class MigrationPipeline extends Construct {
     dmsStack.addDependency(networkStack);
     dmsStack.addDependency(databaseStack);
 
-    this.incomingObjectRule = this.routeIncomingObjects();
+    this.incomingObjectRule = this.routeIncomingObjects(incomingRuleDeadLetterQueue);
     Aspects.of(this).add(new IntendedDependsOnLintSuppression());
   }
 
   /** Objects created under `incoming/` of the data bucket start a validation (the spec keeps this rule in the main stack). */
-  private routeIncomingObjects(): events.Rule {
+  private routeIncomingObjects(deadLetterQueue: sqs.IQueue): events.Rule {
     const rule = new events.Rule(this, 'S3ObjectCreatedRule', {
       ruleName: `migration-incoming-objects-${this.environmentSuffix}`,
       description: 'Files arriving under incoming/ start a Glue validation',
@@ -228,7 +243,7 @@ export class MigrationPipeline extends Construct {
       },
     });
     rule.addTarget(new targets.LambdaFunction(this.functions.glueTriggerFunction, {
-      deadLetterQueue: this.messaging.createDeadLetterQueue(this, 'IncomingRuleDeadLetterQueue'),
+      deadLetterQueue,
       retryAttempts: 8,
       maxEventAge: Duration.hours(24),
     }));

@@ -1,14 +1,18 @@
 import { Duration, Names } from 'aws-cdk-lib';
 import * as dms from 'aws-cdk-lib/aws-dms';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as opensearch from 'aws-cdk-lib/aws-opensearchservice';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { PipelineAlarms } from './monitoring-alarms';
 
 /** Props of {@link Monitoring}. */
 export interface MonitoringProps {
@@ -26,6 +30,27 @@ export interface MonitoringProps {
   readonly deadLetterQueue: sqs.IQueue;
   /** The stream that writes audit events into OpenSearch. */
   readonly auditDeliveryStream: firehose.IDeliveryStream;
+  /** Receives the alarms. */
+  readonly alarmTopic: sns.ITopic;
+  /** The pipeline's functions whose errors raise an alarm, by a readable name. */
+  readonly functions: { [name: string]: lambda.IFunction };
+  /** The dead-letter queues whose messages raise an alarm, by a readable name (this construct's own target DLQ is added). */
+  readonly deadLetterQueues: { [name: string]: sqs.IQueue };
+  /** The DMS replication instance identifier (metric dimension). */
+  readonly replicationInstanceIdentifier: string;
+  /** The DMS replication task identifier (metric dimension). */
+  readonly replicationTaskIdentifier: string;
+  /** The audit domain. */
+  readonly openSearchDomain: opensearch.IDomain;
+  /** The audit domain's volume size in GiB. */
+  readonly openSearchVolumeSize: number;
+  /** The audit delivery stream's name. */
+  readonly auditDeliveryStreamName: string;
+  /**
+   * How far DMS change capture may lag before an alarm fires.
+   * @default Duration.minutes(10)
+   */
+  readonly cdcLatencyThreshold?: Duration;
   /** The environment suffix, used in names. */
   readonly environmentSuffix: string;
   /**
@@ -52,7 +77,8 @@ export const SFN_FAILURE_STATUSES = ['FAILED', 'TIMED_OUT', 'ABORTED'];
 /**
  * The four EventBridge rules that send this pipeline's failures to the remediation function
  * (Glue job runs, the DMS task, state machine executions, object deletions in the pipeline's buckets),
- * and the audit rules that send every pipeline event to the OpenSearch delivery stream.
+ * the audit rules that send every pipeline event to the OpenSearch delivery stream, and the alarms and
+ * dashboard of the whole pipeline.
  * Each rule matches this pipeline's resources only, never the whole account.
  */
 export class Monitoring extends Construct {
@@ -66,6 +92,10 @@ export class Monitoring extends Construct {
   public readonly s3DeletionRule: events.Rule;
   /** The rules that send audit events to OpenSearch, by kind: Glue, Dms, StepFunctions, DataSync, S3, Pipeline. */
   public readonly auditRules: events.Rule[];
+  /** The alarms (to the alert topic), by id. */
+  public readonly alarms: { [id: string]: cloudwatch.Alarm };
+  /** The dashboard that follows a file from arrival to replication. */
+  public readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
@@ -101,6 +131,23 @@ export class Monitoring extends Construct {
       }));
     }
     this.auditRules = this.createAuditRules(props);
+
+    const observability = new PipelineAlarms(this, 'Alarms', {
+      alarmTopic: props.alarmTopic,
+      functions: props.functions,
+      deadLetterQueues: { ...props.deadLetterQueues, EventTargets: props.deadLetterQueue },
+      glueJobName: props.glueJobName,
+      stateMachine: props.stateMachine,
+      replicationInstanceIdentifier: props.replicationInstanceIdentifier,
+      replicationTaskIdentifier: props.replicationTaskIdentifier,
+      openSearchDomain: props.openSearchDomain,
+      openSearchVolumeSize: props.openSearchVolumeSize,
+      deliveryStreamName: props.auditDeliveryStreamName,
+      cdcLatencyThreshold: props.cdcLatencyThreshold ?? Duration.minutes(10),
+      environmentSuffix: props.environmentSuffix,
+    });
+    this.alarms = observability.alarms;
+    this.dashboard = observability.dashboard;
   }
 
   private rule(id: string, ruleName: string, description: string, eventPattern: events.EventPattern): events.Rule {

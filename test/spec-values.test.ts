@@ -468,3 +468,88 @@ describe('no secret in any template', () => {
     expect(all).not.toMatch(/password123|changeme/i);
   });
 });
+
+describe('Observability (MonitoringStack)', () => {
+  const alarmsOf = () => Object.values(resourcesOf(fx.nested('MonitoringStack'), 'AWS::CloudWatch::Alarm')) as any[];
+
+  test('every alarm notifies the alert topic', () => {
+    const alarms = alarmsOf();
+    expect(alarms.length).toBeGreaterThanOrEqual(15);
+    for (const alarm of alarms) {
+      expect(alarm.Properties.AlarmActions).toHaveLength(1);
+      expect(JSON.stringify(alarm.Properties.AlarmActions)).toContain('AlertTopic');
+    }
+  });
+
+  test.each([
+    ['AWS/Lambda', 'Errors', 4],
+    ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 3],
+    ['AWS/DMS', 'CDCLatencySource', 1],
+    ['AWS/DMS', 'CDCLatencyTarget', 1],
+    ['Glue', 'glue.driver.aggregate.numFailedTasks', 1],
+    ['AWS/States', 'ExecutionsFailed', 1],
+    ['AWS/States', 'ExecutionsTimedOut', 1],
+    ['AWS/Firehose', 'DeliveryToAmazonOpenSearchService.Success', 1],
+    ['AWS/ES', 'ClusterStatus.red', 1],
+    ['AWS/ES', 'FreeStorageSpace', 1],
+  ])('alarms on %s %s (%i)', (namespace, metricName, count) => {
+    const matching = alarmsOf().filter((a) => a.Properties.Namespace === namespace && a.Properties.MetricName === metricName);
+    expect(matching).toHaveLength(count);
+  });
+
+  test('DMS latency alarms are scoped to this task', () => {
+    const latency = alarmsOf().find((a) => a.Properties.MetricName === 'CDCLatencyTarget');
+    expect(latency.Properties.Dimensions).toEqual(expect.arrayContaining([
+      { Name: 'ReplicationTaskIdentifier', Value: 'migration-task-dev' },
+      { Name: 'ReplicationInstanceIdentifier', Value: 'migration-instance-dev' },
+    ]));
+    expect(latency.Properties.Threshold).toBe(600);
+  });
+
+  test('a dashboard follows a file from arrival to replication', () => {
+    const dashboard = onlyResource(fx.nested('MonitoringStack'), 'AWS::CloudWatch::Dashboard');
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+    for (const title of ['1. Files arriving', '2. Validation', '3. Migrations', '4. Replication', '5. Audit delivery']) {
+      expect(body).toContain(title);
+    }
+  });
+});
+
+describe('Audit trail (MonitoringStack -> LoggingStack)', () => {
+  test('six audit rules feed the Firehose stream, each with a DLQ and retries', () => {
+    const rules = Object.values(resourcesOf(fx.nested('MonitoringStack'), 'AWS::Events::Rule')) as any[];
+    const audit = rules.filter((r) => r.Properties.Name.startsWith('migration-audit-'));
+    expect(audit.map((r) => r.Properties.Name).sort()).toEqual([
+      'migration-audit-datasync-dev', 'migration-audit-dms-dev', 'migration-audit-glue-dev',
+      'migration-audit-pipeline-dev', 'migration-audit-s3-dev', 'migration-audit-stepfunctions-dev',
+    ]);
+    for (const rule of audit) {
+      expect(rule.Properties.Targets[0]).toMatchObject({
+        DeadLetterConfig: { Arn: expect.anything() },
+        RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86400 },
+        RoleArn: expect.anything(),
+      });
+    }
+  });
+
+  test('the delivery stream writes daily indices in the VPC and backs up failed documents', () => {
+    fx.nested('LoggingStack').hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
+      DeliveryStreamType: 'DirectPut',
+      AmazonopensearchserviceDestinationConfiguration: Match.objectLike({
+        IndexName: 'migration-audit',
+        IndexRotationPeriod: 'OneDay',
+        S3BackupMode: 'FailedDocumentsOnly',
+        RetryOptions: { DurationInSeconds: 300 },
+        BufferingHints: { IntervalInSeconds: 60, SizeInMBs: 5 },
+        VpcConfiguration: Match.objectLike({ SubnetIds: Match.anyValue(), SecurityGroupIds: Match.anyValue() }),
+      }),
+    });
+  });
+
+  test('OpenSearch admits 443 only from the delivery stream', () => {
+    const ingress = Object.values(resourcesOf(fx.nested('LoggingStack'), 'AWS::EC2::SecurityGroupIngress')) as any[];
+    expect(ingress).toHaveLength(1);
+    expect(ingress[0].Properties).toMatchObject({ FromPort: 443, ToPort: 443 });
+    expect(JSON.stringify(ingress[0].Properties.SourceSecurityGroupId)).toContain('DeliverySecurityGroup');
+  });
+});

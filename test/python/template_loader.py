@@ -49,7 +49,8 @@ def template_path(stack):
     pattern = re.compile(rf"^{ROOT_STACK}MigrationPipeline{re.escape(stack)}[0-9A-F]{{8}}\.nested\.template\.json$")
     matches = sorted(p for p in out.glob("*.nested.template.json") if pattern.match(p.name))
     if len(matches) != 1:
-        raise FileNotFoundError(f"expected exactly one nested template for {stack} in {out}, found {[m.name for m in matches]}")
+        raise FileNotFoundError(
+            f"expected exactly one nested template for {stack} in {out}, found {[m.name for m in matches]}")
     return matches[0]
 
 
@@ -109,7 +110,8 @@ class Resolver:
     def _lookup(self, name):
         hits = [fragment for fragment in self.values if fragment in name]
         if len(hits) != 1:
-            raise UnknownIntrinsic(f"{name!r} matches {len(hits)} of the supplied fragments {sorted(self.values)} (need exactly 1)")
+            raise UnknownIntrinsic(
+                f"{name!r} matches {len(hits)} of the supplied fragments {sorted(self.values)} (need exactly 1)")
         return self.values[hits[0]]
 
     def _ref(self, name):
