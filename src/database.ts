@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -64,6 +65,11 @@ export interface DatabaseProps extends DatabaseOptions {
   readonly vpc: ec2.IVpc;
   /** The cluster's security group. */
   readonly securityGroup: ec2.ISecurityGroup;
+  /**
+   * The customer-managed key that encrypts this concern's log groups.
+   * @default - CloudWatch Logs' own encryption
+   */
+  readonly logEncryptionKey?: kms.IKey;
   /** The environment suffix, used in names. */
   readonly environmentSuffix: string;
   /**
@@ -146,7 +152,7 @@ export class Database extends Construct {
       monitoringInterval: Duration.seconds(60),
     });
     this.secret = this.auroraCluster.secret!;
-    this.createLogGroups(clusterIdentifier, props.logRetention ?? logs.RetentionDays.ONE_YEAR, production);
+    this.createLogGroups(clusterIdentifier, props.logRetention ?? logs.RetentionDays.ONE_YEAR, production, props.logEncryptionKey);
 
     if (props.enableSecretRotation) {
       this.auroraCluster.addRotationSingleUser({ automaticallyAfter: Duration.days(30) });
@@ -157,11 +163,12 @@ export class Database extends Construct {
    * Creates the exported log groups up front (Aurora would create them without a retention),
    * which sets their retention without a log-retention custom resource.
    */
-  private createLogGroups(clusterIdentifier: string, retention: logs.RetentionDays, production: boolean): void {
+  private createLogGroups(clusterIdentifier: string, retention: logs.RetentionDays, production: boolean, encryptionKey?: kms.IKey): void {
     for (const logType of AURORA_LOG_EXPORTS) {
       const logGroup = new logs.LogGroup(this, `${logType}LogGroup`, {
         logGroupName: `/aws/rds/cluster/${clusterIdentifier}/${logType}`,
         retention,
+        encryptionKey,
         removalPolicy: production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
       });
       this.auroraCluster.node.addDependency(logGroup);

@@ -2,6 +2,7 @@ import { CustomResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as datasync from 'aws-cdk-lib/aws-datasync';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -55,6 +56,11 @@ export interface DataSyncAgentProps extends DataSyncOptions {
   readonly securityGroup: ec2.ISecurityGroup;
   /** The bucket DataSync writes to (under `incoming/`). */
   readonly dataBucket: s3.IBucket;
+  /**
+   * The customer-managed key that encrypts this concern's log groups.
+   * @default - CloudWatch Logs' own encryption
+   */
+  readonly logEncryptionKey?: kms.IKey;
   /** The environment suffix, used in names. */
   readonly environmentSuffix: string;
   /**
@@ -130,6 +136,7 @@ export class DataSyncAgent extends Construct {
       logGroup: new logs.LogGroup(this, 'ActivationLogs', {
         logGroupName: `/aws/lambda/migration-datasync-activation-${props.environmentSuffix}`,
         retention: logs.RetentionDays.ONE_YEAR,
+        encryptionKey: props.logEncryptionKey,
         removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
       }),
     });

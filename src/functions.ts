@@ -70,6 +70,11 @@ export interface PipelineFunctionsProps extends FunctionsOptions {
   readonly stateMachine: sfn.IStateMachine;
   /** The DMS task the remediation function may resume. */
   readonly replicationTask: dms.CfnReplicationTask;
+  /**
+   * The customer-managed key that encrypts this concern's log groups.
+   * @default - CloudWatch Logs' own encryption
+   */
+  readonly logEncryptionKey?: kms.IKey;
   /** The environment suffix, used in names. */
   readonly environmentSuffix: string;
   /**
@@ -147,6 +152,7 @@ export class PipelineFunctions extends Construct {
     const logGroup = new logs.LogGroup(this, `${id}Logs`, {
       logGroupName: `/aws/lambda/${functionName}`,
       retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      encryptionKey: props.logEncryptionKey,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
     const fn = new lambda.Function(this, id, {

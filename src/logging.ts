@@ -2,6 +2,7 @@ import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as opensearch from 'aws-cdk-lib/aws-opensearchservice';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -59,6 +60,11 @@ export interface AuditLoggingProps extends LoggingOptions {
   readonly vpc: ec2.IVpc;
   /** The domain's security group; 443 is opened only to the delivery stream. */
   readonly securityGroup: ec2.ISecurityGroup;
+  /**
+   * The customer-managed key that encrypts this concern's log groups.
+   * @default - CloudWatch Logs' own encryption
+   */
+  readonly logEncryptionKey?: kms.IKey;
   /** The environment suffix, used in names. */
   readonly environmentSuffix: string;
   /**
@@ -140,6 +146,7 @@ export class AuditLogging extends Construct {
   opensearch.Domain {
     const logGroup = (id: string) => new logs.LogGroup(this, id, {
       retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      encryptionKey: props.logEncryptionKey,
       removalPolicy: size.removalPolicy,
     });
     const slowSearchLogGroup = logGroup('SlowSearchLogs');
@@ -206,7 +213,11 @@ export class AuditLogging extends Construct {
   private createDeliveryStream(props: AuditLoggingProps, indexName: string, securityGroup: ec2.ISecurityGroup, removalPolicy: RemovalPolicy):
   firehose.CfnDeliveryStream {
     const role = this.deliveryRole;
-    const deliveryLogs = new logs.LogGroup(this, 'DeliveryLogs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy });
+    const deliveryLogs = new logs.LogGroup(this, 'DeliveryLogs', {
+      retention: logs.RetentionDays.ONE_YEAR,
+      encryptionKey: props.logEncryptionKey,
+      removalPolicy,
+    });
     const deliveryLogStream = deliveryLogs.addStream('OpenSearchDelivery');
     const backupLogStream = deliveryLogs.addStream('S3Backup');
 

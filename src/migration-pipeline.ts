@@ -106,15 +106,15 @@ export class MigrationPipeline extends Construct {
     };
 
     const networkStack = nested('NetworkStack', 'VPC and security groups');
-    this.network = new Network(networkStack, 'Network', props.network);
-    const { vpc } = this.network;
+    this.network = new Network(networkStack, 'Network', { ...props.network, removalPolicy });
+    const { vpc, logEncryptionKey } = this.network;
 
     const storageStack = nested('StorageStack', 'data, script and access-log buckets');
     this.storage = new Storage(storageStack, 'Storage', { ...props.storage, removalPolicy });
 
     const databaseStack = nested('DatabaseStack', 'Aurora MySQL target');
     this.database = new Database(databaseStack, 'Database', {
-      ...props.database, vpc, securityGroup: this.network.dbSecurityGroup, environmentSuffix: suffix, production,
+      ...props.database, vpc, securityGroup: this.network.dbSecurityGroup, environmentSuffix: suffix, production, logEncryptionKey,
     });
 
     const glueStack = nested('GlueStack', 'Glue catalog and validation job');
@@ -149,6 +149,7 @@ export class MigrationPipeline extends Construct {
       migrationType: this.dms.migrationType,
       notificationTopic: this.messaging.validationTopic,
       environmentSuffix: suffix,
+      logEncryptionKey,
       removalPolicy,
     });
 
@@ -166,6 +167,7 @@ export class MigrationPipeline extends Construct {
       stateMachine: this.orchestration.stateMachine,
       replicationTask: this.dms.replicationTask,
       environmentSuffix: suffix,
+      logEncryptionKey,
       pipelineName,
       removalPolicy,
     });
@@ -177,6 +179,7 @@ export class MigrationPipeline extends Construct {
       securityGroup: this.network.dataSyncSecurityGroup,
       dataBucket: this.storage.dataBucket,
       environmentSuffix: suffix,
+      logEncryptionKey,
       removalPolicy,
     });
 
@@ -186,6 +189,7 @@ export class MigrationPipeline extends Construct {
       vpc,
       securityGroup: this.network.openSearchSecurityGroup,
       environmentSuffix: suffix,
+      logEncryptionKey,
       removalPolicy,
     });
 

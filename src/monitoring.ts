@@ -13,6 +13,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { PipelineAlarms } from './monitoring-alarms';
+import { INCOMING_PREFIX } from './storage';
 
 /** Props of {@link Monitoring}. */
 export interface MonitoringProps {
@@ -79,7 +80,7 @@ export const SFN_FAILURE_STATUSES = ['FAILED', 'TIMED_OUT', 'ABORTED'];
  * (Glue job runs, the DMS task, state machine executions, object deletions in the pipeline's buckets),
  * the audit rules that send every pipeline event to the OpenSearch delivery stream, and the alarms and
  * dashboard of the whole pipeline.
- * Each rule matches this pipeline's resources only, never the whole account.
+ * Each rule matches this pipeline's resources only, except the DataSync audit rule (its tasks are the operator's).
  */
 export class Monitoring extends Construct {
   /** Glue validation runs that failed or timed out. */
@@ -120,7 +121,13 @@ export class Monitoring extends Construct {
     this.s3DeletionRule = this.rule('S3DeletionRule', `migration-s3-deletions-${suffix}`, 'Objects deleted from the pipeline buckets', {
       source: ['aws.s3'],
       detailType: ['Object Deleted'],
-      detail: { bucket: { name: props.watchedBuckets.map((b) => b.bucketName) } },
+      detail: {
+        bucket: { name: props.watchedBuckets.map((b) => b.bucketName) },
+        // Files under incoming/ leave it when remediation quarantines them, and old versions expire by lifecycle:
+        // both are the pipeline's own doing, not data loss.
+        object: { key: events.Match.anythingButPrefix(INCOMING_PREFIX) },
+        reason: events.Match.anythingBut('Lifecycle Expiration'),
+      },
     });
 
     for (const rule of [this.glueFailureRule, this.dmsFailureRule, this.stepFunctionsFailureRule, this.s3DeletionRule]) {
@@ -160,6 +167,7 @@ export class Monitoring extends Construct {
       Glue: { source: ['aws.glue'], detail: { jobName: [props.glueJobName] } },
       Dms: { source: ['aws.dms'], resources: [props.replicationTask.ref] },
       StepFunctions: { source: ['aws.states'], detail: { stateMachineArn: [props.stateMachine.stateMachineArn] } },
+      // DataSync tasks are created by operators, outside this library, so every DataSync event of the account is audited.
       DataSync: { source: ['aws.datasync'] },
       S3: { source: ['aws.s3'], detail: { bucket: { name: props.watchedBuckets.map((b) => b.bucketName) } } },
       Pipeline: { source: [PIPELINE_EVENT_SOURCE], detail: { pipeline: [props.pipelineName ?? 'migration-pipeline'] } },

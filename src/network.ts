@@ -1,5 +1,8 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { requireIntegerInRange, requireMatch } from './validation';
 
@@ -44,7 +47,13 @@ export interface NetworkOptions {
 }
 
 /** Props of {@link Network}. */
-export interface NetworkProps extends NetworkOptions {}
+export interface NetworkProps extends NetworkOptions {
+  /**
+   * What happens to the log encryption key when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
 
 const SUBNET_GROUPS = 3;
 
@@ -65,9 +74,15 @@ export class Network extends Construct {
   public readonly lambdaSecurityGroup: ec2.SecurityGroup;
   /** The DataSync agent's security group (ingress 80 only from the activation function). */
   public readonly dataSyncSecurityGroup: ec2.SecurityGroup;
+  /**
+   * The customer-managed key (rotating) that encrypts every log group of the pipeline. It lives here because the
+   * network is the first stack every other one depends on.
+   */
+  public readonly logEncryptionKey: kms.Key;
 
   constructor(scope: Construct, id: string, props: NetworkProps = {}) {
     super(scope, id);
+    this.logEncryptionKey = this.createLogEncryptionKey(props.removalPolicy ?? RemovalPolicy.RETAIN);
     this.vpc = props.vpc ? validateExistingVpc(props) : this.createVpc(props);
 
     this.dbSecurityGroup = this.securityGroup('DbSecurityGroup', 'Aurora MySQL cluster', false);
@@ -106,9 +121,30 @@ export class Network extends Construct {
     });
     const flowLogGroup = new logs.LogGroup(this, 'FlowLogs', {
       retention: props.flowLogRetention ?? logs.RetentionDays.ONE_YEAR,
+      encryptionKey: this.logEncryptionKey,
     });
     vpc.addFlowLog('FlowLog', { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup) });
     return vpc;
+  }
+
+  /** CloudWatch Logs may use the key for this account's log groups in this region only. */
+  private createLogEncryptionKey(removalPolicy: RemovalPolicy): kms.Key {
+    const stack = Stack.of(this);
+    const key = new kms.Key(this, 'LogEncryptionKey', {
+      description: 'Encrypts the migration pipeline log groups',
+      enableKeyRotation: true,
+      removalPolicy,
+    });
+    key.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'AllowCloudWatchLogs',
+      principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+      resources: ['*'],
+      conditions: {
+        ArnLike: { 'kms:EncryptionContext:aws:logs:arn': stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+      },
+    }));
+    return key;
   }
 
   private securityGroup(id: string, description: string, allowAllOutbound: boolean): ec2.SecurityGroup {

@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dms from 'aws-cdk-lib/aws-dms';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -36,6 +37,11 @@ export interface OrchestrationProps extends OrchestrationOptions {
   readonly migrationType: string;
   /** Receives the outcome of every run (message attribute `migrationOutcome` SUCCEEDED/FAILED). */
   readonly notificationTopic: sns.ITopic;
+  /**
+   * The customer-managed key that encrypts this concern's log groups.
+   * @default - CloudWatch Logs' own encryption
+   */
+  readonly logEncryptionKey?: kms.IKey;
   /** The environment suffix, used in names. */
   readonly environmentSuffix: string;
   /**
@@ -73,9 +79,10 @@ export class Orchestration extends Construct {
     }
     this.taskArn = props.replicationTask.ref;
 
-    // The run stops polling one interval before the hard timeout, so it ends in the failure path
-    // (with a notification) rather than being cut off.
-    const maxPolls = Math.max(1, Math.floor(timeout.toSeconds() / pollInterval.toSeconds()) - 1);
+    // The k-th check follows k waits and sees a count of k - 1. Allowing floor(timeout / interval) - 1 waits
+    // leaves one interval for the last check and the notification, so a run that does not complete ends in the
+    // failure path (with a notification) before the hard timeout cuts it off.
+    const maxPolls = Math.max(1, Math.floor(timeout.toSeconds() / pollInterval.toSeconds()) - 2);
 
     const notifyFailure = this.publish('NotifyFailure', props.notificationTopic, 'FAILED')
       .next(new sfn.Fail(this, 'MigrationFailed', { error: 'MigrationFailed', cause: 'The replication failed or timed out; see the execution history' }));
@@ -112,7 +119,11 @@ export class Orchestration extends Construct {
 
     const start = this.startTask('StartReplication', 'start-replication', notifyFailure).next(wait);
     const resume = this.startTask('ResumeReplication', 'resume-processing', notifyFailure).next(wait);
-    const definition = new sfn.Pass(this, 'Initialise', { result: sfn.Result.fromObject({ count: 0 }), resultPath: '$.polls' })
+    // The run's state lives in `polls`, `task` and `error` from the start, so a notification can always read them;
+    // the execution input stays available as $$.Execution.Input.
+    const definition = new sfn.Pass(this, 'Initialise', {
+      parameters: { 'polls': { count: 0 }, 'task': { Status: 'NOT_DESCRIBED' }, 'error': {}, 'request.$': '$' },
+    })
       .next(this.describeTask('DescribeTask', notifyFailure))
       .next(new sfn.Choice(this, 'HowToStart')
         .when(sfn.Condition.stringEquals('$.task.Status', 'ready'), start)
@@ -126,6 +137,7 @@ export class Orchestration extends Construct {
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       logGroupName: `/aws/vendedlogs/states/migration-orchestration-${props.environmentSuffix}`,
       retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      encryptionKey: props.logEncryptionKey,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
@@ -184,6 +196,7 @@ export class Orchestration extends Construct {
         'region': Stack.of(this).region,
         'input.$': '$$.Execution.Input',
         'task.$': '$.task',
+        'error.$': '$.error',
       }),
       messageAttributes: { migrationOutcome: { value: outcome } },
       resultPath: sfn.JsonPath.DISCARD,

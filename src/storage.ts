@@ -64,11 +64,6 @@ export class Storage extends Construct {
       serverAccessLogsPrefix: 'data-bucket/',
       lifecycleRules: [{ id: 'ExpireNoncurrentVersions', noncurrentVersionExpiration }],
     });
-    // S3 sends the data bucket's events to EventBridge, where the pipeline's rule filters the `incoming/` prefix.
-    // Set on the bucket resource itself: the L2 `eventBridgeEnabled` would add a notifications custom resource.
-    (this.dataBucket.node.defaultChild as s3.CfnBucket).notificationConfiguration = {
-      eventBridgeConfiguration: { eventBridgeEnabled: true },
-    };
 
     this.scriptBucket = new s3.Bucket(this, 'ScriptBucket', {
       ...secureBucketDefaults(removalPolicy),
@@ -76,6 +71,15 @@ export class Storage extends Construct {
       serverAccessLogsPrefix: 'script-bucket/',
       lifecycleRules: [{ id: 'ExpireNoncurrentVersions', noncurrentVersionExpiration }],
     });
+
+    // Both buckets send their events to EventBridge: the pipeline starts from objects created under `incoming/`,
+    // and deletions and audit events are watched in both. Set on the bucket resources themselves, because the L2
+    // `eventBridgeEnabled` would add a notifications custom resource.
+    for (const bucket of [this.dataBucket, this.scriptBucket]) {
+      (bucket.node.defaultChild as s3.CfnBucket).notificationConfiguration = {
+        eventBridgeConfiguration: { eventBridgeEnabled: true },
+      };
+    }
   }
 }
 

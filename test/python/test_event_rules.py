@@ -131,7 +131,9 @@ def test_resolved_patterns_are_concrete(rules, names):
     assert rules[AUDIT_DMS]["resources"] == [TASK_ARN]
     assert rules[SFN_FAILURE]["detail"]["stateMachineArn"] == [names.state_machine_arn]
     assert rules[AUDIT_SFN]["detail"]["stateMachineArn"] == [names.state_machine_arn]
-    assert rules[S3_DELETION]["detail"] == {"bucket": {"name": [DATA_BUCKET, SCRIPT_BUCKET]}}
+    assert rules[S3_DELETION]["detail"] == {"bucket": {"name": [DATA_BUCKET, SCRIPT_BUCKET]},
+                                            "object": {"key": [{"anything-but": {"prefix": "incoming/"}}]},
+                                            "reason": [{"anything-but": ["Lifecycle Expiration"]}]}
     assert rules[AUDIT_S3]["detail"] == {"bucket": {"name": [DATA_BUCKET, SCRIPT_BUCKET]}}
     assert rules[AUDIT_DATASYNC] == {"source": ["aws.datasync"]}
 
@@ -157,10 +159,7 @@ def _bucket_sends_to_eventbridge(storage, fragment):
 
 @pytest.mark.parametrize("fragment", [
     "StorageDataBucket",
-    pytest.param("StorageScriptBucket", marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-        "BUG (src/storage.ts): the script bucket is watched by the S3 deletion and S3 audit rules, but only the "
-        "data bucket enables EventBridge notifications, so S3 never sends the script bucket's events and both "
-        "rules can never fire for it"))),
+    "StorageScriptBucket",
 ])
 def test_every_bucket_in_an_s3_rule_sends_its_events_to_eventbridge(fragment, rules):
     # The S3 rules name exactly these two buckets (see test_resolved_patterns_are_concrete).
@@ -327,7 +326,12 @@ def test_step_functions_failure_rule(bus_for, names, build, expected):
 
 
 @pytest.mark.parametrize("build, expected", [
-    pytest.param(lambda n: s3_event("s3-object-deleted.json"), True, id="deleted in the data bucket"),
+    pytest.param(lambda n: s3_event("s3-object-deleted.json", key="reports/sales/orders.csv.json"), True,
+                 id="report deleted in the data bucket"),
+    pytest.param(lambda n: s3_event("s3-object-deleted.json", key="quarantine/sales/orders.csv"), True,
+                 id="quarantined file deleted in the data bucket"),
+    pytest.param(lambda n: s3_event("s3-object-deleted.json"), False,
+                 id="incoming/ file moved to quarantine by remediation"),
     pytest.param(lambda n: s3_event("s3-object-deleted.json", bucket=SCRIPT_BUCKET, key="scripts/validate.py"), True,
                  id="deleted in the script bucket"),
     pytest.param(lambda n: s3_event("s3-object-deleted.json", bucket=OTHER_BUCKET), False, id="deleted elsewhere"),
@@ -337,12 +341,9 @@ def test_s3_deletion_rule(bus_for, names, build, expected):
     assert_matches(bus_for, S3_DELETION, build(names), expected)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "LIKELY BUG (src/monitoring.ts): both watched buckets expire noncurrent versions by lifecycle (90 days); S3 "
-    "reports each expiry as `Object Deleted` with reason `Lifecycle Expiration`, and the deletion rule does not "
-    "exclude that reason, so routine housekeeping reaches the data-loss guard (remediation alerts)"))
 def test_s3_deletion_rule_ignores_lifecycle_expiry(bus_for):
-    event = s3_event("s3-object-deleted.json")
+    # Both buckets expire noncurrent versions by lifecycle; that housekeeping is not data loss.
+    event = s3_event("s3-object-deleted.json", key="reports/sales/orders.csv.json")
     event["detail"].update({"reason": "Lifecycle Expiration", "deletion-type": "Permanently Deleted",
                             "requester": "s3.amazonaws.com", "source-ip-address": "s3.amazonaws.com"})
     assert_matches(bus_for, S3_DELETION, event, False)
@@ -365,9 +366,11 @@ def test_s3_deletion_rule_ignores_lifecycle_expiry(bus_for):
                  id="datasync execution"),
     pytest.param(lambda n: s3_event("s3-object-created-incoming.json"), {INCOMING, AUDIT_S3}, id="s3 incoming"),
     pytest.param(lambda n: s3_event("s3-object-created-reports.json"), {AUDIT_S3}, id="s3 report written"),
-    pytest.param(lambda n: s3_event("s3-object-deleted.json"), {S3_DELETION, AUDIT_S3}, id="s3 data deleted"),
-    pytest.param(lambda n: s3_event("s3-object-deleted.json", bucket=SCRIPT_BUCKET), {S3_DELETION, AUDIT_S3},
-                 id="s3 script deleted"),
+    pytest.param(lambda n: s3_event("s3-object-deleted.json", key="reports/a.csv.json"), {S3_DELETION, AUDIT_S3},
+                 id="s3 report deleted"),
+    pytest.param(lambda n: s3_event("s3-object-deleted.json"), {AUDIT_S3}, id="s3 incoming file quarantined"),
+    pytest.param(lambda n: s3_event("s3-object-deleted.json", bucket=SCRIPT_BUCKET, key="scripts/validate.py"),
+                 {S3_DELETION, AUDIT_S3}, id="s3 script deleted"),
     pytest.param(lambda n: pipeline_event(n.pipeline), {AUDIT_PIPELINE}, id="pipeline event"),
     # Unrelated events reach no rule at all.
     pytest.param(lambda n: s3_event("s3-object-created-incoming.json", bucket=OTHER_BUCKET), set(),

@@ -1,0 +1,100 @@
+import { Stack, Validations } from 'aws-cdk-lib';
+import { CfnPolicy } from 'aws-cdk-lib/aws-iam';
+import { IConstruct } from 'constructs';
+
+/*
+ * Acknowledgements of security-scanner findings (cdk-nag rule ids). Each one is attached to one construct and
+ * one rule, with a reason that names the control that compensates; a finding without one fails the tests.
+ */
+
+/** Acknowledges one rule on one construct (and the CloudFormation resources below it). */
+export function acknowledge(scope: IConstruct, ruleId: string, reason: string): void {
+  Validations.of(scope).acknowledge({ id: ruleId, reason });
+}
+
+/** Acknowledges several rules on one construct, each with its own reason. */
+export function acknowledgeAll(scope: IConstruct, reasons: Record<string, string>): void {
+  for (const [ruleId, reason] of Object.entries(reasons)) {
+    acknowledge(scope, ruleId, reason);
+  }
+}
+
+/** A wildcard that a policy is expected to hold, and why it is as narrow as the service allows. */
+export interface ExpectedWildcard {
+  /** Matches the finding as the scanner writes it, e.g. `Action::s3:GetObject*` or `Resource::<DataBucket.Arn>/incoming/*`. */
+  readonly finding: RegExp;
+  readonly reason: string;
+}
+
+/**
+ * Acknowledges the wildcard-permission findings (AwsSolutions-IAM5) of the policies below `scope`, but only those
+ * that match an expected wildcard: a new wildcard still fails the scan. The findings name resolved references
+ * (`<LogicalId.Arn>`, or the parameter a nested stack receives), which exist only once the app is prepared, so
+ * they are computed in a construct validation, which runs after preparation and before the validation plugins.
+ */
+export function expectWildcards(scope: IConstruct, expected: ExpectedWildcard[]): void {
+  scope.node.addValidation({
+    validate(): string[] {
+      for (const policy of scope.node.findAll().filter((c): c is CfnPolicy => c instanceof CfnPolicy)) {
+        for (const finding of wildcardFindings(policy)) {
+          const match = expected.find((e) => e.finding.test(finding));
+          if (match) {
+            acknowledge(policy, `AwsSolutions-IAM5[${finding}]`, match.reason);
+          }
+        }
+      }
+      return [];
+    },
+  });
+}
+
+/** The wildcard findings of one policy, written as the scanner writes them. */
+function wildcardFindings(policy: CfnPolicy): string[] {
+  const document = Stack.of(policy).resolve(policy.policyDocument) as { Statement?: any[] };
+  const findings = new Set<string>();
+  for (const statement of document.Statement ?? []) {
+    if (statement.Effect !== 'Allow') {
+      continue;
+    }
+    for (const action of [statement.Action].flat()) {
+      if (typeof action === 'string' && action.includes('*')) {
+        findings.add(`Action::${action}`);
+      }
+    }
+    for (const resource of [statement.Resource].flat()) {
+      const flat = flattenReference(resource);
+      if (flat.includes('*')) {
+        findings.add(`Resource::${flat}`);
+      }
+    }
+  }
+  return [...findings];
+}
+
+/** Writes a CloudFormation reference as a flat string: Ref -> `<Id>`, GetAtt -> `<Id.Attr>`, Join -> joined. */
+function flattenReference(node: any): string {
+  if (node === undefined) {
+    return '';
+  }
+  if (typeof node === 'string') {
+    return node.replace(/\$\{/g, '<').replace(/}/g, '>');
+  }
+  if (node['Fn::Join']) {
+    const [delimiter, items] = node['Fn::Join'];
+    return items.map(flattenReference).join(delimiter);
+  }
+  if (node['Fn::Sub']) {
+    return flattenReference(node['Fn::Sub']);
+  }
+  if (node['Fn::GetAtt']) {
+    const [resource, attribute] = node['Fn::GetAtt'];
+    return `<${flattenReference(resource)}.${flattenReference(attribute)}>`;
+  }
+  if (node['Fn::ImportValue']) {
+    return flattenReference(node['Fn::ImportValue']);
+  }
+  if (node.Ref) {
+    return `<${flattenReference(node.Ref)}>`;
+  }
+  return JSON.stringify(node);
+}

@@ -1,0 +1,757 @@
+"""account_prerequisites: the custom resource that creates the DMS roles and the OpenSearch service-linked role.
+
+Runs against moto's IAM (with the AWS managed policies loaded, so the DMS policies can be attached).
+Two gaps in moto are covered with a botocore Stubber for exactly those calls:
+  * moto names the OpenSearch service-linked role "AWSServiceRoleForopensearchservice" instead of
+    "AWSServiceRoleForAmazonOpenSearchService", and answers a second CreateServiceLinkedRole with
+    EntityAlreadyExists instead of IAM's InvalidInput "... has been taken ...";
+  * moto cannot describe the custom resource of a real stack, which Delete looks up.
+"""
+
+import ast
+import datetime
+import http.server
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+# Own setup, independent of conftest: handler on sys.path, fixed region, fake credentials.
+RUNTIME_DIR = Path(__file__).resolve().parents[2] / "src" / "runtime"
+sys.path.insert(0, str(RUNTIME_DIR))
+os.environ["AWS_DEFAULT_REGION"] = "us-west-2"
+for _name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SECURITY_TOKEN", "AWS_SESSION_TOKEN"):
+    os.environ[_name] = "testing"
+os.environ.pop("AWS_PROFILE", None)
+
+import boto3  # noqa: E402
+import pytest  # noqa: E402
+from botocore.exceptions import ClientError  # noqa: E402
+from botocore.stub import Stubber  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+import account_prerequisites as ap  # noqa: E402
+
+REGION = "us-west-2"
+ACCOUNT = "123456789012"  # moto's default account
+STACK_ID = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/migration-pipeline-dev/5b918d10-cd98-11ea-90d5-0a9cd3354c10"
+LOGICAL_ID = "AccountPrerequisites"
+VPC_ROLE = "dms-vpc-role"
+LOGS_ROLE = "dms-cloudwatch-logs-role"
+SLR = "AWSServiceRoleForAmazonOpenSearchService"
+SLR_PATH = "/aws-service-role/opensearchservice.amazonaws.com/"
+VPC_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonDMSVPCManagementRole"
+LOGS_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonDMSCloudWatchLogsRole"
+DMS_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "dms.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+DESCRIPTION = "Account-level DMS prerequisite, created by the cdk-migration-pipeline (stack migration-pipeline-dev)"
+TAKEN_MESSAGE = (f"Service role name {SLR} has been taken in this account, please try a different suffix.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixtures and helpers
+# ---------------------------------------------------------------------------------------------
+
+@pytest.fixture(autouse=True)
+def region(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_REGION", REGION)
+
+
+@pytest.fixture(scope="module")
+def moto_iam():
+    # The DMS managed policies only exist in moto when it loads the AWS managed policies, which takes
+    # over a second; so one moto IAM serves the whole module and each test leaves it without roles.
+    with mock_aws(config={"iam": {"load_aws_managed_policies": True}}):
+        yield boto3.client("iam", region_name=REGION)
+
+
+@pytest.fixture
+def iam(moto_iam):
+    """A fresh client per test (tests patch its methods) over the shared moto IAM, emptied afterwards."""
+    assert moto_iam.list_roles()["Roles"] == []
+    yield boto3.client("iam", region_name=REGION)
+    for role in moto_iam.list_roles()["Roles"]:
+        for policy in moto_iam.list_attached_role_policies(RoleName=role["RoleName"])["AttachedPolicies"]:
+            moto_iam.detach_role_policy(RoleName=role["RoleName"], PolicyArn=policy["PolicyArn"])
+        moto_iam.delete_role(RoleName=role["RoleName"])
+
+
+@pytest.fixture
+def cloudformation():
+    """A Stubber-backed CloudFormation client (moto cannot describe our custom resource)."""
+    client = boto3.client("cloudformation", region_name=REGION)
+    with Stubber(client) as stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def clients(iam, cloudformation, monkeypatch):
+    """Route the handler's clients to moto's IAM and the stubbed CloudFormation client."""
+    by_service = {"iam": iam, "cloudformation": cloudformation.client}
+    monkeypatch.setattr(ap, "_client", lambda service: by_service[service])
+    return by_service
+
+
+class _RecordingHandler(http.server.BaseHTTPRequestHandler):
+    def do_PUT(self):  # noqa: N802 (http.server naming)
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.received.append({
+            "method": self.command,
+            "path": self.path,
+            "content_type": self.headers.get("Content-Type"),
+            "content_length": self.headers.get("Content-Length"),
+            "body": body,
+        })
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def response_server():
+    """A local stand-in for the pre-signed S3 URL CloudFormation hands the function."""
+    server = http.server.HTTPServer(("127.0.0.1", 0), _RecordingHandler)
+    server.received = []
+    server.url = f"http://127.0.0.1:{server.server_address[1]}/cfn-response?X-Amz-Signature=abc123"
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+@pytest.fixture
+def sleeps(monkeypatch):
+    calls = []
+    monkeypatch.setattr(time, "sleep", calls.append)
+    return calls
+
+
+def cfn_event(request_type, url, physical_id=None, dms="true", opensearch="true", wait="0", old_properties=None):
+    event = {
+        "RequestType": request_type,
+        "ServiceToken": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:account-prerequisites",
+        "ResponseURL": url,
+        "StackId": STACK_ID,
+        "RequestId": f"{request_type.lower()}-request-0001",
+        "ResourceType": "Custom::AccountPrerequisites",
+        "LogicalResourceId": LOGICAL_ID,
+        "ResourceProperties": {
+            "ServiceToken": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:account-prerequisites",
+            "CreateDmsRoles": dms,
+            "CreateOpenSearchServiceLinkedRole": opensearch,
+            "PropagationWaitSeconds": wait,
+        },
+    }
+    if physical_id is not None:
+        event["PhysicalResourceId"] = physical_id
+    if old_properties is not None:
+        event["OldResourceProperties"] = old_properties
+    return event
+
+
+def invoke(event, server, context=None):
+    """Run the handler and return the one JSON document it PUT to the response URL."""
+    before = len(server.received)
+    ap.handler(event, context)
+    assert len(server.received) == before + 1
+    return json.loads(server.received[-1]["body"])
+
+
+def expected_body(event, status, physical_id, data=None, reason=None):
+    body = {
+        "Status": status,
+        "PhysicalResourceId": physical_id,
+        "StackId": STACK_ID,
+        "RequestId": event["RequestId"],
+        "LogicalResourceId": LOGICAL_ID,
+        "Data": data if data is not None else {},
+    }
+    if reason is not None:
+        body["Reason"] = reason
+    return body
+
+
+def expect_describe(stubber, physical_id):
+    stubber.add_response(
+        "describe_stack_resource",
+        {"StackResourceDetail": {
+            "StackName": "migration-pipeline-dev", "StackId": STACK_ID, "LogicalResourceId": LOGICAL_ID,
+            "PhysicalResourceId": physical_id, "ResourceType": "Custom::AccountPrerequisites",
+            "LastUpdatedTimestamp": datetime.datetime(2024, 6, 1, tzinfo=datetime.timezone.utc),
+            "ResourceStatus": "DELETE_IN_PROGRESS",
+        }},
+        {"StackName": STACK_ID, "LogicalResourceId": LOGICAL_ID},
+    )
+
+
+def make_dms_role(iam, name, policy_arn=None):
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(DMS_TRUST), Description="made by hand")
+    if policy_arn:
+        iam.attach_role_policy(RoleName=name, PolicyArn=policy_arn)
+    return iam.get_role(RoleName=name)["Role"]["RoleId"]
+
+
+def make_opensearch_slr(iam):
+    # moto's create_service_linked_role would use the wrong name; the real name and path are made directly.
+    iam.create_role(RoleName=SLR, Path=SLR_PATH, AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "opensearchservice.amazonaws.com"},
+                       "Action": "sts:AssumeRole"}],
+    }))
+
+
+def role_names(iam):
+    return sorted(role["RoleName"] for role in iam.list_roles()["Roles"])
+
+
+def attached(iam, name):
+    return [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]]
+
+
+def slr_in_moto(iam):
+    """The service-linked roles moto holds for OpenSearch, as (path, trusted services)."""
+    def services(role):
+        found = []
+        for statement in role["AssumeRolePolicyDocument"]["Statement"]:
+            service = statement["Principal"]["Service"]
+            found += service if isinstance(service, list) else [service]
+        return found
+
+    return [(role["Path"], services(role)) for role in iam.list_roles(PathPrefix=SLR_PATH)["Roles"]]
+
+
+class StubbedForSome:
+    """An IAM client whose listed operations go to a Stubber; every other call goes to `real`."""
+
+    def __init__(self, real, operations):
+        self._real = real
+        self._operations = set(operations)
+        self._stubbed = boto3.client("iam", region_name=REGION)
+        self.stubber = Stubber(self._stubbed)
+        self.stubber.activate()
+
+    def __getattr__(self, name):
+        return getattr(self._stubbed if name in self._operations else self._real, name)
+
+
+def slr_response():
+    return {"Role": {
+        "Path": SLR_PATH, "RoleName": SLR, "RoleId": "AROAEXAMPLESLR000001",
+        "Arn": f"arn:aws:iam::{ACCOUNT}:role{SLR_PATH}{SLR}",
+        "CreateDate": datetime.datetime(2024, 6, 1, tzinfo=datetime.timezone.utc),
+    }}
+
+
+# ---------------------------------------------------------------------------------------------
+# Creating what is missing
+# ---------------------------------------------------------------------------------------------
+
+def test_missing_roles_are_all_created_with_their_trust_and_policies(iam):
+    result = ap.ensure_prerequisites(iam, True, True, partition="aws", description=DESCRIPTION)
+
+    assert (result.created, result.existing, result.policies_attached) == ([VPC_ROLE, LOGS_ROLE, SLR], [], [])
+    for name, policy in ((VPC_ROLE, VPC_POLICY), (LOGS_ROLE, LOGS_POLICY)):
+        role = iam.get_role(RoleName=name)["Role"]
+        assert role["Path"] == "/"
+        assert role["AssumeRolePolicyDocument"] == DMS_TRUST
+        assert role["Description"] == DESCRIPTION
+        assert attached(iam, name) == [policy]
+    # The service-linked role under moto's own (wrong) name, hence checked by path and trusted service.
+    assert slr_in_moto(iam) == [(SLR_PATH, ["opensearchservice.amazonaws.com"])]
+
+
+def test_service_linked_role_is_requested_for_the_opensearch_service_principal():
+    # Stubbed: checks the exact request and the real name, which moto does not reproduce.
+    iam = StubbedForSome(None, {"get_role", "create_service_linked_role"})
+    iam.stubber.add_client_error("get_role", "NoSuchEntity", f"The role with name {SLR} cannot be found.",
+                                 404, expected_params={"RoleName": SLR})
+    iam.stubber.add_response("create_service_linked_role", slr_response(),
+                             {"AWSServiceName": "opensearchservice.amazonaws.com"})
+
+    result = ap.ensure_prerequisites(iam, False, True)
+
+    assert (result.created, result.existing, result.policies_attached) == ([SLR], [], [])
+    iam.stubber.assert_no_pending_responses()
+
+
+def test_roles_that_exist_are_left_alone_and_the_id_says_none(clients, response_server, sleeps):
+    iam = clients["iam"]
+    vpc_id = make_dms_role(iam, VPC_ROLE, VPC_POLICY)
+    logs_id = make_dms_role(iam, LOGS_ROLE, LOGS_POLICY)
+    make_opensearch_slr(iam)
+    event = cfn_event("Create", response_server.url)
+
+    body = invoke(event, response_server)
+
+    assert body == expected_body(event, "SUCCESS", "account-prerequisites:none",
+                                 {"CreatedRoles": "", "ExistingRoles": f"{VPC_ROLE},{LOGS_ROLE},{SLR}"})
+    assert role_names(iam) == [SLR, LOGS_ROLE, VPC_ROLE]
+    assert iam.get_role(RoleName=VPC_ROLE)["Role"]["RoleId"] == vpc_id
+    assert iam.get_role(RoleName=LOGS_ROLE)["Role"]["RoleId"] == logs_id
+    assert iam.get_role(RoleName=VPC_ROLE)["Role"]["Description"] == "made by hand"
+    assert sleeps == []
+
+
+def test_existing_role_without_its_policy_gets_the_policy_and_is_not_recreated(iam):
+    vpc_id = make_dms_role(iam, VPC_ROLE)  # no policy
+
+    result = ap.ensure_prerequisites(iam, True, False, description=DESCRIPTION)
+
+    assert (result.created, result.existing, result.policies_attached) == ([LOGS_ROLE], [VPC_ROLE], [VPC_ROLE])
+    assert attached(iam, VPC_ROLE) == [VPC_POLICY]
+    assert attached(iam, LOGS_ROLE) == [LOGS_POLICY]
+    vpc = iam.get_role(RoleName=VPC_ROLE)["Role"]
+    assert (vpc["RoleId"], vpc["Description"]) == (vpc_id, "made by hand")
+
+
+def test_policy_arns_follow_the_partition():
+    iam = StubbedForSome(None, {"get_role", "get_paginator", "attach_role_policy"})
+    stub = iam.stubber
+    stub.add_response("get_role", {"Role": {
+        "Path": "/", "RoleName": VPC_ROLE, "RoleId": "AROAEXAMPLEVPC000001",
+        "Arn": f"arn:aws-cn:iam::{ACCOUNT}:role/{VPC_ROLE}",
+        "CreateDate": datetime.datetime(2024, 6, 1, tzinfo=datetime.timezone.utc)}}, {"RoleName": VPC_ROLE})
+    stub.add_response("list_attached_role_policies", {"AttachedPolicies": []}, {"RoleName": VPC_ROLE})
+    stub.add_response("attach_role_policy", {}, {
+        "RoleName": VPC_ROLE, "PolicyArn": "arn:aws-cn:iam::aws:policy/service-role/AmazonDMSVPCManagementRole"})
+    stub.add_client_error("get_role", "AccessDenied", "not authorized to perform iam:GetRole", 403,
+                          expected_params={"RoleName": LOGS_ROLE})
+
+    with pytest.raises(ap.PrerequisiteError) as raised:
+        ap.ensure_prerequisites(iam, True, False, partition="aws-cn")
+
+    assert str(raised.value) == f"{LOGS_ROLE}: GetRole failed with AccessDenied: not authorized to perform iam:GetRole"
+    assert raised.value.progress.policies_attached == [VPC_ROLE]
+    stub.assert_no_pending_responses()
+
+
+# ---------------------------------------------------------------------------------------------
+# Concurrent creation
+# ---------------------------------------------------------------------------------------------
+
+def test_role_created_concurrently_counts_as_existing(iam, monkeypatch):
+    real_create_role = iam.create_role
+    raced = []
+
+    def create_role_losing_the_race(**kwargs):
+        if not raced:
+            raced.append(kwargs["RoleName"])
+            real_create_role(RoleName=kwargs["RoleName"], AssumeRolePolicyDocument=json.dumps(DMS_TRUST),
+                             Description="made by the winner")
+            raise ClientError({"Error": {"Code": "EntityAlreadyExists",
+                                         "Message": f"Role with name {kwargs['RoleName']} already exists."}},
+                              "CreateRole")
+        return real_create_role(**kwargs)
+
+    monkeypatch.setattr(iam, "create_role", create_role_losing_the_race)
+
+    result = ap.ensure_prerequisites(iam, True, False, description=DESCRIPTION)
+
+    assert raced == [VPC_ROLE]
+    assert (result.created, result.existing, result.policies_attached) == ([LOGS_ROLE], [VPC_ROLE], [VPC_ROLE])
+    assert iam.get_role(RoleName=VPC_ROLE)["Role"]["Description"] == "made by the winner"
+    assert attached(iam, VPC_ROLE) == [VPC_POLICY]
+    assert ap.physical_resource_id(result.created) == f"account-prerequisites:{LOGS_ROLE}"
+
+
+def test_service_linked_role_taken_concurrently_counts_as_existing():
+    # Stubbed: real IAM reports an existing service-linked role as InvalidInput "has been taken".
+    iam = StubbedForSome(None, {"get_role", "create_service_linked_role"})
+    iam.stubber.add_client_error("get_role", "NoSuchEntity", "not found", 404, expected_params={"RoleName": SLR})
+    iam.stubber.add_client_error("create_service_linked_role", "InvalidInput", TAKEN_MESSAGE, 400,
+                                 expected_params={"AWSServiceName": "opensearchservice.amazonaws.com"})
+
+    result = ap.ensure_prerequisites(iam, False, True)
+
+    assert (result.created, result.existing, result.policies_attached) == ([], [SLR], [])
+    iam.stubber.assert_no_pending_responses()
+
+
+def test_other_invalid_input_for_the_service_linked_role_is_an_error():
+    iam = StubbedForSome(None, {"get_role", "create_service_linked_role"})
+    iam.stubber.add_client_error("get_role", "NoSuchEntity", "not found", 404)
+    iam.stubber.add_client_error("create_service_linked_role", "InvalidInput", "Invalid service name", 400)
+
+    with pytest.raises(ap.PrerequisiteError) as raised:
+        ap.ensure_prerequisites(iam, False, True)
+
+    assert str(raised.value) == f"{SLR}: CreateServiceLinkedRole failed with InvalidInput: Invalid service name"
+    assert raised.value.progress.created == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Propagation wait
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("existing, expected_sleeps", [
+    ((), [7.0]),  # everything created
+    (("vpc-without-policy", "logs", "slr"), [7.0]),  # only a policy attached: still a change to wait for
+    (("vpc", "logs", "slr"), []),  # nothing changed: no wait
+])
+def test_waits_for_propagation_only_after_a_change(clients, response_server, sleeps, existing, expected_sleeps):
+    iam = clients["iam"]
+    if "vpc" in existing:
+        make_dms_role(iam, VPC_ROLE, VPC_POLICY)
+    if "vpc-without-policy" in existing:
+        make_dms_role(iam, VPC_ROLE)
+    if "logs" in existing:
+        make_dms_role(iam, LOGS_ROLE, LOGS_POLICY)
+    if "slr" in existing:
+        make_opensearch_slr(iam)
+
+    body = invoke(cfn_event("Create", response_server.url, wait="7"), response_server)
+
+    assert body["Status"] == "SUCCESS"
+    assert sleeps == expected_sleeps
+
+
+def test_zero_wait_never_sleeps(clients, response_server, sleeps):
+    body = invoke(cfn_event("Create", response_server.url, wait="0"), response_server)
+
+    assert body["PhysicalResourceId"] == f"account-prerequisites:{VPC_ROLE},{LOGS_ROLE},{SLR}"
+    assert sleeps == []
+
+
+def test_wait_is_shortened_to_leave_time_for_the_response(clients, response_server, sleeps):
+    class Context:
+        log_stream_name = "2024/06/01/[$LATEST]abc"
+
+        def get_remaining_time_in_millis(self):
+            return 30_000
+
+    invoke(cfn_event("Create", response_server.url, wait="60"), response_server, Context())
+
+    assert sleeps == [10.0]  # 30 s left minus the 20 s kept for answering CloudFormation
+
+
+def test_default_wait_is_ten_seconds(clients, response_server, sleeps):
+    event = cfn_event("Create", response_server.url, dms="false")
+    del event["ResourceProperties"]["PropagationWaitSeconds"]
+
+    invoke(event, response_server)
+
+    assert sleeps == [10.0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Update
+# ---------------------------------------------------------------------------------------------
+
+def test_update_keeps_previously_created_roles_in_the_id(clients, response_server, sleeps):
+    iam = clients["iam"]
+    make_dms_role(iam, LOGS_ROLE, LOGS_POLICY)  # created by this resource on Create
+    make_opensearch_slr(iam)  # was there before
+    event = cfn_event("Update", response_server.url, physical_id=f"account-prerequisites:{LOGS_ROLE}")
+
+    body = invoke(event, response_server)
+
+    assert body == expected_body(event, "SUCCESS", f"account-prerequisites:{VPC_ROLE},{LOGS_ROLE}",
+                                 {"CreatedRoles": f"{VPC_ROLE},{LOGS_ROLE}", "ExistingRoles": SLR})
+    assert attached(iam, VPC_ROLE) == [VPC_POLICY]
+
+
+def test_update_that_creates_nothing_keeps_the_id_unchanged(clients, response_server, sleeps):
+    iam = clients["iam"]
+    make_dms_role(iam, VPC_ROLE, VPC_POLICY)
+    make_dms_role(iam, LOGS_ROLE, LOGS_POLICY)
+    old_id = f"account-prerequisites:{VPC_ROLE},{LOGS_ROLE}"
+    # The old id still records the DMS roles even though this update stops asking for them.
+    event = cfn_event("Update", response_server.url, physical_id=old_id, dms="false", opensearch="false")
+
+    body = invoke(event, response_server)
+
+    assert body == expected_body(event, "SUCCESS", old_id, {"CreatedRoles": f"{VPC_ROLE},{LOGS_ROLE}",
+                                                            "ExistingRoles": ""})
+    assert sleeps == []
+
+
+def test_failed_update_keeps_the_old_id(clients, response_server, monkeypatch):
+    iam = clients["iam"]
+
+    def create_role(**kwargs):
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not authorized to perform iam:CreateRole"}},
+                          "CreateRole")
+
+    monkeypatch.setattr(iam, "create_role", create_role)
+    old_id = f"account-prerequisites:{SLR}"
+    event = cfn_event("Update", response_server.url, physical_id=old_id, opensearch="false")
+
+    body = invoke(event, response_server)
+
+    assert body == expected_body(
+        event, "FAILED", old_id,
+        reason="Could not set up the account prerequisites for DMS/OpenSearch: "
+               f"{VPC_ROLE}: CreateRole failed with AccessDenied: not authorized to perform iam:CreateRole")
+
+
+# ---------------------------------------------------------------------------------------------
+# Create failures
+# ---------------------------------------------------------------------------------------------
+
+def test_create_failure_reports_a_reason_and_records_what_it_did_create(clients, response_server, monkeypatch,
+                                                                        capsys):
+    iam = clients["iam"]
+    real_create_role = iam.create_role
+
+    def create_role(**kwargs):
+        if kwargs["RoleName"] == LOGS_ROLE:
+            raise ClientError({"Error": {"Code": "LimitExceeded", "Message": "Cannot exceed quota for RolesPerAccount"}},
+                              "CreateRole")
+        return real_create_role(**kwargs)
+
+    monkeypatch.setattr(iam, "create_role", create_role)
+
+    class Context:
+        log_stream_name = "2024/06/01/[$LATEST]abc"
+
+        def get_remaining_time_in_millis(self):
+            return 300_000
+
+    event = cfn_event("Create", response_server.url)
+    body = invoke(event, response_server, Context())
+
+    reason = ("Could not set up the account prerequisites for DMS/OpenSearch: "
+              f"{LOGS_ROLE}: CreateRole failed with LimitExceeded: Cannot exceed quota for RolesPerAccount")
+    assert body == expected_body(event, "FAILED", f"account-prerequisites:{VPC_ROLE}",
+                                 reason=f"{reason} (CloudWatch log stream 2024/06/01/[$LATEST]abc)")
+    errors = [json.loads(line) for line in capsys.readouterr().out.splitlines()
+              if line.startswith("{") and json.loads(line)["level"] == "error"]
+    assert errors == [{"level": "error", "handler": "account-prerequisites", "message": reason,
+                       "request_type": "Create", "created": [VPC_ROLE]}]
+    assert role_names(iam) == [VPC_ROLE]
+
+
+@pytest.mark.parametrize("properties, reason", [
+    ({"CreateDmsRoles": "yes"}, "CreateDmsRoles must be 'true' or 'false', got 'yes'"),
+    ({"CreateOpenSearchServiceLinkedRole": ""}, "CreateOpenSearchServiceLinkedRole must be 'true' or 'false', got ''"),
+    ({"PropagationWaitSeconds": "-1"}, "PropagationWaitSeconds must be a number of seconds >= 0, got '-1'"),
+    ({"PropagationWaitSeconds": "soon"}, "PropagationWaitSeconds must be a number of seconds >= 0, got 'soon'"),
+])
+def test_invalid_properties_fail_the_create_without_touching_iam(clients, response_server, properties, reason):
+    event = cfn_event("Create", response_server.url)
+    event["ResourceProperties"].update(properties)
+
+    body = invoke(event, response_server)
+
+    assert body == expected_body(event, "FAILED", "account-prerequisites:none",
+                                 reason=f"Could not set up the account prerequisites for DMS/OpenSearch: {reason}")
+    assert role_names(clients["iam"]) == []
+
+
+def test_unknown_request_type_fails(response_server):
+    event = cfn_event("Create", response_server.url)
+    event["RequestType"] = "Refresh"
+
+    body = invoke(event, response_server)
+
+    assert body == expected_body(event, "FAILED", "account-prerequisites:none",
+                                 reason="Unsupported RequestType 'Refresh'")
+
+
+# ---------------------------------------------------------------------------------------------
+# Delete
+# ---------------------------------------------------------------------------------------------
+
+def test_delete_removes_only_the_roles_this_resource_created(clients, cloudformation, response_server, sleeps):
+    iam = clients["iam"]
+    vpc_id = make_dms_role(iam, VPC_ROLE, VPC_POLICY)  # somebody else's, there before the stack
+    created = invoke(cfn_event("Create", response_server.url), response_server)
+    assert created["PhysicalResourceId"] == f"account-prerequisites:{LOGS_ROLE},{SLR}"
+    expect_describe(cloudformation, created["PhysicalResourceId"])
+    event = cfn_event("Delete", response_server.url, physical_id=created["PhysicalResourceId"])
+
+    body = invoke(event, response_server)
+
+    assert body == expected_body(event, "SUCCESS", f"account-prerequisites:{LOGS_ROLE},{SLR}")
+    assert iam.get_role(RoleName=VPC_ROLE)["Role"]["RoleId"] == vpc_id
+    assert attached(iam, VPC_ROLE) == [VPC_POLICY]
+    assert LOGS_ROLE not in role_names(iam)
+    # The service-linked role is never deleted, even when this resource created it.
+    assert slr_in_moto(iam) == [(SLR_PATH, ["opensearchservice.amazonaws.com"])]
+
+
+def test_delete_of_a_replaced_id_keeps_roles_the_new_id_still_records(clients, cloudformation, response_server):
+    iam = clients["iam"]
+    make_dms_role(iam, VPC_ROLE, VPC_POLICY)
+    make_dms_role(iam, LOGS_ROLE, LOGS_POLICY)
+    old_id = f"account-prerequisites:{LOGS_ROLE}"
+    # An update created dms-vpc-role too, so the stack now holds a new id; CloudFormation cleans up the old one.
+    expect_describe(cloudformation, f"account-prerequisites:{VPC_ROLE},{LOGS_ROLE}")
+    event = cfn_event("Delete", response_server.url, physical_id=old_id)
+
+    body = invoke(event, response_server)
+
+    assert body == expected_body(event, "SUCCESS", old_id)
+    assert role_names(iam) == [LOGS_ROLE, VPC_ROLE]
+    assert attached(iam, LOGS_ROLE) == [LOGS_POLICY]
+
+
+def test_delete_of_a_replaced_id_removes_what_only_the_old_id_records(clients, cloudformation, response_server):
+    iam = clients["iam"]
+    make_dms_role(iam, VPC_ROLE, VPC_POLICY)
+    make_dms_role(iam, LOGS_ROLE, LOGS_POLICY)
+    expect_describe(cloudformation, f"account-prerequisites:{VPC_ROLE}")
+    event = cfn_event("Delete", response_server.url, physical_id=f"account-prerequisites:{VPC_ROLE},{LOGS_ROLE}")
+
+    invoke(event, response_server)
+
+    assert role_names(iam) == [VPC_ROLE]
+
+
+def test_delete_that_cannot_look_up_the_stack_deletes_nothing(clients, cloudformation, response_server):
+    iam = clients["iam"]
+    make_dms_role(iam, VPC_ROLE, VPC_POLICY)
+    cloudformation.add_client_error("describe_stack_resource", "AccessDenied", "not authorized", 403)
+    event = cfn_event("Delete", response_server.url, physical_id=f"account-prerequisites:{VPC_ROLE}")
+
+    body = invoke(event, response_server)
+
+    assert body == expected_body(event, "SUCCESS", f"account-prerequisites:{VPC_ROLE}")
+    assert role_names(iam) == [VPC_ROLE]
+
+
+def test_delete_with_iam_errors_still_succeeds(clients, cloudformation, response_server, monkeypatch):
+    iam = clients["iam"]
+    make_dms_role(iam, VPC_ROLE, VPC_POLICY)
+    make_dms_role(iam, LOGS_ROLE, LOGS_POLICY)
+    real_delete_role = iam.delete_role
+
+    def delete_role(**kwargs):
+        if kwargs["RoleName"] == VPC_ROLE:
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not authorized"}}, "DeleteRole")
+        return real_delete_role(**kwargs)
+
+    monkeypatch.setattr(iam, "delete_role", delete_role)
+    physical_id = f"account-prerequisites:{VPC_ROLE},{LOGS_ROLE}"
+    expect_describe(cloudformation, physical_id)
+    event = cfn_event("Delete", response_server.url, physical_id=physical_id)
+
+    body = invoke(event, response_server)
+
+    assert body == expected_body(event, "SUCCESS", physical_id)
+    assert role_names(iam) == [VPC_ROLE]  # the failing one stays, the other one is still deleted
+    assert attached(iam, VPC_ROLE) == []  # its policy had been detached before DeleteRole failed
+
+
+def test_delete_with_an_unexpected_error_still_succeeds(clients, response_server, monkeypatch):
+    def broken(service):
+        raise RuntimeError("no credentials")
+
+    monkeypatch.setattr(ap, "_client", broken)
+    event = cfn_event("Delete", response_server.url, physical_id=f"account-prerequisites:{VPC_ROLE}")
+
+    body = invoke(event, response_server)
+
+    assert body == expected_body(event, "SUCCESS", f"account-prerequisites:{VPC_ROLE}")
+
+
+@pytest.mark.parametrize("physical_id", [
+    "account-prerequisites:none",
+    f"account-prerequisites:{SLR}",
+    "some-other-id",
+])
+def test_delete_with_nothing_of_ours_to_delete_touches_nothing(clients, response_server, physical_id):
+    iam = clients["iam"]
+    make_dms_role(iam, VPC_ROLE, VPC_POLICY)
+    make_opensearch_slr(iam)
+    event = cfn_event("Delete", response_server.url, physical_id=physical_id)
+
+    body = invoke(event, response_server)  # no CloudFormation lookup is queued: none may happen
+
+    assert body == expected_body(event, "SUCCESS", physical_id)
+    assert role_names(iam) == [SLR, VPC_ROLE]
+
+
+def test_delete_prerequisites_skips_missing_roles_and_anything_not_a_dms_role(iam):
+    make_dms_role(iam, LOGS_ROLE, LOGS_POLICY)
+    make_opensearch_slr(iam)
+    iam.create_role(RoleName="unrelated", AssumeRolePolicyDocument=json.dumps(DMS_TRUST))
+
+    deleted = ap.delete_prerequisites(iam, [VPC_ROLE, LOGS_ROLE, SLR, "unrelated"])
+
+    assert deleted == [LOGS_ROLE]
+    assert role_names(iam) == [SLR, "unrelated"]
+
+
+def test_current_physical_resource_id_asks_for_this_resource(cloudformation):
+    expect_describe(cloudformation, f"account-prerequisites:{VPC_ROLE}")
+
+    current = ap.current_physical_resource_id(cloudformation.client, STACK_ID, LOGICAL_ID)
+
+    assert current == f"account-prerequisites:{VPC_ROLE}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Ids and the response
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("physical_id, roles", [
+    (f"account-prerequisites:{SLR},{VPC_ROLE}", [VPC_ROLE, SLR]),
+    ("account-prerequisites:none", []),
+    ("account-prerequisites:dms-vpc-role,someone-elses-role", [VPC_ROLE]),
+    ("dms-vpc-role", []),
+    (None, []),
+])
+def test_recorded_roles(physical_id, roles):
+    assert ap.recorded_roles(physical_id) == roles
+
+
+def test_physical_resource_id_lists_roles_in_a_fixed_order():
+    assert ap.physical_resource_id([SLR, LOGS_ROLE, VPC_ROLE]) == f"account-prerequisites:{VPC_ROLE},{LOGS_ROLE},{SLR}"
+    assert ap.physical_resource_id([]) == "account-prerequisites:none"
+
+
+def test_response_is_put_as_cloudformation_expects_it(clients, response_server):
+    event = cfn_event("Create", response_server.url, opensearch="false")
+
+    ap.handler(event, None)
+
+    assert len(response_server.received) == 1
+    received = response_server.received[0]
+    expected = {
+        "Status": "SUCCESS",
+        "PhysicalResourceId": f"account-prerequisites:{VPC_ROLE},{LOGS_ROLE}",
+        "StackId": STACK_ID,
+        "RequestId": "create-request-0001",
+        "LogicalResourceId": LOGICAL_ID,
+        "Data": {"CreatedRoles": f"{VPC_ROLE},{LOGS_ROLE}", "ExistingRoles": ""},
+    }
+    assert received["method"] == "PUT"
+    assert received["path"] == "/cfn-response?X-Amz-Signature=abc123"
+    assert received["content_type"] == ""
+    assert received["content_length"] == str(len(received["body"]))
+    assert json.loads(received["body"]) == expected
+
+
+def test_unreachable_response_url_is_retried_then_logged(monkeypatch, sleeps, capsys):
+    server = http.server.HTTPServer(("127.0.0.1", 0), _RecordingHandler)
+    port = server.server_address[1]
+    server.server_close()  # nothing listens on this port any more
+    event = cfn_event("Delete", f"http://127.0.0.1:{port}/cfn-response", physical_id="account-prerequisites:none")
+
+    body = ap.send_response(event, "SUCCESS", "account-prerequisites:none")
+
+    assert body["Status"] == "SUCCESS"
+    assert sleeps == [1, 2]
+    logs = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["message"] for line in logs] == ["sending the response failed"] * 3 + [
+        "could not send the response to CloudFormation"]
+
+
+def test_handler_file_only_uses_the_standard_library_and_boto3():
+    tree = ast.parse((RUNTIME_DIR / "account_prerequisites.py").read_text())
+    modules = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+               for alias in node.names}
+    modules |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert modules == {"json", "time", "urllib", "dataclasses", "boto3", "botocore"}
