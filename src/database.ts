@@ -4,7 +4,9 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
+import { acknowledge, acknowledgeAll, exemptFromGuard } from './acknowledgements';
+import { createLogGroup } from './log-groups';
 import { requireDurationInRange, requireIntegerInRange, requireMatch } from './validation';
 
 /** Settings of the Aurora MySQL target cluster. */
@@ -156,6 +158,38 @@ export class Database extends Construct {
 
     if (props.enableSecretRotation) {
       this.auroraCluster.addRotationSingleUser({ automaticallyAfter: Duration.days(30) });
+    } else {
+      acknowledgeAll(this.masterSecretResource(), {
+        'AwsSolutions-SMG4': 'Rotation is the database.enableSecretRotation prop (off by default: it needs a route to Secrets Manager from the isolated subnets)',
+        'NIST.800.53.R5-SecretsManagerRotationEnabled': 'Rotation is the database.enableSecretRotation prop',
+      });
+    }
+    this.acknowledgeFindings(production);
+  }
+
+  /** The generated secret itself (`secret` is its attachment to the cluster). */
+  private masterSecretResource(): IConstruct {
+    return this.auroraCluster.node.findChild('Secret');
+  }
+
+  private acknowledgeFindings(production: boolean): void {
+    acknowledge(this.masterSecretResource(), 'NIST.800.53.R5-SecretsManagerUsingKMSKey',
+      'Encrypted with the Secrets Manager key of the account; only the DMS secrets role and the cluster read it');
+    acknowledgeAll(this.auroraCluster, {
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]':
+        'AWS-managed policy of the RDS enhanced-monitoring role; it only publishes OS metrics',
+      'AwsSolutions-RDS11': 'DMS and MySQL clients expect 3306; only the DMS security group can reach the port',
+      'AwsSolutions-RDS14': 'Backtrack is not offered for Aurora MySQL 3 clusters of this kind; 7-day automated backups restore to any point in time',
+      'NIST.800.53.R5-RDSInBackupPlan': 'Automated backups with point-in-time restore (database.backupRetention, 7 days) protect the target',
+    });
+    exemptFromGuard(this.auroraCluster, 'aurora_cluster_backtracking_enabled_check',
+      'Point-in-time restore from the 7-day automated backups covers the target; DMS can reload it from the source');
+    if (!production) {
+      acknowledgeAll(this.auroraCluster, {
+        'AwsSolutions-RDS10': 'Deletion protection is on for prod; other environments are meant to be torn down',
+        'NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled': 'Deletion protection is on for prod; other environments are meant to be torn down',
+      });
+      exemptFromGuard(this.auroraCluster, 'rds_cluster_deletion_protection_enabled_check', 'Deletion protection is on for prod; other environments are meant to be torn down');
     }
   }
 
@@ -165,7 +199,7 @@ export class Database extends Construct {
    */
   private createLogGroups(clusterIdentifier: string, retention: logs.RetentionDays, production: boolean, encryptionKey?: kms.IKey): void {
     for (const logType of AURORA_LOG_EXPORTS) {
-      const logGroup = new logs.LogGroup(this, `${logType}LogGroup`, {
+      const logGroup = createLogGroup(this, `${logType}LogGroup`, {
         logGroupName: `/aws/rds/cluster/${clusterIdentifier}/${logType}`,
         retention,
         encryptionKey,

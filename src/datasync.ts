@@ -7,8 +7,10 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { createLogGroup } from './log-groups';
 import { readRuntimeSource } from './runtime-code';
 import { INCOMING_PREFIX } from './storage';
+import { acknowledge, acknowledgeAll, exemptCrossStackReference, exemptFromGuard, expectWildcards } from './acknowledgements';
 import { requireDurationInRange, requireIntegerInRange, requireMatch } from './validation';
 
 /** The public SSM parameter that holds the current DataSync agent AMI of each region. */
@@ -123,7 +125,7 @@ export class DataSyncAgent extends Construct {
 
     this.activationFunction = new lambda.Function(this, 'ActivationFunction', {
       functionName: `migration-datasync-activation-${props.environmentSuffix}`,
-      runtime: lambda.Runtime.NODEJS_22_X,
+      runtime: lambda.Runtime.NODEJS_24_X,
       handler: 'index.handler',
       code: lambda.Code.fromInline(readRuntimeSource('datasync_activation.js')),
       // Covers the whole retry budget, with the function answering CloudFormation before it is cut off.
@@ -133,7 +135,7 @@ export class DataSyncAgent extends Construct {
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       securityGroups: [activationSecurityGroup],
       tracing: lambda.Tracing.ACTIVE,
-      logGroup: new logs.LogGroup(this, 'ActivationLogs', {
+      logGroup: createLogGroup(this, 'ActivationLogs', {
         logGroupName: `/aws/lambda/migration-datasync-activation-${props.environmentSuffix}`,
         retention: logs.RetentionDays.ONE_YEAR,
         encryptionKey: props.logEncryptionKey,
@@ -167,13 +169,14 @@ export class DataSyncAgent extends Construct {
       s3Config: { bucketAccessRoleArn: this.bucketAccessRole.roleArn },
     });
     this.s3Location.node.addDependency(this.bucketAccessRole);
+    this.acknowledgeFindings();
   }
 
   private createAgentInstance(props: DataSyncAgentProps): ec2.Instance {
     const machineImage = props.amiId
       ? ec2.MachineImage.genericLinux({ [Stack.of(this).region]: props.amiId })
       : ec2.MachineImage.fromSsmParameter(DATASYNC_AMI_PARAMETER);
-    return new ec2.Instance(this, 'AgentInstance', {
+    const instance = new ec2.Instance(this, 'AgentInstance', {
       instanceName: `migration-datasync-agent-${props.environmentSuffix}`,
       vpc: props.vpc,
       // The agent reaches the DataSync service endpoints through the internet gateway.
@@ -182,10 +185,45 @@ export class DataSyncAgent extends Construct {
       instanceType: props.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.M5, ec2.InstanceSize.LARGE),
       machineImage,
       securityGroup: props.securityGroup,
-      requireImdsv2: true,
       detailedMonitoring: true,
       blockDevices: [{ deviceName: '/dev/xvda', volume: ec2.BlockDeviceVolume.ebs(80, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3 }) }],
     });
+    // IMDSv2 and detailed monitoring come from a launch template of our own, so both are visible to template checks.
+    const launchTemplate = new ec2.LaunchTemplate(this, 'AgentLaunchTemplate', { requireImdsv2: true, detailedMonitoring: true });
+    (instance.node.defaultChild as ec2.CfnInstance).launchTemplate = {
+      launchTemplateId: launchTemplate.launchTemplateId,
+      version: launchTemplate.latestVersionNumber,
+    };
+    return instance;
+  }
+
+  private acknowledgeFindings(): void {
+    exemptFromGuard(this.instance, 'ec2_instance_no_public_ip_check',
+      'The DataSync agent reaches the service endpoints from its public subnet, as the specification places it; its security group admits only port 80 from the activation function');
+    exemptFromGuard(this.instance, 'ec2_instance_nitro_encryption_in_transit_check',
+      'm5.large is the specification\'s size; DataSync encrypts its own traffic with TLS');
+    exemptCrossStackReference(this.activationFunction, 'lambda_inside_vpc_check', 'VpcConfig (private subnets of NetworkStack)');
+    acknowledgeAll(this.instance, {
+      'AwsSolutions-EC29': 'A single agent, as the specification sizes it; it holds no data (files pass through to S3) and is recreated by the stack',
+      'NIST.800.53.R5-EC2InstanceNoPublicIp': 'The DataSync agent reaches the service endpoints from its public subnet, as the specification places it; its security group admits only port 80 from the activation function',
+      'NIST.800.53.R5-EC2InstancesInVPC': 'The agent is in the pipeline VPC (its subnet is set on its network interface)',
+    });
+    expectWildcards(this.activationFunction, [
+      { finding: /^Resource::\*$/, reason: 'Only datasync:CreateAgent and X-Ray trace upload, which support no resource-level permissions' },
+      { finding: /^Resource::arn:<AWS::Partition>:datasync:[^:]+:<AWS::AccountId>:agent\/\*$/, reason: 'The agent ARN is known only after CreateAgent; describe and delete are limited to this account\'s agents' },
+    ]);
+    acknowledgeAll(this.activationFunction, {
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]': 'AWS-managed log-writing policy; the function writes only to its own KMS-encrypted log group',
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]': 'AWS-managed network-interface policy that every function in a VPC needs; it grants no data access',
+      'NIST.800.53.R5-LambdaConcurrency': 'Invoked only by CloudFormation, once per stack operation',
+      'NIST.800.53.R5-LambdaDLQ': 'Invoked only by CloudFormation, which waits for its answer; the handler always answers (tested)',
+      'NIST.800.53.R5-IAMNoInlinePolicy': 'The role policy belongs to this one function and lists only the DataSync calls its code makes',
+    });
+    expectWildcards(this.bucketAccessRole, [{
+      finding: /^Resource::<[^>]*DataBucket[^>]*>\/incoming\/\*$/,
+      reason: 'DataSync writes any file under incoming/ of the data bucket and nowhere else',
+    }]);
+    acknowledge(this.bucketAccessRole, 'NIST.800.53.R5-IAMNoInlinePolicy', 'The policy belongs to the DataSync location role and covers incoming/ only');
   }
 
   /** CreateAgent cannot be scoped to a resource; describe and delete are scoped to this account's agents. */

@@ -4,6 +4,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { acknowledge, acknowledgeAll } from './acknowledgements';
 import { requireIntegerInRange, requireMatch, requireOneOf } from './validation';
 
 /** Settings of the DMS replication. */
@@ -220,6 +221,8 @@ export class DmsReplication extends Construct {
       endpoint.node.addDependency(this.secretsAccessRole);
     }
 
+    this.acknowledgeFindings();
+
     this.replicationTask = new dms.CfnReplicationTask(this, 'ReplicationTask', {
       replicationTaskIdentifier: this.replicationTaskIdentifier,
       migrationType: this.migrationType,
@@ -229,6 +232,18 @@ export class DmsReplication extends Construct {
       tableMappings: props.tableMappings ?? defaultTableMappings(),
       replicationTaskSettings: props.replicationTaskSettings ?? defaultTaskSettings(),
     });
+  }
+
+  private acknowledgeFindings(): void {
+    if (this.sourceSecret instanceof secretsmanager.Secret) {
+      acknowledgeAll(this.sourceSecret, {
+        'AwsSolutions-SMG4': 'The on-premises password is owned by the source database; rotate it there and update the secret',
+        'NIST.800.53.R5-SecretsManagerRotationEnabled': 'The on-premises password is owned by the source database; rotate it there and update the secret',
+        'NIST.800.53.R5-SecretsManagerUsingKMSKey': 'Encrypted with the Secrets Manager key of the account; only the DMS secrets role reads it',
+      });
+    }
+    acknowledge(this.secretsAccessRole, 'NIST.800.53.R5-IAMNoInlinePolicy',
+      'The policy belongs to this one role and allows reading exactly the two endpoint secrets');
   }
 }
 

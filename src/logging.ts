@@ -1,4 +1,4 @@
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
@@ -7,6 +7,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as opensearch from 'aws-cdk-lib/aws-opensearchservice';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { acknowledge, acknowledgeAll, exemptFromGuard, expectWildcards } from './acknowledgements';
+import { createLogGroup } from './log-groups';
 import { requireIntegerInRange, requireMatch } from './validation';
 
 /** Settings of the OpenSearch audit domain and its delivery stream. */
@@ -133,18 +135,55 @@ export class AuditLogging extends Construct {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
       removalPolicy,
+      // Failed documents are kept a year (re-index them from here), old versions 90 days.
+      lifecycleRules: [{ id: 'ExpireFailedDocuments', expiration: Duration.days(365), noncurrentVersionExpiration: Duration.days(90) }],
     });
+    (this.backupBucket.node.defaultChild as s3.CfnBucket).notificationConfiguration = {
+      eventBridgeConfiguration: { eventBridgeEnabled: true },
+    };
 
     this.deliveryStream = this.createDeliveryStream(props, indexName, deliverySecurityGroup, removalPolicy);
     this.auditDeliveryStream = firehose.DeliveryStream.fromDeliveryStreamAttributes(this, 'AuditDeliveryStream', {
       deliveryStreamArn: this.deliveryStream.attrArn,
       deliveryStreamName: this.deliveryStream.ref,
     });
+    this.acknowledgeFindings();
+  }
+
+  private acknowledgeFindings(): void {
+    acknowledgeAll(this.openSearchDomain, {
+      'AwsSolutions-OS3': 'The domain is reachable only inside the VPC, through a security group that admits the delivery stream alone, and its policy names its principals',
+      'AwsSolutions-OS4': 'One data node is the specification\'s size; dedicated masters come with logging.dataNodes > 1 sizing decisions',
+      'AwsSolutions-OS7': 'Zone awareness turns on with logging.dataNodes > 1; one node is the specification\'s size',
+    });
+    acknowledgeAll(this.backupBucket, {
+      'AwsSolutions-S1': 'Only the delivery stream writes here (failed documents); its deliveries are logged by Firehose and CloudTrail',
+      'NIST.800.53.R5-S3BucketLoggingEnabled': 'Only the delivery stream writes here (failed documents); its deliveries are logged by Firehose and CloudTrail',
+      'NIST.800.53.R5-S3DefaultEncryptionKMS': 'SSE-S3, as the pipeline\'s other buckets; access is limited to the delivery role',
+      'NIST.800.53.R5-S3BucketReplicationEnabled': 'Versioned; cross-region replication is an account-level choice outside the pipeline',
+    });
+    expectWildcards(this.deliveryRole, [
+      { finding: /^Resource::\*$/, reason: 'Firehose manages its VPC network interfaces; these EC2 calls support no resource-level permissions' },
+      { finding: /^Resource::<[^>]*BackupBucket[^>]*>\/\*$/, reason: 'The backup bucket holds only this stream\'s failed documents' },
+      { finding: /^Resource::arn:<AWS::Partition>:es:[^:]+:<AWS::AccountId>:domain\/migration-audit-[a-z0-9-]+\/\*$|^Resource::<[^>]*Domain[^>]*>\/\*$/,
+        reason: 'Index paths of the audit domain: the daily index names are not known in advance' },
+    ]);
+    exemptFromGuard(this.backupBucket, 's3_bucket_default_encryption_kms_check', 'SSE-S3, as the pipeline\'s other buckets; access is limited to the delivery role');
+    exemptFromGuard(this.backupBucket, 's3_bucket_logging_enabled_check', 'Only the delivery stream writes here; its deliveries are logged by Firehose and CloudTrail');
+    exemptFromGuard(this.backupBucket, 's3_bucket_object_lock_enabled_check', 'Versioned with 90-day noncurrent retention; failed documents are re-indexed and then expire');
+    const domainReason = 'A single t3.small.search node is the specification\'s size (logging.dataNodes > 1 adds zone awareness); access is limited by the VPC, '
+      + 'a security group that admits only the delivery stream, and a domain policy that names its IAM principals';
+    exemptFromGuard(this.openSearchDomain, 'opensearch_data_node_fault_tolerance_check', domainReason);
+    exemptFromGuard(this.openSearchDomain, 'opensearch_fine_grained_access_control_enabled_check', domainReason);
+    exemptFromGuard(this.openSearchDomain, 'opensearch_audit_logging_enabled_check',
+      'OpenSearch audit logs need fine-grained access control; every write to this domain is an audit event already delivered by Firehose and logged by CloudTrail');
+    acknowledge(this.deliveryRole, 'NIST.800.53.R5-IAMNoInlinePolicy', 'The policy belongs to the delivery role and lists what Firehose documents for this destination');
+    acknowledge(this.auditDeliveryStream, 'NIST.800.53.R5-IAMNoInlinePolicy', 'CDK\'s EventBridge role for the audit rules: firehose:PutRecord(Batch) on this stream only');
   }
 
   private createDomain(props: AuditLoggingProps, size: { dataNodes: number; volumeSize: number; instanceType: string; removalPolicy: RemovalPolicy }):
   opensearch.Domain {
-    const logGroup = (id: string) => new logs.LogGroup(this, id, {
+    const logGroup = (id: string) => createLogGroup(this, id, {
       retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
       encryptionKey: props.logEncryptionKey,
       removalPolicy: size.removalPolicy,
@@ -213,7 +252,7 @@ export class AuditLogging extends Construct {
   private createDeliveryStream(props: AuditLoggingProps, indexName: string, securityGroup: ec2.ISecurityGroup, removalPolicy: RemovalPolicy):
   firehose.CfnDeliveryStream {
     const role = this.deliveryRole;
-    const deliveryLogs = new logs.LogGroup(this, 'DeliveryLogs', {
+    const deliveryLogs = createLogGroup(this, 'DeliveryLogs', {
       retention: logs.RetentionDays.ONE_YEAR,
       encryptionKey: props.logEncryptionKey,
       removalPolicy,
@@ -225,8 +264,15 @@ export class AuditLogging extends Construct {
       actions: ['es:DescribeDomain', 'es:DescribeDomains', 'es:DescribeDomainConfig', 'es:ESHttpPost', 'es:ESHttpPut', 'es:ESHttpGet'],
       resources: [this.openSearchDomain.domainArn, `${this.openSearchDomain.domainArn}/*`],
     }));
-    this.backupBucket.grantPut(role);
-    this.backupBucket.grantRead(role);
+    // The actions Firehose documents for its S3 backup destination.
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'],
+      resources: [this.backupBucket.bucketArn],
+    }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+      resources: [this.backupBucket.arnForObjects('*')],
+    }));
     deliveryLogs.grantWrite(role);
     // Firehose creates and removes its network interfaces itself; EC2 offers no narrower resource for these calls.
     role.addToPrincipalPolicy(new iam.PolicyStatement({

@@ -5,6 +5,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { acknowledge, exemptCrossStackReference, exemptFromGuard, isCrossStack } from './acknowledgements';
+import { denyGrantsExceptForAwsServices } from './network';
 import { EMAIL_PATTERN, requireDurationInRange, requireMatch } from './validation';
 
 /** Settings of the topics and queues. */
@@ -67,6 +69,7 @@ export class Messaging extends Construct {
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
     this.allowServicesToUseKey(['events.amazonaws.com', 'cloudwatch.amazonaws.com', 'sns.amazonaws.com']);
+    denyGrantsExceptForAwsServices(this.key);
 
     this.validationTopic = new sns.Topic(this, 'ValidationTopic', {
       topicName: `migration-validation-${props.environmentSuffix}`,
@@ -97,13 +100,19 @@ export class Messaging extends Construct {
    * rules create their target DLQs next to the rules, so the queue policy never points back at a later stack.
    */
   public createDeadLetterQueue(scope: Construct, id: string, queueName?: string): sqs.Queue {
-    return new sqs.Queue(scope, id, {
+    const queue = new sqs.Queue(scope, id, {
       queueName,
       encryption: sqs.QueueEncryption.KMS,
       encryptionMasterKey: this.key,
       retentionPeriod: this.deadLetterRetention,
       enforceSSL: true,
     });
+    acknowledge(queue, 'AwsSolutions-SQS3', 'This queue is itself a dead-letter queue; its messages raise an alarm');
+    exemptFromGuard(queue, 'sqs_dlq_check', 'This queue is itself a dead-letter queue; its messages raise an alarm');
+    if (isCrossStack(queue, this.key)) {
+      exemptCrossStackReference(queue, 'sqs_queue_encrypted_check', 'KmsMasterKeyId (the messaging key)');
+    }
+    return queue;
   }
 
   /**
@@ -111,13 +120,14 @@ export class Messaging extends Construct {
    * publisher's stack does not need to know the topic.
    */
   private grantValidationPublish(role: iam.IRole): void {
-    new iam.Policy(this, 'ValidationPublisherPolicy', {
+    const policy = new iam.Policy(this, 'ValidationPublisherPolicy', {
       roles: [role],
       statements: [
         new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [this.validationTopic.topicArn] }),
         new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [this.key.keyArn] }),
       ],
     });
+    acknowledge(policy, 'NIST.800.53.R5-IAMNoInlinePolicy', 'Attached to the Glue job role only; allows publishing to the validation topic only');
   }
 
   /** EventBridge (rule DLQs), CloudWatch (alarm actions) and SNS may encrypt with the key, for this account only. */

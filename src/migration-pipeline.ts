@@ -123,6 +123,7 @@ export class MigrationPipeline extends Construct {
       dataBucket: this.storage.dataBucket,
       scriptBucket: this.storage.scriptBucket,
       environmentSuffix: suffix,
+      encryptionKey: logEncryptionKey,
       pipelineName,
     });
 

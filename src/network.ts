@@ -4,6 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { acknowledge, exemptFromGuard } from './acknowledgements';
 import { requireIntegerInRange, requireMatch } from './validation';
 
 /** Settings of the pipeline's network. */
@@ -123,7 +124,17 @@ export class Network extends Construct {
       retention: props.flowLogRetention ?? logs.RetentionDays.ONE_YEAR,
       encryptionKey: this.logEncryptionKey,
     });
-    vpc.addFlowLog('FlowLog', { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup) });
+    const flowLog = vpc.addFlowLog('FlowLog', { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup) });
+    acknowledge(flowLog, 'NIST.800.53.R5-IAMNoInlinePolicy', 'CDK\'s flow-log role policy writes to this one log group only');
+    const restrictDefaultSgProvider = Stack.of(this).node.children.find((c) => c.node.id.startsWith('Custom::VpcRestrictDefaultSG'));
+    if (restrictDefaultSgProvider) {
+      exemptFromGuard(restrictDefaultSgProvider.node.findChild('Handler'), 'lambda_inside_vpc_check',
+        'CDK\'s deployment-time function that removes the default security group\'s rules; it calls only the EC2 API');
+    }
+    for (const subnet of vpc.publicSubnets) {
+      acknowledge(subnet, 'NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW',
+        'Public subnets hold only the NAT gateway and the DataSync agent, which reach AWS through the internet gateway; no security group admits traffic from the internet');
+    }
     return vpc;
   }
 
@@ -135,6 +146,7 @@ export class Network extends Construct {
       enableKeyRotation: true,
       removalPolicy,
     });
+    denyGrantsExceptForAwsServices(key);
     key.addToResourcePolicy(new iam.PolicyStatement({
       sid: 'AllowCloudWatchLogs',
       principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
@@ -183,4 +195,16 @@ function requireCidrFits(cidr: string, cidrMask: number, maxAzs: number): void {
       `(${SUBNET_GROUPS} subnet groups x ${maxAzs} AZs): use a larger range or a smaller subnetCidrMask.`,
     );
   }
+}
+
+/** Only AWS services may create grants on the pipeline's keys (for the resources they encrypt). */
+export function denyGrantsExceptForAwsServices(key: kms.Key): void {
+  key.addToResourcePolicy(new iam.PolicyStatement({
+    sid: 'DenyGrantsExceptForAwsServices',
+    effect: iam.Effect.DENY,
+    principals: [new iam.AnyPrincipal()],
+    actions: ['kms:CreateGrant'],
+    resources: ['*'],
+    conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+  }));
 }

@@ -6,6 +6,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { acknowledge, expectWildcards } from './acknowledgements';
+import { createLogGroup } from './log-groups';
 import { requireDurationInRange } from './validation';
 
 /** Settings of the orchestration state machine. */
@@ -134,7 +136,7 @@ export class Orchestration extends Construct {
         // Already running (or busy starting/modifying): just watch it.
         .otherwise(wait));
 
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
+    this.logGroup = createLogGroup(this, 'Logs', {
       logGroupName: `/aws/vendedlogs/states/migration-orchestration-${props.environmentSuffix}`,
       retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
       encryptionKey: props.logEncryptionKey,
@@ -147,6 +149,12 @@ export class Orchestration extends Construct {
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
+    expectWildcards(this.stateMachine, [{
+      finding: /^Resource::\*$/,
+      reason: 'Only X-Ray, CloudWatch Logs delivery and dms:DescribeReplicationTasks, which support no resource-level permissions',
+    }]);
+    acknowledge(this.stateMachine, 'NIST.800.53.R5-IAMNoInlinePolicy',
+      'The role policy belongs to this state machine and lists the DMS and SNS calls of its tasks only');
   }
 
   private describeTask(id: string, onError: sfn.IChainable): tasks.CallAwsService {

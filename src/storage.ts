@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY } from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
+import { acknowledgeAll, exemptFromGuard } from './acknowledgements';
 import { requireDurationInRange } from './validation';
 
 /** Where new files land in the data bucket; only objects under it are validated. */
@@ -75,11 +76,21 @@ export class Storage extends Construct {
     // Both buckets send their events to EventBridge: the pipeline starts from objects created under `incoming/`,
     // and deletions and audit events are watched in both. Set on the bucket resources themselves, because the L2
     // `eventBridgeEnabled` would add a notifications custom resource.
-    for (const bucket of [this.dataBucket, this.scriptBucket]) {
+    for (const bucket of [this.dataBucket, this.scriptBucket, this.accessLogsBucket]) {
       (bucket.node.defaultChild as s3.CfnBucket).notificationConfiguration = {
         eventBridgeConfiguration: { eventBridgeEnabled: true },
       };
     }
+    for (const bucket of [this.dataBucket, this.scriptBucket, this.accessLogsBucket]) {
+      acknowledgeAll(bucket, {
+        'NIST.800.53.R5-S3DefaultEncryptionKMS': 'SSE-S3 is the specification\'s encryption (and the only one server access logs can be delivered to)',
+        'NIST.800.53.R5-S3BucketReplicationEnabled': 'Versioning keeps every version; cross-region replication is an account-level choice outside the pipeline',
+      });
+      exemptFromGuard(bucket, 's3_bucket_default_encryption_kms_check', 'SSE-S3 is the specification\'s encryption (and the only one server access logs can be delivered to)');
+      exemptFromGuard(bucket, 's3_bucket_object_lock_enabled_check',
+        'Versioning and the 90-day noncurrent retention keep overwritten and deleted objects; object lock would block the pipeline\'s own quarantine moves');
+    }
+    exemptFromGuard(this.accessLogsBucket, 's3_bucket_logging_enabled_check', 'This bucket receives the access logs; logging it into itself would loop');
   }
 }
 

@@ -20,7 +20,7 @@ describe('the templates carry exactly the runtime code the tests execute', () =>
 
   test('the activation function inlines datasync_activation.js', () => {
     const functions = Object.values(fx.nested('DataSyncStack').findResources('AWS::Lambda::Function')) as any[];
-    const fn = functions.find((f) => f.Properties.Runtime === 'nodejs22.x');
+    const fn = functions.find((f) => f.Properties.Runtime === 'nodejs24.x');
     expect(fn.Properties.Code.ZipFile).toBe(runtimeFile('datasync_activation.js'));
   });
 

@@ -353,9 +353,9 @@ describe('DataSyncStack', () => {
     expect(instance.Properties.BlockDeviceMappings[0].Ebs).toMatchObject({ Encrypted: true, VolumeType: 'gp3' });
   });
 
-  test('activation: a Node.js 22 function whose timeout covers the retries, with the spec\'s waits', () => {
+  test('activation: a Node.js 24 function whose timeout covers the retries, with the spec\'s waits', () => {
     const t = fx.nested('DataSyncStack');
-    t.hasResourceProperties('AWS::Lambda::Function', { Runtime: 'nodejs22.x', Timeout: 900, VpcConfig: Match.anyValue() });
+    t.hasResourceProperties('AWS::Lambda::Function', { Runtime: 'nodejs24.x', Timeout: 900, VpcConfig: Match.anyValue() });
     t.hasResourceProperties('Custom::DataSyncAgentActivation', {
       InitialWaitSeconds: '90', RetryIntervalSeconds: '45', MaxAttempts: '10', AgentIp: Match.anyValue(),
     });

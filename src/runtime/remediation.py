@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 HANDLER_NAME = "remediation"
 AUDIT_SOURCE = "migration.pipeline"
@@ -194,7 +194,7 @@ def source_object_of_run(job_name, run_id):
     """Best effort: name the object the failed run was validating, so the alert is actionable."""
     try:
         run = aws_client("glue").get_job_run(JobName=job_name, RunId=run_id)["JobRun"]
-    except ClientError as error:
+    except (ClientError, BotoCoreError) as error:
         log("WARN", "could not read the failed job run", jobName=job_name, jobRunId=run_id, error=str(error))
         return None
     arguments = run.get("Arguments") or {}
@@ -226,9 +226,10 @@ def handle_dms_task_state_change(event, detail, settings):
                              reason=f"task is already {task.get('Status')}", alerted=False,
                              ids=dms_ids(task_arn, event_type))
     if verdict == "normal":
-        log("INFO", "DMS task stopped normally; nothing to do", taskArn=task_arn, stopReason=task.get("StopReason"))
+        stop_reason = task.get("StopReason") or detail.get("detailMessage")
+        log("INFO", "DMS task stopped normally; nothing to do", taskArn=task_arn, stopReason=stop_reason)
         return record_action(settings, "DMS_TASK_STATE_CHANGE", "NO_ACTION", "SUCCEEDED", where,
-                             reason=f"normal stop: {task.get('StopReason')}", alerted=False,
+                             reason=f"normal stop: {stop_reason}", alerted=False,
                              ids=dms_ids(task_arn, event_type))
     if verdict == "unknown":
         return alert_dms(settings, where, task, detail, "stopped for an unrecognised reason",
@@ -609,7 +610,7 @@ def quarantine_object(settings, bucket, key, version_id):
     extra_args = {"Metadata": metadata, "MetadataDirective": "REPLACE"}
     if source_head.get("ContentType"):
         extra_args["ContentType"] = source_head["ContentType"]
-    # The managed copy switches to a multipart copy for objects over 5 GB.
+    # The managed copy goes multipart for large objects, so files over CopyObject's 5 GB limit work too.
     aws_client("s3").copy(copy_source, bucket, quarantine_key, ExtraArgs=extra_args)
 
     delete_params = {"Bucket": bucket, "Key": key}

@@ -247,6 +247,7 @@ def test_stop_reason_falls_back_to_the_event_message(pipeline, alerts):
     result = remediation.handler(dms_event("dms-task-stopped-normal.json", task_arn), None)
 
     assert result["action"] == "NO_ACTION"
+    assert result["reason"] == "normal stop: Stop Reason FULL_LOAD_ONLY_FINISHED"
 
 
 def test_an_unrecognised_stop_reason_only_alerts(pipeline, alerts):
