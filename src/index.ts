@@ -10,3 +10,4 @@ export * from './functions';
 export * from './datasync';
 export * from './logging';
 export * from './monitoring';
+export * from './account-prerequisites';

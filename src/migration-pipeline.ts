@@ -4,6 +4,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { Database, DatabaseOptions } from './database';
+import { AccountPrerequisites, AccountPrerequisitesOptions } from './account-prerequisites';
 import { DataSyncAgent, DataSyncOptions } from './datasync';
 import { DmsOptions, DmsReplication } from './dms';
 import { isProduction, removalPolicyFor, resolveEnvironmentSuffix } from './environment';
@@ -52,6 +53,12 @@ export interface MigrationPipelineProps {
   readonly dataSync?: DataSyncOptions;
   /** The OpenSearch audit domain. @default - the defaults of {@link LoggingOptions} */
   readonly logging?: LoggingOptions;
+  /**
+   * The account-level roles DMS and OpenSearch need, created when missing; set both to false where an
+   * administrator manages them.
+   * @default - both are created when missing
+   */
+  readonly accountPrerequisites?: AccountPrerequisitesOptions;
 }
 
 /**
@@ -87,6 +94,8 @@ export class MigrationPipeline extends Construct {
   public readonly monitoring: Monitoring;
   /** The rule that sends objects created under `incoming/` to the Glue trigger function. */
   public readonly incomingObjectRule: events.Rule;
+  /** Creates the account-level roles DMS and OpenSearch need when they are missing (absent when both are turned off). */
+  public readonly accountPrerequisites?: AccountPrerequisites;
   /** The nested stacks by their spec names (NetworkStack, StorageStack, ...). */
   public readonly nestedStacks: Record<string, NestedStack>;
 
@@ -220,6 +229,16 @@ export class MigrationPipeline extends Construct {
       environmentSuffix: suffix,
       pipelineName,
     });
+
+    // DMS subnet groups and VPC OpenSearch domains fail without the account-level roles.
+    const prerequisites = props.accountPrerequisites ?? {};
+    if (prerequisites.createDmsRoles !== false || prerequisites.createOpenSearchServiceLinkedRole !== false) {
+      this.accountPrerequisites = new AccountPrerequisites(this, 'AccountPrerequisites', {
+        ...prerequisites, logEncryptionKey, environmentSuffix: suffix, removalPolicy,
+      });
+      dmsStack.nestedStackResource!.node.addDependency(this.accountPrerequisites.resource);
+      loggingStack.nestedStackResource!.node.addDependency(this.accountPrerequisites.resource);
+    }
 
     // The spec's explicit order; every other dependency follows from the data that flows between stacks.
     storageStack.addDependency(networkStack);

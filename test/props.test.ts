@@ -115,3 +115,16 @@ describe('overrides', () => {
     });
   });
 });
+
+describe('account prerequisites', () => {
+  test('are skipped when both are turned off', () => {
+    const pipeline = buildPipeline({ accountPrerequisites: { createDmsRoles: false, createOpenSearchServiceLinkedRole: false } });
+    expect(pipeline.accountPrerequisites).toBeUndefined();
+    Template.fromStack(pipeline.nestedStacks.DMSStack.nestedStackParent!).resourceCountIs('Custom::MigrationAccountPrerequisites', 0);
+  });
+
+  test('can create only the DMS roles', () => {
+    const fx = synthPipeline({ accountPrerequisites: { createOpenSearchServiceLinkedRole: false } });
+    fx.root.hasResourceProperties('Custom::MigrationAccountPrerequisites', { CreateDmsRoles: 'true', CreateOpenSearchServiceLinkedRole: 'false' });
+  });
+});

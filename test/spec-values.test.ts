@@ -553,3 +553,31 @@ describe('Audit trail (MonitoringStack -> LoggingStack)', () => {
     expect(JSON.stringify(ingress[0].Properties.SourceSecurityGroupId)).toContain('DeliverySecurityGroup');
   });
 });
+
+describe('Account prerequisites (main stack)', () => {
+  test('a custom resource creates the DMS roles and the OpenSearch service-linked role when missing', () => {
+    fx.root.hasResourceProperties('Custom::MigrationAccountPrerequisites', {
+      CreateDmsRoles: 'true', CreateOpenSearchServiceLinkedRole: 'true', PropagationWaitSeconds: '10',
+    });
+    const fn = Object.values(resourcesOf(fx.root, 'AWS::Lambda::Function'))
+      .find((f: any) => f.Properties.FunctionName === 'migration-prerequisites-dev') as any;
+    expect(fn.Properties.Code.ZipFile).toContain('dms-vpc-role');
+  });
+
+  test('the DMS and Logging stacks wait for it; nothing else does', () => {
+    const stacks = fx.root.findResources('AWS::CloudFormation::Stack');
+    const prerequisite = Object.keys(resourcesOf(fx.root, 'Custom::MigrationAccountPrerequisites'))[0];
+    const waiting = Object.entries(stacks).filter(([, s]) => ((s as any).DependsOn ?? []).includes(prerequisite)).map(([id]) => id);
+    expect(waiting.map((id) => id.replace(/^Pipeline|NestedStack.*$/g, '')).sort()).toEqual(['DMSStack', 'LoggingStack']);
+  });
+
+  test('its role may manage only the three fixed roles and the two DMS managed policies', () => {
+    const policies = Object.values(resourcesOf(fx.root, 'AWS::IAM::Policy')) as any[];
+    const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement);
+    const attach = statements.find((s: any) => [s.Action].flat().includes('iam:AttachRolePolicy'));
+    expect(JSON.stringify(attach.Resource)).toContain('role/dms-vpc-role');
+    expect(JSON.stringify(attach.Condition.ArnEquals['iam:PolicyARN'])).toContain('AmazonDMSVPCManagementRole');
+    const slr = statements.find((s: any) => [s.Action].flat().includes('iam:CreateServiceLinkedRole'));
+    expect(slr.Condition).toEqual({ StringEquals: { 'iam:AWSServiceName': 'opensearchservice.amazonaws.com' } });
+  });
+});
