@@ -21,6 +21,12 @@ const project = new awscdk.AwsCdkConstructLibrary({
   projenVersion: '0.103.25',
   minNodeVersion: '20.0.0',
 
+  // jsii targets: the npm package plus Python, Java, Go and .NET sources.
+  publishToPypi: { distName: 'cdk-migration-pipeline', module: 'cdk_migration_pipeline' },
+  publishToMaven: { javaPackage: 'io.github.cdkmigrationpipeline', mavenGroupId: 'io.github.cdkmigrationpipeline', mavenArtifactId: 'cdk-migration-pipeline' },
+  publishToGo: { moduleName: 'github.com/example/cdk-migration-pipeline-go' },
+  publishToNuget: { dotNetNamespace: 'CdkMigrationPipeline', packageId: 'CdkMigrationPipeline' },
+
   // CI is `.ci/run`; no hosted workflows, bots or release automation.
   github: false,
   release: false,
@@ -120,6 +126,15 @@ project.addTask('integ:update', {
   exec: `integ-runner ${INTEG_ARGS} --update-on-failed --dry-run`,
 });
 
+const apiDocsCheck = project.addTask('docgen:check', {
+  description: 'Compile with jsii (proves the API fits every target language) and fail when API.md is stale',
+  steps: [
+    { exec: 'jsii --silence-warnings=reserved-word' },
+    { exec: 'jsii-docgen -o dist/API.check.md' },
+    { exec: 'diff -u API.md dist/API.check.md', say: 'API.md must match the API (run npx projen docgen)' },
+  ],
+});
+
 project.testTask.reset();
 project.testTask.spawn(typecheck);
 project.testTask.exec('jest --passWithNoTests --ci', { receiveArgs: true, env: { CDK_VALIDATION: 'false' } });
@@ -128,5 +143,22 @@ project.testTask.spawn(cfnLint);
 project.testTask.spawn(pythonTests);
 project.testTask.spawn(integVerify);
 project.testTask.spawn(project.tasks.tryFind('eslint')!);
+project.testTask.spawn(apiDocsCheck);
+
+// ---------------------------------------------------------------------------------------------
+// Packages: npm and Python are built here; Java, Go and .NET sources are generated (their toolchains'
+// registries are out of reach). jsii-pacmak would fetch Python build tools from PyPI, so the Python
+// sources are generated with --code-only and built offline in a local virtual environment.
+// ---------------------------------------------------------------------------------------------
+const pythonPackage = project.tasks.tryFind('package:python')!;
+pythonPackage.reset('rm -rf dist/python && jsii-pacmak -v --target python --code-only');
+pythonPackage.exec('python3 -m venv .venv-package && .venv-package/bin/pip install --retries 0 -q setuptools build wheel');
+pythonPackage.exec('../../.venv-package/bin/python -m build --no-isolation --skip-dependency-check --outdir . .', { cwd: 'dist/python' });
+for (const language of ['java', 'go', 'dotnet']) {
+  project.tasks.tryFind(`package:${language}`)!.reset(`rm -rf dist/${language} && jsii-pacmak -v --target ${language} --code-only`);
+}
+project.packageTask.reset();
+project.packageTask.spawn(project.tasks.tryFind('package-all')!);
+project.gitignore.addPatterns('.venv-package/');
 
 project.synth();
