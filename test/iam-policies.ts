@@ -348,3 +348,13 @@ export function statementsOf(roles: Iterable<RolePolicies>): LocatedStatement[] 
     resources: asList(statement.Resource),
   }))));
 }
+
+/**
+ * The key policy of every KMS key, by the key's fake ARN. The simulator needs it: a KMS call is allowed
+ * only when the key policy allows it too (here by delegating to the account's IAM policies).
+ */
+export function keyPolicies(resolvers: TemplateResolver[]): Map<string, unknown> {
+  return new Map(resolvers.flatMap((resolver) => resourcesOfType(resolver.template, 'AWS::KMS::Key')
+    .map(([logicalId, properties]): [string, unknown] =>
+      [resolver.resolveString({ 'Fn::GetAtt': [logicalId, 'Arn'] }), resolver.resolve(properties.KeyPolicy)])));
+}

