@@ -135,6 +135,12 @@ const apiDocsCheck = project.addTask('docgen:check', {
   ],
 });
 
+project.addTask('bench', {
+  description: 'Median wall time of the example synth and of the whole test command',
+  exec: 'node scripts/bench.js',
+});
+project.addPackageIgnore('/scripts/');
+
 project.testTask.reset();
 project.testTask.spawn(typecheck);
 project.testTask.exec('jest --passWithNoTests --ci', { receiveArgs: true, env: { CDK_VALIDATION: 'false' } });

