@@ -100,8 +100,10 @@ export class AccountPrerequisites extends Construct {
     const reason = 'Runs only while CloudFormation deploys, to create missing account-level roles';
     expectWildcards(this.function, [
       { finding: /^Resource::\*$/, reason: 'Only X-Ray trace upload, which supports no resource-level permissions' },
-      { finding: /^Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role\/aws-service-role\/opensearchservice\.amazonaws\.com\/\*$/,
-        reason: 'The OpenSearch service-linked role path; its exact name is chosen by the service' },
+      {
+        finding: /^Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role\/aws-service-role\/opensearchservice\.amazonaws\.com\/\*$/,
+        reason: 'The OpenSearch service-linked role path; its exact name is chosen by the service',
+      },
     ]);
     acknowledgeAll(this.function, {
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]': `${reason}; AWS-managed log-writing policy`,

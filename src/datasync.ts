@@ -7,10 +7,10 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { acknowledge, acknowledgeAll, exemptCrossStackReference, exemptFromGuard, expectWildcards } from './acknowledgements';
 import { createLogGroup } from './log-groups';
 import { readRuntimeSource } from './runtime-code';
 import { INCOMING_PREFIX } from './storage';
-import { acknowledge, acknowledgeAll, exemptCrossStackReference, exemptFromGuard, expectWildcards } from './acknowledgements';
 import { requireDurationInRange, requireIntegerInRange, requireMatch } from './validation';
 
 /** The public SSM parameter that holds the current DataSync agent AMI of each region. */

@@ -165,8 +165,10 @@ export class AuditLogging extends Construct {
     expectWildcards(this.deliveryRole, [
       { finding: /^Resource::\*$/, reason: 'Firehose manages its VPC network interfaces; these EC2 calls support no resource-level permissions' },
       { finding: /^Resource::<[^>]*BackupBucket[^>]*>\/\*$/, reason: 'The backup bucket holds only this stream\'s failed documents' },
-      { finding: /^Resource::arn:<AWS::Partition>:es:[^:]+:<AWS::AccountId>:domain\/migration-audit-[a-z0-9-]+\/\*$|^Resource::<[^>]*Domain[^>]*>\/\*$/,
-        reason: 'Index paths of the audit domain: the daily index names are not known in advance' },
+      {
+        finding: /^Resource::arn:<AWS::Partition>:es:[^:]+:<AWS::AccountId>:domain\/migration-audit-[a-z0-9-]+\/\*$|^Resource::<[^>]*Domain[^>]*>\/\*$/,
+        reason: 'Index paths of the audit domain: the daily index names are not known in advance',
+      },
     ]);
     exemptFromGuard(this.backupBucket, 's3_bucket_default_encryption_kms_check', 'SSE-S3, as the pipeline\'s other buckets; access is limited to the delivery role');
     exemptFromGuard(this.backupBucket, 's3_bucket_logging_enabled_check', 'Only the delivery stream writes here; its deliveries are logged by Firehose and CloudTrail');

@@ -3,8 +3,8 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { Database, DatabaseOptions } from './database';
 import { AccountPrerequisites, AccountPrerequisitesOptions } from './account-prerequisites';
+import { Database, DatabaseOptions } from './database';
 import { DataSyncAgent, DataSyncOptions } from './datasync';
 import { DmsOptions, DmsReplication } from './dms';
 import { isProduction, removalPolicyFor, resolveEnvironmentSuffix } from './environment';
@@ -158,6 +158,7 @@ export class MigrationPipeline extends Construct {
       replicationTask: this.dms.replicationTask,
       migrationType: this.dms.migrationType,
       notificationTopic: this.messaging.validationTopic,
+      notificationTopicKey: this.messaging.key,
       environmentSuffix: suffix,
       logEncryptionKey,
       removalPolicy,

@@ -64,7 +64,10 @@ export class PipelineAlarms extends Construct {
     const dms = (metricName: string) => new cloudwatch.Metric({
       namespace: 'AWS/DMS',
       metricName,
-      dimensionsMap: { ReplicationInstanceIdentifier: props.replicationInstanceIdentifier, ReplicationTaskIdentifier: props.replicationTaskIdentifier },
+      dimensionsMap: {
+        ReplicationInstanceIdentifier: props.replicationInstanceIdentifier,
+        ReplicationTaskIdentifier: props.replicationTaskIdentifier,
+      },
       period: FIVE_MINUTES,
       statistic: 'Maximum',
     });

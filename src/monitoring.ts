@@ -1,7 +1,7 @@
 import { Duration, Names } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dms from 'aws-cdk-lib/aws-dms';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';

@@ -40,6 +40,11 @@ export interface OrchestrationProps extends OrchestrationOptions {
   /** Receives the outcome of every run (message attribute `migrationOutcome` SUCCEEDED/FAILED). */
   readonly notificationTopic: sns.ITopic;
   /**
+   * The key the notification topic is encrypted with; publishing needs it.
+   * @default - the topic is not encrypted with a customer-managed key
+   */
+  readonly notificationTopicKey?: kms.IKey;
+  /**
    * The customer-managed key that encrypts this concern's log groups.
    * @default - CloudWatch Logs' own encryption
    */
@@ -149,6 +154,8 @@ export class Orchestration extends Construct {
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
+    // SNS encrypts with the topic's key on behalf of the publisher, so the publisher needs the key too.
+    props.notificationTopicKey?.grant(this.stateMachine, 'kms:GenerateDataKey', 'kms:Decrypt');
     expectWildcards(this.stateMachine, [{
       finding: /^Resource::\*$/,
       reason: 'Only X-Ray, CloudWatch Logs delivery and dms:DescribeReplicationTasks, which support no resource-level permissions',
