@@ -142,14 +142,15 @@ export class DataSyncAgent extends Construct {
         removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
       }),
     });
-    this.grantActivation(this.activationFunction);
+    const agentName = `migration-agent-${props.environmentSuffix}`;
+    this.grantActivation(this.activationFunction, agentName);
 
     this.activation = new CustomResource(this, 'AgentActivation', {
       serviceToken: this.activationFunction.functionArn,
       resourceType: 'Custom::DataSyncAgentActivation',
       properties: {
         AgentIp: this.instance.instancePrivateIp,
-        AgentName: `migration-agent-${props.environmentSuffix}`,
+        AgentName: agentName,
         InitialWaitSeconds: String(initialWait.toSeconds()),
         RetryIntervalSeconds: String(retryInterval.toSeconds()),
         MaxAttempts: String(maxAttempts),
@@ -210,7 +211,7 @@ export class DataSyncAgent extends Construct {
     });
     expectWildcards(this.activationFunction, [
       { finding: /^Resource::\*$/, reason: 'Only datasync:CreateAgent and X-Ray trace upload, which support no resource-level permissions' },
-      { finding: /^Resource::arn:<AWS::Partition>:datasync:[^:]+:<AWS::AccountId>:agent\/\*$/, reason: 'The agent ARN is known only after CreateAgent; describe and delete are limited to this account\'s agents' },
+      { finding: /^Resource::arn:<AWS::Partition>:datasync:[^:]+:<AWS::AccountId>:agent\/\*$/, reason: 'The agent ARN is known only after CreateAgent; describe and delete are limited to agents tagged with this agent\'s name' },
     ]);
     acknowledgeAll(this.activationFunction, {
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]': 'AWS-managed log-writing policy; the function writes only to its own KMS-encrypted log group',
@@ -226,13 +227,22 @@ export class DataSyncAgent extends Construct {
     acknowledge(this.bucketAccessRole, 'NIST.800.53.R5-IAMNoInlinePolicy', 'The policy belongs to the DataSync location role and covers incoming/ only');
   }
 
-  /** CreateAgent cannot be scoped to a resource; describe and delete are scoped to this account's agents. */
-  private grantActivation(fn: lambda.Function): void {
-    const stack = Stack.of(this);
+  /**
+   * CreateAgent cannot be scoped to a resource. The agent it creates is tagged with its name, and describe and
+   * delete are limited to agents carrying that tag, so the function cannot touch another team's agent.
+   */
+  private grantActivation(fn: lambda.Function, agentName: string): void {
+    const agents = Stack.of(this).formatArn({ service: 'datasync', resource: 'agent', resourceName: '*' });
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['datasync:CreateAgent'], resources: ['*'] }));
     fn.addToRolePolicy(new iam.PolicyStatement({
-      actions: ['datasync:DescribeAgent', 'datasync:DeleteAgent', 'datasync:TagResource'],
-      resources: [stack.formatArn({ service: 'datasync', resource: 'agent', resourceName: '*' })],
+      actions: ['datasync:TagResource'],
+      resources: [agents],
+      conditions: { StringEquals: { 'aws:RequestTag/Name': agentName } },
+    }));
+    fn.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['datasync:DescribeAgent', 'datasync:DeleteAgent'],
+      resources: [agents],
+      conditions: { StringEquals: { 'aws:ResourceTag/Name': agentName } },
     }));
   }
 

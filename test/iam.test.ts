@@ -215,13 +215,13 @@ async function matchesAResourceTypeOf(action: string, resource: string): Promise
  * What the simulator decides for one call of `principal` with `policies`; a request the simulator rejects
  * as malformed fails the test. KMS calls are evaluated with the key's policy, as AWS does.
  */
-async function decide(principal: string, policies: NamedPolicy[], action: string, resource: string): Promise<Decision> {
+async function decide(principal: string, policies: NamedPolicy[], action: string, resource: string, context: Context = {}): Promise<Decision> {
   const resourcePolicy = KEY_POLICIES.get(resource);
   if (action.startsWith('kms:') && !resourcePolicy) {
     throw new Error(`no key policy for ${resource}`);
   }
   const simulation: Simulation = {
-    request: { principal, action, resource: { resource, accountId: ACCOUNT }, contextVariables: {} },
+    request: { principal, action, resource: { resource, accountId: ACCOUNT }, contextVariables: context },
     identityPolicies: policies,
     serviceControlPolicies: [],
     resourceControlPolicies: [],
@@ -240,7 +240,11 @@ async function decide(principal: string, policies: NamedPolicy[], action: string
   throw new Error(`${action} on ${resource} could not be simulated: ${JSON.stringify(result.errors)}`);
 }
 
-const decideFor = (role: RolePolicies, action: string, resource: string) => decide(role.arn, role.policies, action, resource);
+/** Condition keys of a request, e.g. the tags of the resource it acts on. */
+type Context = Record<string, string>;
+
+const decideFor = (role: RolePolicies, action: string, resource: string, context: Context = {}) =>
+  decide(role.arn, role.policies, action, resource, context);
 
 const ALLOW_EVERYTHING: NamedPolicy = {
   name: 'AllowEverything',
@@ -255,7 +259,11 @@ function withoutStatementsFor(role: RolePolicies, action: string): NamedPolicy[]
   }));
 }
 
-type Call = [RoleLabel, string, string];
+type Call = [RoleLabel, string, string, Context?];
+
+/** Every row with its context, so each test callback has a fixed arity (jest reads a longer one as `done`). */
+const withContext = (calls: Call[]): Array<[RoleLabel, string, string, Context]> =>
+  calls.map(([label, action, resource, context]) => [label, action, resource, context ?? {}]);
 
 /** The calls each role's code (or the service acting as the role) makes. */
 const ALLOWED_CALLS: Call[] = [
@@ -306,9 +314,10 @@ const ALLOWED_CALLS: Call[] = [
   ['stateMachine', 'kms:Decrypt', MESSAGING_KEY],
 
   ['dataSyncActivation', 'datasync:CreateAgent', '*'],
-  ['dataSyncActivation', 'datasync:DescribeAgent', AGENT],
-  ['dataSyncActivation', 'datasync:DeleteAgent', AGENT],
-  ['dataSyncActivation', 'datasync:TagResource', AGENT],
+  // Only the pipeline's own agent: the one tagged with its name at activation.
+  ['dataSyncActivation', 'datasync:DescribeAgent', AGENT, { 'aws:ResourceTag/Name': 'migration-agent-dev' }],
+  ['dataSyncActivation', 'datasync:DeleteAgent', AGENT, { 'aws:ResourceTag/Name': 'migration-agent-dev' }],
+  ['dataSyncActivation', 'datasync:TagResource', AGENT, { 'aws:RequestTag/Name': 'migration-agent-dev' }],
 
   ['firehoseDelivery', 'es:ESHttpPost', `${AUDIT_DOMAIN}/migration-audit-2026-11-25/_bulk`],
   ['firehoseDelivery', 's3:PutObject', `${BACKUP_BUCKET}/failed-documents/x`],
@@ -340,6 +349,9 @@ const DENIED_CALLS: Call[] = [
   ['stateMachine', 'sns:Publish', ALERT_TOPIC],
 
   ['dataSyncActivation', 'ec2:TerminateInstances', arn('ec2', 'instance/i-0123456789abcdef0')],
+  // Another team's agent in the same account.
+  ['dataSyncActivation', 'datasync:DeleteAgent', AGENT, { 'aws:ResourceTag/Name': 'someone-elses-agent' }],
+  ['dataSyncActivation', 'datasync:DescribeAgent', AGENT, {}],
 
   ['firehoseDelivery', 'es:DeleteDomain', AUDIT_DOMAIN],
   ['firehoseDelivery', 'es:ESHttpDelete', `${AUDIT_DOMAIN}/migration-audit-2026-11-25`],
@@ -427,10 +439,10 @@ describe('Resource "*"', () => {
 });
 
 describe('each role allows the calls its code makes', () => {
-  test.each(ALLOWED_CALLS)('%s may %s on %s', async (label, action, resource) => {
-    expect(await decideFor(ROLES[label], action, resource)).toBe('Allowed');
+  test.each(withContext(ALLOWED_CALLS))('%s may %s on %s', async (label, action, resource, context) => {
+    expect(await decideFor(ROLES[label], action, resource, context)).toBe('Allowed');
     // ...because of its policies: without them the same request is denied.
-    expect(await decide(ROLES[label].arn, [], action, resource)).toBe('ImplicitlyDenied');
+    expect(await decide(ROLES[label].arn, [], action, resource, context)).toBe('ImplicitlyDenied');
   });
 
   test('a request for the wrong kind of resource is an error, not a denial', async () => {
@@ -447,9 +459,9 @@ describe('each role allows the calls its code makes', () => {
 });
 
 describe('each role denies the neighbouring calls', () => {
-  test.each(DENIED_CALLS)('%s may not %s on %s', async (label, action, resource) => {
-    expect(await decideFor(ROLES[label], action, resource)).toBe('ImplicitlyDenied');
+  test.each(withContext(DENIED_CALLS))('%s may not %s on %s', async (label, action, resource, context) => {
+    expect(await decideFor(ROLES[label], action, resource, context)).toBe('ImplicitlyDenied');
     // The request is well-formed and evaluated: a policy that allows everything lets it through.
-    expect(await decide(ROLES[label].arn, [...ROLES[label].policies, ALLOW_EVERYTHING], action, resource)).toBe('Allowed');
+    expect(await decide(ROLES[label].arn, [...ROLES[label].policies, ALLOW_EVERYTHING], action, resource, context)).toBe('Allowed');
   });
 });
