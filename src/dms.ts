@@ -70,8 +70,26 @@ export interface DmsOptions {
   readonly tableMappings?: string;
 
   /**
-   * The task's settings as a JSON string, replacing the defaults.
-   * @default - CloudWatch logging on, data validation on, parallel full load of 8 tables, batch apply off (validation needs row-by-row apply)
+   * Validates the migrated rows against the source (AWS DMS data validation).
+   * @default true
+   */
+  readonly enableDataValidation?: boolean;
+
+  /**
+   * How many tables the full load copies in parallel.
+   * @default 8
+   */
+  readonly maxFullLoadSubTasks?: number;
+
+  /**
+   * Applies CDC changes in batches, which is faster but cannot run together with data validation.
+   * @default - true when data validation is off, false otherwise
+   */
+  readonly batchApplyEnabled?: boolean;
+
+  /**
+   * The task's settings as a JSON string, replacing every setting above.
+   * @default - CloudWatch logging on, and the validation, parallel-load and batch-apply settings above
    */
   readonly replicationTaskSettings?: string;
 }
@@ -138,6 +156,13 @@ export class DmsReplication extends Construct {
     requireOneOf('dms.sourceSslMode', sourceSslMode, SSL_MODES);
     requireValidJson('dms.tableMappings', props.tableMappings);
     requireValidJson('dms.replicationTaskSettings', props.replicationTaskSettings);
+    const enableDataValidation = props.enableDataValidation ?? true;
+    const maxFullLoadSubTasks = props.maxFullLoadSubTasks ?? 8;
+    const batchApplyEnabled = props.batchApplyEnabled ?? !enableDataValidation;
+    requireIntegerInRange('dms.maxFullLoadSubTasks', maxFullLoadSubTasks, 1, 49);
+    if (enableDataValidation && batchApplyEnabled) {
+      throw new Error('dms.batchApplyEnabled: received true with enableDataValidation true; expected one of them off, because DMS data validation needs row-by-row apply.');
+    }
 
     const suffix = props.environmentSuffix;
     const stack = Stack.of(this);
@@ -230,7 +255,7 @@ export class DmsReplication extends Construct {
       sourceEndpointArn: this.sourceEndpoint.ref,
       targetEndpointArn: this.targetEndpoint.ref,
       tableMappings: props.tableMappings ?? defaultTableMappings(),
-      replicationTaskSettings: props.replicationTaskSettings ?? defaultTaskSettings(),
+      replicationTaskSettings: props.replicationTaskSettings ?? defaultTaskSettings(enableDataValidation, maxFullLoadSubTasks, batchApplyEnabled),
     });
   }
 
@@ -266,14 +291,13 @@ function defaultTableMappings(): string {
   return JSON.stringify({ rules: [include, ...excludes] });
 }
 
-/** Task settings after AWS's best-practice guidance: logs, validation, parallel full load. */
-function defaultTaskSettings(): string {
+/** Task settings after AWS's best-practice guidance: logs, validation, parallel full load, batch apply where allowed. */
+function defaultTaskSettings(enableValidation: boolean, maxFullLoadSubTasks: number, batchApplyEnabled: boolean): string {
   return JSON.stringify({
     Logging: { EnableLogging: true },
-    ValidationSettings: { EnableValidation: true, ThreadCount: 5 },
-    FullLoadSettings: { TargetTablePrepMode: 'DO_NOTHING', MaxFullLoadSubTasks: 8, CommitRate: 10000 },
-    // Batch apply and validation cannot run together; validation is the safer default.
-    TargetMetadata: { BatchApplyEnabled: false, SupportLobs: true, LimitedSizeLobMode: true, LobMaxSize: 32 },
+    ValidationSettings: { EnableValidation: enableValidation, ThreadCount: 5 },
+    FullLoadSettings: { TargetTablePrepMode: 'DO_NOTHING', MaxFullLoadSubTasks: maxFullLoadSubTasks, CommitRate: 10000 },
+    TargetMetadata: { BatchApplyEnabled: batchApplyEnabled, SupportLobs: true, LimitedSizeLobMode: true, LobMaxSize: 32 },
     ErrorBehavior: { DataErrorPolicy: 'LOG_ERROR', TableErrorPolicy: 'SUSPEND_TABLE', RecoverableErrorCount: -1 },
   });
 }

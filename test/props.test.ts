@@ -21,6 +21,8 @@ describe('bad props fail at synth with a message naming the prop, the value and 
     ['an unknown migration type', { dms: { migrationType: 'full' } }, /dms.migrationType: received 'full'; expected one of 'full-load', 'cdc', 'full-load-and-cdc'/],
     ['table mappings that are not JSON', { dms: { tableMappings: '{rules:' } }, /dms.tableMappings: received a string that is not JSON/],
     ['a port out of range', { dms: { sourcePort: 70000 } }, /dms.sourcePort: received 70000/],
+    ['batch apply together with data validation', { dms: { batchApplyEnabled: true } }, /dms.batchApplyEnabled: received true with enableDataValidation true/],
+    ['zero parallel full-load tables', { dms: { maxFullLoadSubTasks: 0 } }, /dms.maxFullLoadSubTasks: received 0/],
     ['negative Glue retries', { glue: { maxRetries: -1 } }, /glue.maxRetries: received -1; expected a whole number from 0 to 10/],
     ['a zero Glue timeout', { glue: { timeout: Duration.minutes(0) } }, /glue.timeout: received 0 minutes?; expected from 1 minute to 7 days/],
     ['an unknown Glue worker type', { glue: { workerType: 'G.3X' } }, /glue.workerType: received 'G.3X'; expected one of/],
@@ -126,5 +128,29 @@ describe('account prerequisites', () => {
   test('can create only the DMS roles', () => {
     const fx = synthPipeline({ accountPrerequisites: { createOpenSearchServiceLinkedRole: false } });
     fx.root.hasResourceProperties('Custom::MigrationAccountPrerequisites', { CreateDmsRoles: 'true', CreateOpenSearchServiceLinkedRole: 'false' });
+  });
+});
+
+describe('DMS task settings', () => {
+  const settingsOf = (props: MigrationPipelineProps) => {
+    const task = Object.values(synthPipeline(props).nested('DMSStack').findResources('AWS::DMS::ReplicationTask'))[0] as any;
+    return JSON.parse(task.Properties.ReplicationTaskSettings);
+  };
+
+  test('default: logging and validation on, 8 tables in parallel, row-by-row apply', () => {
+    expect(settingsOf({})).toMatchObject({
+      Logging: { EnableLogging: true },
+      ValidationSettings: { EnableValidation: true },
+      FullLoadSettings: { MaxFullLoadSubTasks: 8 },
+      TargetMetadata: { BatchApplyEnabled: false },
+    });
+  });
+
+  test('without validation, CDC changes are applied in batches', () => {
+    expect(settingsOf({ dms: { enableDataValidation: false, maxFullLoadSubTasks: 16 } })).toMatchObject({
+      ValidationSettings: { EnableValidation: false },
+      FullLoadSettings: { MaxFullLoadSubTasks: 16 },
+      TargetMetadata: { BatchApplyEnabled: true },
+    });
   });
 });

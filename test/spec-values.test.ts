@@ -581,3 +581,39 @@ describe('Account prerequisites (main stack)', () => {
     expect(slr.Condition).toEqual({ StringEquals: { 'iam:AWSServiceName': 'opensearchservice.amazonaws.com' } });
   });
 });
+
+describe('across every template', () => {
+  const all = () => [fx.root, ...NESTED_STACK_NAMES.map((n) => fx.nested(n))];
+
+  test('no security group admits traffic from the internet', () => {
+    for (const template of all()) {
+      const groups = Object.values(template.findResources('AWS::EC2::SecurityGroup')) as any[];
+      const inline = groups.flatMap((g) => g.Properties.SecurityGroupIngress ?? []);
+      const separate = (Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')) as any[]).map((r) => r.Properties);
+      for (const rule of [...inline, ...separate]) {
+        expect(rule.CidrIp).not.toBe('0.0.0.0/0');
+        expect(rule.CidrIpv6).not.toBe('::/0');
+      }
+    }
+  });
+
+  test('every EventBridge target has a retry policy and a dead-letter queue', () => {
+    const targets = all().flatMap((t) => (Object.values(t.findResources('AWS::Events::Rule')) as any[]).flatMap((r) => r.Properties.Targets));
+    expect(targets.length).toBe(11);
+    for (const target of targets) {
+      expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86400 });
+      expect(target.DeadLetterConfig.Arn).toBeDefined();
+    }
+  });
+
+  test('every customer-managed key rotates and every log group has a retention', () => {
+    for (const template of all()) {
+      for (const key of Object.values(template.findResources('AWS::KMS::Key')) as any[]) {
+        expect(key.Properties.EnableKeyRotation).toBe(true);
+      }
+      for (const group of Object.values(template.findResources('AWS::Logs::LogGroup')) as any[]) {
+        expect(group.Properties.RetentionInDays).toBeGreaterThan(0);
+      }
+    }
+  });
+});
