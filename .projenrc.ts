@@ -98,16 +98,16 @@ project.postCompileTask.exec('rm -rf lib/runtime && cp -r src/runtime lib/runtim
 const quietCdk = { CDK_DISABLE_CLI_TELEMETRY: 'true' };
 const INTEG_ARGS = '--directory integ --parallel-regions us-west-2 --language typescript --app "npx ts-node --transpile-only {filePath}"';
 
-const typecheck = project.addTask('typecheck', {
+project.addTask('typecheck', {
   description: 'Type-check sources, tests and the example app (jest only transpiles)',
   exec: 'tsc --noEmit -p tsconfig.dev.json',
 });
-const synthExample = project.addTask('synth:example', {
+project.addTask('synth:example', {
   description: 'Synthesize the example TapStack app into cdk.out',
   env: quietCdk,
   exec: 'cdk synth --quiet',
 });
-const cfnLint = project.addTask('lint:cfn', {
+project.addTask('lint:cfn', {
   description: 'cfn-lint over every synthesized template, root and nested',
   exec: 'cfn-lint cdk.out/*.template.json',
 });
@@ -115,7 +115,7 @@ project.addTask('test:python', {
   description: 'Execute the Lambda handlers, the Glue rules, the state machine and the rule patterns against moto',
   exec: 'python3 -m pytest test/python -q -p no:cacheprovider',
 });
-const integVerify = project.addTask('integ:verify', {
+project.addTask('integ:verify', {
   description: 'Verify the committed integ snapshot of the example app (offline)',
   env: quietCdk,
   exec: `integ-runner ${INTEG_ARGS}`,
@@ -126,7 +126,7 @@ project.addTask('integ:update', {
   exec: `integ-runner ${INTEG_ARGS} --update-on-failed --dry-run`,
 });
 
-const apiDocsCheck = project.addTask('docgen:check', {
+project.addTask('docgen:check', {
   description: 'Compile with jsii (proves the API fits every target language) and fail when API.md is stale',
   steps: [
     { exec: 'jsii --silence-warnings=reserved-word' },
@@ -141,30 +141,26 @@ project.addTask('bench', {
 });
 project.addPackageIgnore('/scripts/');
 
+// The checks run in three phases, each phase's commands side by side (the machines have two cores).
+const PYTHON_TESTS = 'python3 -m pytest -q -p no:cacheprovider';
+const PYTHON_GROUP_A = ['test_remediation.py', 'test_account_prerequisites.py', 'test_validate.py', 'test_pipeline_events.py', 'test_glue_trigger.py'];
+const inParallel = (commands: Record<string, string>) =>
+  'bash scripts/parallel.sh ' + Object.entries(commands).map(([name, command]) => `${name} ${JSON.stringify(command)}`).join(' ');
 project.testTask.reset();
-project.testTask.spawn(typecheck);
-project.testTask.spawn(synthExample);
-project.testTask.spawn(cfnLint);
-// jest and pytest side by side: each needs one core.
-project.testTask.exec('bash scripts/unit-tests.sh', { receiveArgs: true });
-project.testTask.spawn(integVerify);
-project.testTask.spawn(project.tasks.tryFind('eslint')!);
-project.testTask.spawn(apiDocsCheck);
-
-// ---------------------------------------------------------------------------------------------
-// Packages: npm and Python are built here; Java, Go and .NET sources are generated (their toolchains'
-// registries are out of reach). jsii-pacmak would fetch Python build tools from PyPI, so the Python
-// sources are generated with --code-only and built offline in a local virtual environment.
-// ---------------------------------------------------------------------------------------------
-const pythonPackage = project.tasks.tryFind('package:python')!;
-pythonPackage.reset('rm -rf dist/python && jsii-pacmak -v --target python --code-only');
-pythonPackage.exec('python3 -m venv .venv-package && .venv-package/bin/pip install --retries 0 -q setuptools build wheel');
-pythonPackage.exec('../../.venv-package/bin/python -m build --no-isolation --skip-dependency-check --outdir . .', { cwd: 'dist/python' });
-for (const language of ['java', 'go', 'dotnet']) {
-  project.tasks.tryFind(`package:${language}`)!.reset(`rm -rf dist/${language} && jsii-pacmak -v --target ${language} --code-only`);
-}
-project.packageTask.reset();
-project.packageTask.spawn(project.tasks.tryFind('package-all')!);
-project.gitignore.addPatterns('.venv-package/');
+project.testTask.exec(inParallel({
+  typecheck: 'npx projen typecheck',
+  synth: 'npx projen synth:example && npx projen lint:cfn',
+}));
+project.testTask.exec(inParallel({
+  jest: 'CDK_VALIDATION=false npx jest --passWithNoTests --ci',
+  pytestA: `${PYTHON_TESTS} ${PYTHON_GROUP_A.map((f) => `test/python/${f}`).join(' ')}`,
+  pytestB: `${PYTHON_TESTS} test/python ${PYTHON_GROUP_A.map((f) => `--deselect test/python/${f}`).join(' ')}`,
+}));
+project.testTask.exec(inParallel({
+  integ: 'npx projen integ:verify',
+  eslint: 'npx projen eslint',
+}));
+// Alone: jsii rewrites tsconfig.json, which the other checks read.
+project.testTask.spawn(project.tasks.tryFind('docgen:check')!);
 
 project.synth();
