@@ -163,4 +163,20 @@ project.testTask.exec(inParallel({
 // Alone: jsii rewrites tsconfig.json, which the other checks read.
 project.testTask.spawn(project.tasks.tryFind('docgen:check')!);
 
+// ---------------------------------------------------------------------------------------------
+// Packages: npm and Python are built here; Java, Go and .NET sources are generated (their toolchains'
+// registries are out of reach). jsii-pacmak would fetch Python build tools from PyPI, so the Python
+// sources are generated with --code-only and built offline in a local virtual environment.
+// ---------------------------------------------------------------------------------------------
+const pythonPackage = project.tasks.tryFind('package:python')!;
+pythonPackage.reset('rm -rf dist/python && jsii-pacmak -v --target python --code-only');
+pythonPackage.exec('python3 -m venv .venv-package && .venv-package/bin/pip install --retries 0 -q setuptools build wheel');
+pythonPackage.exec('../../.venv-package/bin/python -m build --no-isolation --skip-dependency-check --outdir . .', { cwd: 'dist/python' });
+for (const language of ['java', 'go', 'dotnet']) {
+  project.tasks.tryFind(`package:${language}`)!.reset(`rm -rf dist/${language} && jsii-pacmak -v --target ${language} --code-only`);
+}
+project.packageTask.reset();
+project.packageTask.spawn(project.tasks.tryFind('package-all')!);
+project.gitignore.addPatterns('.venv-package/');
+
 project.synth();
