@@ -6,7 +6,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { acknowledge, exemptCrossStackReference, exemptFromGuard, isCrossStack } from './acknowledgements';
-import { denyGrantsExceptForAwsServices } from './network';
+import { denyGrantsExceptForAwsServices } from './key-policies';
 import { EMAIL_PATTERN, requireDurationInRange, requireMatch } from './validation';
 
 /** Settings of the topics and queues. */

@@ -5,6 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledge, exemptFromGuard } from './acknowledgements';
+import { denyGrantsExceptForAwsServices } from './key-policies';
 import { requireIntegerInRange, requireMatch } from './validation';
 
 /** Settings of the pipeline's network. */
@@ -195,16 +196,4 @@ function requireCidrFits(cidr: string, cidrMask: number, maxAzs: number): void {
       `(${SUBNET_GROUPS} subnet groups x ${maxAzs} AZs): use a larger range or a smaller subnetCidrMask.`,
     );
   }
-}
-
-/** Only AWS services may create grants on the pipeline's keys (for the resources they encrypt). */
-export function denyGrantsExceptForAwsServices(key: kms.Key): void {
-  key.addToResourcePolicy(new iam.PolicyStatement({
-    sid: 'DenyGrantsExceptForAwsServices',
-    effect: iam.Effect.DENY,
-    principals: [new iam.AnyPrincipal()],
-    actions: ['kms:CreateGrant'],
-    resources: ['*'],
-    conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
-  }));
 }
