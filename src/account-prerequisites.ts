@@ -4,9 +4,9 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { acknowledgeAll, exemptFromGuard, expectWildcards } from './acknowledgements';
-import { createLogGroup } from './log-groups';
-import { readRuntimeSource } from './runtime-code';
+import { acknowledgeAll, exemptFromGuard, expectWildcards } from './private/acknowledgements';
+import { createLogGroup } from './private/log-groups';
+import { readRuntimeSource } from './private/runtime-code';
 
 /** Which account-level prerequisites the pipeline creates when they are missing. */
 export interface AccountPrerequisitesOptions {

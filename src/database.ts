@@ -5,9 +5,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IConstruct } from 'constructs';
-import { acknowledge, acknowledgeAll, exemptFromGuard } from './acknowledgements';
-import { createLogGroup } from './log-groups';
-import { requireDurationInRange, requireIntegerInRange, requireMatch } from './validation';
+import { acknowledge, acknowledgeAll, exemptFromGuard } from './private/acknowledgements';
+import { createLogGroup } from './private/log-groups';
+import { requireDurationInRange, requireIntegerInRange, requireMatch } from './private/validation';
 
 /** Settings of the Aurora MySQL target cluster. */
 export interface DatabaseOptions {

@@ -7,11 +7,11 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { acknowledge, acknowledgeAll, exemptCrossStackReference, exemptFromGuard, expectWildcards } from './acknowledgements';
-import { createLogGroup } from './log-groups';
-import { readRuntimeSource } from './runtime-code';
+import { acknowledge, acknowledgeAll, exemptCrossStackReference, exemptFromGuard, expectWildcards } from './private/acknowledgements';
+import { createLogGroup } from './private/log-groups';
+import { readRuntimeSource } from './private/runtime-code';
 import { INCOMING_PREFIX } from './storage';
-import { requireDurationInRange, requireIntegerInRange, requireMatch } from './validation';
+import { requireDurationInRange, requireIntegerInRange, requireMatch } from './private/validation';
 
 /** The public SSM parameter that holds the current DataSync agent AMI of each region. */
 export const DATASYNC_AMI_PARAMETER = '/aws/service/datasync/ami';

@@ -4,8 +4,8 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { acknowledge, acknowledgeAll } from './acknowledgements';
-import { requireIntegerInRange, requireMatch, requireOneOf } from './validation';
+import { acknowledge, acknowledgeAll } from './private/acknowledgements';
+import { requireIntegerInRange, requireMatch, requireOneOf } from './private/validation';
 
 /** Settings of the DMS replication. */
 export interface DmsOptions {

@@ -11,11 +11,11 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { acknowledgeAll, exemptCrossStackReference, expectWildcards } from './acknowledgements';
-import { createLogGroup } from './log-groups';
-import { readRuntimeSource } from './runtime-code';
+import { acknowledgeAll, exemptCrossStackReference, expectWildcards } from './private/acknowledgements';
+import { createLogGroup } from './private/log-groups';
+import { readRuntimeSource } from './private/runtime-code';
 import { INCOMING_PREFIX, QUARANTINE_PREFIX, REPORTS_PREFIX } from './storage';
-import { requireDurationInRange, requireIntegerInRange } from './validation';
+import { requireDurationInRange, requireIntegerInRange } from './private/validation';
 
 /** Settings of the three pipeline functions. */
 export interface FunctionsOptions {

@@ -5,10 +5,10 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
-import { acknowledgeAll, exemptFromGuard, expectWildcards } from './acknowledgements';
-import { readRuntimeSource } from './runtime-code';
+import { acknowledgeAll, exemptFromGuard, expectWildcards } from './private/acknowledgements';
+import { readRuntimeSource } from './private/runtime-code';
 import { INCOMING_PREFIX, REPORTS_PREFIX, SCRIPTS_PREFIX } from './storage';
-import { requireDurationInRange, requireIntegerInRange, requireOneOf } from './validation';
+import { requireDurationInRange, requireIntegerInRange, requireOneOf } from './private/validation';
 
 /** Settings of the Glue validation job and the rules it checks. */
 export interface GlueOptions {

@@ -7,9 +7,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as opensearch from 'aws-cdk-lib/aws-opensearchservice';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { acknowledge, acknowledgeAll, exemptFromGuard, expectWildcards } from './acknowledgements';
-import { createLogGroup } from './log-groups';
-import { requireIntegerInRange, requireMatch } from './validation';
+import { acknowledge, acknowledgeAll, exemptFromGuard, expectWildcards } from './private/acknowledgements';
+import { createLogGroup } from './private/log-groups';
+import { requireIntegerInRange, requireMatch } from './private/validation';
 
 /** Settings of the OpenSearch audit domain and its delivery stream. */
 export interface LoggingOptions {

@@ -5,9 +5,9 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { acknowledge, exemptCrossStackReference, exemptFromGuard, isCrossStack } from './acknowledgements';
-import { denyGrantsExceptForAwsServices } from './key-policies';
-import { EMAIL_PATTERN, requireDurationInRange, requireMatch } from './validation';
+import { acknowledge, exemptCrossStackReference, exemptFromGuard, isCrossStack } from './private/acknowledgements';
+import { denyGrantsExceptForAwsServices } from './private/key-policies';
+import { EMAIL_PATTERN, requireDurationInRange, requireMatch } from './private/validation';
 
 /** Settings of the topics and queues. */
 export interface MessagingOptions {

@@ -7,17 +7,17 @@ import { AccountPrerequisites, AccountPrerequisitesOptions } from './account-pre
 import { Database, DatabaseOptions } from './database';
 import { DataSyncAgent, DataSyncOptions } from './datasync';
 import { DmsOptions, DmsReplication } from './dms';
-import { isProduction, removalPolicyFor, resolveEnvironmentSuffix } from './environment';
+import { isProduction, removalPolicyFor, resolveEnvironmentSuffix } from './private/environment';
 import { FunctionsOptions, PipelineFunctions } from './functions';
 import { GlueOptions, GlueValidation } from './glue';
-import { IntendedDependsOnLintSuppression } from './lint-suppressions';
+import { IntendedDependsOnLintSuppression } from './private/lint-suppressions';
 import { AuditLogging, LoggingOptions } from './logging';
 import { Messaging, MessagingOptions } from './messaging';
 import { Monitoring } from './monitoring';
 import { Network, NetworkOptions } from './network';
 import { Orchestration, OrchestrationOptions } from './orchestration';
 import { INCOMING_PREFIX, Storage, StorageOptions } from './storage';
-import { requireMatch } from './validation';
+import { requireMatch } from './private/validation';
 
 /** Props of {@link MigrationPipeline}. Every concern's settings default to the values of the pipeline's specification. */
 export interface MigrationPipelineProps {

@@ -12,7 +12,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { PipelineAlarms } from './monitoring-alarms';
+import { PipelineAlarms } from './private/monitoring-alarms';
 import { INCOMING_PREFIX } from './storage';
 
 /** Props of {@link Monitoring}. */

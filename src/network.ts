@@ -4,9 +4,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { acknowledge, exemptFromGuard } from './acknowledgements';
-import { denyGrantsExceptForAwsServices } from './key-policies';
-import { requireIntegerInRange, requireMatch } from './validation';
+import { acknowledge, exemptFromGuard } from './private/acknowledgements';
+import { denyGrantsExceptForAwsServices } from './private/key-policies';
+import { requireIntegerInRange, requireMatch } from './private/validation';
 
 /** Settings of the pipeline's network. */
 export interface NetworkOptions {

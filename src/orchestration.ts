@@ -6,9 +6,9 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { acknowledge, expectWildcards } from './acknowledgements';
-import { createLogGroup } from './log-groups';
-import { requireDurationInRange } from './validation';
+import { acknowledge, expectWildcards } from './private/acknowledgements';
+import { createLogGroup } from './private/log-groups';
+import { requireDurationInRange } from './private/validation';
 
 /** Settings of the orchestration state machine. */
 export interface OrchestrationOptions {

@@ -2,8 +2,8 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY } from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
-import { acknowledgeAll, exemptFromGuard } from './acknowledgements';
-import { requireDurationInRange } from './validation';
+import { acknowledgeAll, exemptFromGuard } from './private/acknowledgements';
+import { requireDurationInRange } from './private/validation';
 
 /** Where new files land in the data bucket; only objects under it are validated. */
 export const INCOMING_PREFIX = 'incoming/';
