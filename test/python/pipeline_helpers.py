@@ -1,5 +1,6 @@
 """Shared helpers for the runtime tests: sample events, read-back queues, schema, partial stubs."""
 
+import functools
 import json
 from pathlib import Path
 
@@ -20,6 +21,7 @@ def load_event(name):
     return json.loads((EVENTS_DIR / name).read_text())
 
 
+@functools.lru_cache(maxsize=None)
 def schema_validator():
     schema = json.loads(SCHEMA_PATH.read_text())
     Draft202012Validator.check_schema(schema)
