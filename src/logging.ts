@@ -221,7 +221,7 @@ export class AuditLogging extends Construct {
       suppressLogsResourcePolicy: true,
       removalPolicy: size.removalPolicy,
     });
-    new logs.CfnResourcePolicy(this, 'DomainLogsPolicy', {
+    const logsPolicy = new logs.CfnResourcePolicy(this, 'DomainLogsPolicy', {
       policyName: `migration-audit-${props.environmentSuffix}-logs`,
       policyDocument: JSON.stringify(new iam.PolicyDocument({
         statements: [new iam.PolicyStatement({
@@ -231,6 +231,8 @@ export class AuditLogging extends Construct {
         })],
       }).toJSON()),
     });
+    // CreateDomain checks that es.amazonaws.com may write to the log groups; nothing else orders the two.
+    (domain.node.defaultChild as opensearch.CfnDomain).addDependency(logsPolicy);
     return domain;
   }
 
