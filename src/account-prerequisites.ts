@@ -38,8 +38,9 @@ const DMS_MANAGED_POLICIES = ['AmazonDMSVPCManagementRole', 'AmazonDMSCloudWatch
 
 /**
  * Makes a first deployment work whether or not the account already has the roles DMS (fixed names) and a VPC
- * OpenSearch domain (service-linked) need: a custom resource creates only what is missing, waits for IAM to
- * propagate, and on deletion removes only the roles it created itself.
+ * OpenSearch domain (service-linked) need: a custom resource creates only what is missing and waits until IAM
+ * returns the new roles (bounded, then a settle period). The roles are shared by every pipeline and DMS task in
+ * the account, so deleting the stack never deletes them: they stay behind as account-level settings.
  */
 export class AccountPrerequisites extends Construct {
   /** The custom resource; stacks that need the roles depend on it. */
@@ -55,6 +56,7 @@ export class AccountPrerequisites extends Construct {
       runtime: lambda.Runtime.PYTHON_3_12,
       handler: 'index.handler',
       code: lambda.Code.fromInline(readRuntimeSource('account_prerequisites.py')),
+      // Polling and settling stop after 90 s and keep 20 s for the answer (account_prerequisites.py), inside this.
       timeout: Duration.minutes(2),
       memorySize: 256,
       tracing: lambda.Tracing.ACTIVE,
@@ -79,7 +81,7 @@ export class AccountPrerequisites extends Construct {
     });
   }
 
-  /** Only the three fixed roles, and only the two DMS managed policies on them. */
+  /** Only the three fixed roles, and only the two DMS managed policies on them; no delete permission at all. */
   private grantRoleManagement(stack: Stack): void {
     const roleArn = (name: string) => stack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: name });
     const dmsRoles = DMS_ROLES.map(roleArn);
@@ -87,13 +89,12 @@ export class AccountPrerequisites extends Construct {
     const allow = (actions: string[], resources: string[], conditions?: Record<string, unknown>) =>
       this.function.addToRolePolicy(new iam.PolicyStatement({ actions, resources, conditions }));
     allow(['iam:GetRole'], [...dmsRoles, openSearchRole]);
-    allow(['iam:CreateRole', 'iam:ListAttachedRolePolicies', 'iam:DeleteRole'], dmsRoles);
-    allow(['iam:AttachRolePolicy', 'iam:DetachRolePolicy'], dmsRoles, {
+    allow(['iam:CreateRole', 'iam:ListAttachedRolePolicies'], dmsRoles);
+    allow(['iam:AttachRolePolicy'], dmsRoles, {
       ArnEquals: { 'iam:PolicyARN': DMS_MANAGED_POLICIES.map((p) => `arn:${stack.partition}:iam::aws:policy/service-role/${p}`) },
     });
     allow(['iam:CreateServiceLinkedRole'], [openSearchRole], { StringEquals: { 'iam:AWSServiceName': 'opensearchservice.amazonaws.com' } });
-    // On Delete, the function asks which id the stack holds now, so a replaced resource does not remove roles in use.
-    allow(['cloudformation:DescribeStackResource'], [stack.stackId]);
+    // Nothing here deletes or detaches: the roles are shared by the whole account and outlive the stack.
   }
 
   private acknowledgeFindings(): void {

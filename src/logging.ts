@@ -3,12 +3,14 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as opensearch from 'aws-cdk-lib/aws-opensearchservice';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { acknowledge, acknowledgeAll, exemptFromGuard, expectWildcards } from './private/acknowledgements';
 import { createLogGroup } from './private/log-groups';
+import { readRuntimeSource } from './private/runtime-code';
 import { requireIntegerInRange, requireMatch } from './private/validation';
 
 /** Settings of the OpenSearch audit domain and its delivery stream. */
@@ -78,7 +80,9 @@ export interface AuditLoggingProps extends LoggingOptions {
 
 /**
  * The OpenSearch audit domain in a private subnet and the managed path that fills it: Amazon Data Firehose
- * (VPC delivery, daily indices) with every document that fails delivery backed up to S3. The domain's policy
+ * (VPC delivery, daily indices) with every document that fails delivery backed up to S3. A transformation function
+ * turns each event into a flat envelope with fixed field types (the event's `detail` as one JSON string,
+ * `detail_json`), so events of different shapes never conflict in an index's dynamic mapping. The domain's policy
  * names the delivery role and the optional admin principal only. The EventBridge rules that feed the stream
  * belong to {@link Monitoring}, so this stack does not wait for the database or replication stacks.
  */
@@ -97,6 +101,8 @@ export class AuditLogging extends Construct {
   public readonly deliveryRole: iam.Role;
   /** Receives every document the stream could not index. */
   public readonly backupBucket: s3.Bucket;
+  /** Turns each audit event into the envelope that is indexed (Firehose data transformation). */
+  public readonly transformFunction: lambda.Function;
 
   constructor(scope: Construct, id: string, props: AuditLoggingProps) {
     super(scope, id);
@@ -142,12 +148,48 @@ export class AuditLogging extends Construct {
       eventBridgeConfiguration: { eventBridgeEnabled: true },
     };
 
+    this.transformFunction = this.createTransformFunction(props, removalPolicy);
     this.deliveryStream = this.createDeliveryStream(props, indexName, deliverySecurityGroup, removalPolicy);
     this.auditDeliveryStream = firehose.DeliveryStream.fromDeliveryStreamAttributes(this, 'AuditDeliveryStream', {
       deliveryStreamArn: this.deliveryStream.attrArn,
       deliveryStreamName: this.deliveryStream.ref,
     });
     this.acknowledgeFindings();
+  }
+
+  /**
+   * The envelope processor (src/runtime/audit_envelope.py). Firehose invokes it synchronously and sends the records
+   * it cannot transform to the backup bucket, so it needs no dead-letter queue; it calls no AWS API, so no VPC.
+   */
+  private createTransformFunction(props: AuditLoggingProps, removalPolicy: RemovalPolicy): lambda.Function {
+    const functionName = `migration-audit-envelope-${props.environmentSuffix}`;
+    const fn = new lambda.Function(this, 'TransformFunction', {
+      functionName,
+      description: 'Writes each audit event as an envelope with fixed field types before it is indexed',
+      runtime: lambda.Runtime.PYTHON_3_12,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline(readRuntimeSource('audit_envelope.py')),
+      // Firehose allows a transformation up to 5 minutes; 1 MB of events takes well under a second.
+      timeout: Duration.minutes(1),
+      memorySize: 256,
+      logGroup: createLogGroup(this, 'TransformLogs', {
+        logGroupName: `/aws/lambda/${functionName}`,
+        retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+        encryptionKey: props.logEncryptionKey,
+        removalPolicy,
+      }),
+    });
+    const reason = 'Invoked synchronously by the audit delivery stream only';
+    acknowledgeAll(fn, {
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]':
+        'AWS-managed log-writing policy; the function writes only to its own KMS-encrypted log group',
+      'AwsSolutions-L1': 'Python 3.12, the runtime of the pipeline\'s other functions; the code runs unchanged on later versions',
+      'NIST.800.53.R5-LambdaConcurrency': `${reason}; Firehose bounds its own concurrency, and a reservation could throttle delivery`,
+      'NIST.800.53.R5-LambdaDLQ': `${reason}: records it cannot transform go to the backup bucket under processing-failed/`,
+      'NIST.800.53.R5-LambdaInsideVPC': `${reason}: it only reshapes the records it is given and calls no AWS API`,
+    });
+    exemptFromGuard(fn, 'lambda_inside_vpc_check', `${reason}: it only reshapes the records it is given and calls no AWS API`);
+    return fn;
   }
 
   private acknowledgeFindings(): void {
@@ -221,7 +263,7 @@ export class AuditLogging extends Construct {
       suppressLogsResourcePolicy: true,
       removalPolicy: size.removalPolicy,
     });
-    new logs.CfnResourcePolicy(this, 'DomainLogsPolicy', {
+    const logsPolicy = new logs.CfnResourcePolicy(this, 'DomainLogsPolicy', {
       policyName: `migration-audit-${props.environmentSuffix}-logs`,
       policyDocument: JSON.stringify(new iam.PolicyDocument({
         statements: [new iam.PolicyStatement({
@@ -231,6 +273,8 @@ export class AuditLogging extends Construct {
         })],
       }).toJSON()),
     });
+    // CreateDomain checks that es.amazonaws.com may write to the log groups; nothing else orders the two.
+    (domain.node.defaultChild as opensearch.CfnDomain).addDependency(logsPolicy);
     return domain;
   }
 
@@ -276,6 +320,11 @@ export class AuditLogging extends Construct {
       resources: [this.backupBucket.arnForObjects('*')],
     }));
     deliveryLogs.grantWrite(role);
+    // The actions Firehose documents for a Lambda data transformation, on the one function.
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['lambda:InvokeFunction', 'lambda:GetFunctionConfiguration'],
+      resources: [this.transformFunction.functionArn],
+    }));
     // Firehose creates and removes its network interfaces itself; EC2 offers no narrower resource for these calls.
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: [
@@ -296,6 +345,19 @@ export class AuditLogging extends Construct {
         roleArn: role.roleArn,
         bufferingHints: { intervalInSeconds: 60, sizeInMBs: 5 },
         retryOptions: { durationInSeconds: 300 },
+        processingConfiguration: {
+          enabled: true,
+          processors: [{
+            type: 'Lambda',
+            parameters: [
+              { parameterName: 'LambdaArn', parameterValue: this.transformFunction.functionArn },
+              // 1 MB of events in keeps the envelopes (a little larger) well under Lambda's 6 MB response limit.
+              { parameterName: 'BufferSizeInMBs', parameterValue: '1' },
+              { parameterName: 'BufferIntervalInSeconds', parameterValue: '60' },
+              { parameterName: 'NumberOfRetries', parameterValue: '3' },
+            ],
+          }],
+        },
         s3BackupMode: 'FailedDocumentsOnly',
         s3Configuration: {
           bucketArn: this.backupBucket.bucketArn,

@@ -68,7 +68,8 @@ export class Messaging extends Construct {
       enableKeyRotation: true,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
-    this.allowServicesToUseKey(['events.amazonaws.com', 'cloudwatch.amazonaws.com', 'sns.amazonaws.com']);
+    this.allowEventBridgeToUseKey();
+    this.allowServicesToUseKey(['cloudwatch.amazonaws.com', 'sns.amazonaws.com']);
     denyGrantsExceptForAwsServices(this.key);
 
     this.validationTopic = new sns.Topic(this, 'ValidationTopic', {
@@ -130,7 +131,24 @@ export class Messaging extends Construct {
     acknowledge(policy, 'NIST.800.53.R5-IAMNoInlinePolicy', 'Attached to the Glue job role only; allows publishing to the validation topic only');
   }
 
-  /** EventBridge (rule DLQs), CloudWatch (alarm actions) and SNS may encrypt with the key, for this account only. */
+  /**
+   * EventBridge writes undelivered events to the rules' encrypted dead-letter queues with this key. The statement is
+   * the one the SQS Developer Guide gives for AWS services that send to encrypted queues ("Configure KMS permissions
+   * for AWS services") without conditions: EventBridge does not supply `aws:SourceAccount` / `aws:SourceArn` to KMS
+   * (the SNS Developer Guide says so for EventBridge to encrypted topics), so such a condition would make the queues
+   * unreachable. Which rule may send is decided by each queue's policy (`sqs:SendMessage` for events.amazonaws.com
+   * with `aws:SourceArn` = the rule, as "Using dead-letter queues to process undelivered events" documents).
+   */
+  private allowEventBridgeToUseKey(): void {
+    this.key.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'AllowEventBridgeToWriteDeadLetterQueues',
+      principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+      actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      resources: ['*'],
+    }));
+  }
+
+  /** CloudWatch (alarm actions) and SNS may encrypt with the key, for this account only. */
   private allowServicesToUseKey(servicePrincipals: string[]): void {
     this.key.addToResourcePolicy(new iam.PolicyStatement({
       sid: 'AllowPipelineServicesToEncrypt',

@@ -90,6 +90,7 @@ const FAKE_RESOURCES: Record<string, Record<string, string>> = {
   LoggingDomain: { Ref: 'migration-audit-dev', Arn: arn('es', 'domain/migration-audit-dev') },
   LoggingDeliveryStream: { Arn: arn('firehose', 'deliverystream/migration-audit-dev') },
   LoggingDeliveryLogs: logGroup('migration-audit-delivery'),
+  LoggingTransformFunction: { Ref: 'migration-audit-envelope-dev', Arn: arn('lambda', 'function:migration-audit-envelope-dev') },
   // MessagingStack attaches a policy to the Glue job role of GlueStack.
   GlueJobRole: role('GlueJobRole'),
 };

@@ -74,6 +74,7 @@ const DEAD_LETTER_QUEUE = fakeAttribute('MessagingDeadLetterQueue', 'Arn');
 const REPLICATION_TASK = fakeAttribute('DmsReplicationTask', 'Ref');
 const STATE_MACHINE = fakeAttribute('OrchestrationStateMachine', 'Ref');
 const AUDIT_DOMAIN = fakeAttribute('LoggingDomain', 'Arn');
+const TRANSFORM_FUNCTION = fakeAttribute('LoggingTransformFunction', 'Arn');
 const arn = (service: string, resource: string) => `arn:aws:${service}:us-west-2:${ACCOUNT}:${resource}`;
 const GLUE_JOB = arn('glue', 'job/migration-validation-dev');
 const EXECUTION = arn('states', 'execution:migration-orchestration-dev:some-run');
@@ -321,6 +322,9 @@ const ALLOWED_CALLS: Call[] = [
 
   ['firehoseDelivery', 'es:ESHttpPost', `${AUDIT_DOMAIN}/migration-audit-2026-11-25/_bulk`],
   ['firehoseDelivery', 's3:PutObject', `${BACKUP_BUCKET}/failed-documents/x`],
+  // The data transformation ("Transform source data in Amazon Data Firehose", Firehose Developer Guide).
+  ['firehoseDelivery', 'lambda:InvokeFunction', TRANSFORM_FUNCTION],
+  ['firehoseDelivery', 'lambda:GetFunctionConfiguration', TRANSFORM_FUNCTION],
 ];
 
 /** Calls next to the allowed ones that no role needs. */
@@ -356,6 +360,8 @@ const DENIED_CALLS: Call[] = [
   ['firehoseDelivery', 'es:DeleteDomain', AUDIT_DOMAIN],
   ['firehoseDelivery', 'es:ESHttpDelete', `${AUDIT_DOMAIN}/migration-audit-2026-11-25`],
   ['firehoseDelivery', 's3:DeleteObject', `${BACKUP_BUCKET}/failed-documents/x`],
+  ['firehoseDelivery', 'lambda:InvokeFunction', arn('lambda', 'function:migration-remediation-dev')],
+  ['firehoseDelivery', 'lambda:UpdateFunctionCode', TRANSFORM_FUNCTION],
 ];
 
 // --- Tests ----------------------------------------------------------------------------------------

@@ -7,21 +7,28 @@ standard library and boto3, and it answers CloudFormation itself with a PUT to e
   dms-cloudwatch-logs-role  trusts dms.amazonaws.com, policy service-role/AmazonDMSCloudWatchLogsRole
   AWSServiceRoleForAmazonOpenSearchService  the service-linked role of opensearchservice.amazonaws.com
 
-DMS looks these roles up by their fixed names, so they are shared by everything in the account: the
-resource only creates what is missing and only ever deletes a role it created itself.
+DMS looks these roles up by their fixed names and the service-linked role is one per account, so they are
+shared by everything in the account (other pipelines, other teams' DMS tasks and OpenSearch domains): the
+resource only creates what is missing and never deletes anything. A stack delete, a rollback or the clean-up of
+a replaced resource leaves the roles in the account, as any account-level setting.
 
 ResourceProperties (strings, as CloudFormation passes them):
   CreateDmsRoles                     "true" / "false" (default "true")
   CreateOpenSearchServiceLinkedRole  "true" / "false" (default "true")
-  PropagationWaitSeconds             seconds to wait after changing anything, because IAM is eventually
-                                     consistent and DMS/OpenSearch may not see a brand-new role yet
-                                     (default "10"; capped so the answer still goes out before the timeout)
+  PropagationWaitSeconds             settle period, in seconds, after every created role is readable with
+                                     iam:GetRole, because IAM is eventually consistent and DMS/OpenSearch
+                                     may not see a brand-new role yet (default "10")
+
+After a change the function polls iam:GetRole until each created role is returned, then waits the settle
+period; polling and settling together stay within MAX_PROPAGATION_SECONDS and leave
+RESPONSE_TIME_RESERVE_SECONDS of the function's time for answering CloudFormation. A role IAM does not
+return within that bound fails the Create/Update with a Reason that names it.
 
 PhysicalResourceId: "account-prerequisites:<roles this resource created, comma-separated, or none>".
 Data: CreatedRoles and ExistingRoles, both comma-separated role names ("" when there are none).
 
 Create/Update: FAILED with a clear Reason on any error (the roles are real prerequisites, so a loud failure
-here beats an obscure one from DMS or OpenSearch later). Delete: always SUCCESS; errors are logged.
+here beats an obscure one from DMS or OpenSearch later). Delete: always SUCCESS, and no IAM call at all.
 """
 
 import json
@@ -53,6 +60,10 @@ DEFAULT_WAIT_SECONDS = 10.0
 # Kept free after the propagation wait, so the response still reaches CloudFormation before the
 # function times out (a custom resource that never answers blocks the stack for an hour).
 RESPONSE_TIME_RESERVE_SECONDS = 20.0
+# Polling for created roles plus the settle period never take longer than this (the function's timeout
+# is 2 minutes; see account-prerequisites.ts).
+MAX_PROPAGATION_SECONDS = 90.0
+POLL_INTERVAL_SECONDS = 2.0
 MAX_REASON_CHARS = 1000
 RESPONSE_ATTEMPTS = 3
 RESPONSE_TIMEOUT_SECONDS = 15
@@ -76,6 +87,8 @@ class Prerequisites:
     """What one pass over the wanted roles found and did."""
 
     created: list = field(default_factory=list)  # created by this call
+    # The names IAM gave the roles created by this call (the service-linked role's comes from IAM's answer).
+    created_names: list = field(default_factory=list)
     existing: list = field(default_factory=list)  # already there (also: created concurrently by someone else)
     policies_attached: list = field(default_factory=list)  # existing roles that were missing their policy
 
@@ -132,9 +145,9 @@ def _ensure_dms_role(iam, name, policy_arn, description, result):
             # Created by someone else between our check and our call: it exists, and it is not ours.
             _log("info", "role was created concurrently; treating it as existing", role=name)
         else:
-            # Recorded before the policy is attached, so a failure below still leaves a record that
-            # lets the rollback's Delete remove the role again.
+            # Recorded before the policy is attached, so a failure below still reports the role as created.
             result.created.append(name)
+            result.created_names.append(name)
             iam.attach_role_policy(RoleName=name, PolicyArn=policy_arn)
             return
     result.existing.append(name)
@@ -148,7 +161,7 @@ def _ensure_opensearch_role(iam, result):
         result.existing.append(OPENSEARCH_ROLE)
         return
     try:
-        iam.create_service_linked_role(AWSServiceName=OPENSEARCH_SERVICE)
+        response = iam.create_service_linked_role(AWSServiceName=OPENSEARCH_SERVICE)
     except ClientError as err:
         if not _service_linked_role_taken(err):
             raise
@@ -156,6 +169,7 @@ def _ensure_opensearch_role(iam, result):
         result.existing.append(OPENSEARCH_ROLE)
         return
     result.created.append(OPENSEARCH_ROLE)
+    result.created_names.append(response.get("Role", {}).get("RoleName") or OPENSEARCH_ROLE)
 
 
 def _service_linked_role_taken(err):
@@ -183,32 +197,6 @@ def _attached_policy_arns(iam, name):
     return arns
 
 
-def delete_prerequisites(iam, role_names):
-    """Delete the given DMS roles (detaching their managed policies first); returns the names deleted.
-
-    Only names from DMS_ROLES are ever touched. The OpenSearch service-linked role is never deleted:
-    any VPC domain in the account (not only ours) may still depend on it, and IAM itself refuses to
-    delete it while a domain uses it, so it stays behind like any account-level setting.
-    Errors are logged and skipped; deleting is best effort.
-    """
-    deleted = []
-    for name in role_names:
-        if name not in DMS_ROLES:
-            continue
-        try:
-            for arn in sorted(_attached_policy_arns(iam, name)):
-                iam.detach_role_policy(RoleName=name, PolicyArn=arn)
-            iam.delete_role(RoleName=name)
-        except ClientError as err:
-            if _error_code(err) == "NoSuchEntity":
-                _log("info", "role was already gone", role=name)
-                continue
-            _log("warning", "could not delete role; leaving it in place", role=name, error=str(err))
-            continue
-        deleted.append(name)
-    return deleted
-
-
 def physical_resource_id(created_roles):
     names = [name for name in ROLE_ORDER if name in set(created_roles)]
     return ID_PREFIX + (",".join(names) or NO_ROLES)
@@ -222,12 +210,6 @@ def recorded_roles(physical_id):
     return [name for name in ROLE_ORDER if name in listed]
 
 
-def current_physical_resource_id(cloudformation, stack_id, logical_id):
-    """The PhysicalResourceId the stack currently holds for this resource (None when it holds none)."""
-    detail = cloudformation.describe_stack_resource(StackName=stack_id, LogicalResourceId=logical_id)
-    return detail["StackResourceDetail"].get("PhysicalResourceId") or None
-
-
 # ---------------------------------------------------------------------------------------------
 # CloudFormation plumbing.
 # ---------------------------------------------------------------------------------------------
@@ -237,11 +219,9 @@ def handler(event, context):
     _log("info", "request received", request_type=request_type,
          logical_resource_id=event.get("LogicalResourceId"), physical_resource_id=event.get("PhysicalResourceId"))
     if request_type == "Delete":
+        # The roles are shared by the whole account: whoever created them, they stay (see the module docstring).
         physical_id = event.get("PhysicalResourceId") or physical_resource_id([])
-        try:
-            _delete(event)
-        except Exception as err:  # Delete must never fail the stack; the leftovers are harmless roles
-            _log("warning", "delete did not complete; leaving the remaining roles in place", error=repr(err))
+        _log("info", "account-level roles are kept in the account", recorded_as_created=recorded_roles(physical_id))
         return send_response(event, "SUCCESS", physical_id)
     if request_type not in ("Create", "Update"):
         reason = f"Unsupported RequestType {request_type!r}"
@@ -270,9 +250,8 @@ def _create_or_update(event, context):
             detail = f"unexpected error: {err!r}"
         reason = f"Could not set up the account prerequisites for DMS/OpenSearch: {detail}"
         _log("error", reason, request_type=event["RequestType"], created=progress.created)
-        # A failed Create records what it did create, so the rollback's Delete removes exactly that.
-        # A failed Update keeps the old id: changing it would make CloudFormation delete the old
-        # "resource" (and with it the roles the old id records) during cleanup.
+        # A failed Create records what it did create (the roles stay; the id only reports them).
+        # A failed Update keeps the old id, so CloudFormation sees no replacement.
         physical_id = old_id if is_update and old_id else physical_resource_id(progress.created)
         return send_response(event, "FAILED", physical_id, reason=_with_log_stream(reason, context))
 
@@ -286,32 +265,16 @@ def _create_or_update(event, context):
         "ExistingRoles": ",".join(name for name in ROLE_ORDER if name in result.existing and name not in created),
     }
     if result.changed:
-        _wait_for_propagation(wait_seconds, context)
+        try:
+            _wait_for_propagation(_client("iam"), result.created_names, wait_seconds, context)
+        except PropagationTimeout as err:
+            reason = f"Could not set up the account prerequisites for DMS/OpenSearch: {err}"
+            _log("error", reason, request_type=event["RequestType"], created=result.created)
+            physical_id = old_id if is_update and old_id else physical_resource_id(result.created)
+            return send_response(event, "FAILED", physical_id, reason=_with_log_stream(reason, context))
     _log("info", "account prerequisites ready", created_now=result.created, existing=result.existing,
          policies_attached=result.policies_attached, physical_resource_id=physical_id)
     return send_response(event, "SUCCESS", physical_id, data=data)
-
-
-def _delete(event):
-    physical_id = event.get("PhysicalResourceId")
-    deletable = [name for name in recorded_roles(physical_id) if name in DMS_ROLES]
-    if not deletable:
-        _log("info", "no role of ours to delete", physical_resource_id=physical_id)
-        return
-    # An Update that returns a new PhysicalResourceId (because it created another role) makes
-    # CloudFormation send a Delete for the old id during cleanup, while the new id still records the
-    # same roles. Only roles the stack no longer records anywhere may go.
-    try:
-        current = current_physical_resource_id(_client("cloudformation"), event["StackId"], event["LogicalResourceId"])
-    except Exception as err:
-        _log("warning", "could not tell whether this Delete is a replacement cleanup; deleting nothing",
-             error=repr(err), physical_resource_id=physical_id)
-        return
-    if current and current != physical_id:
-        still_recorded = set(recorded_roles(current))
-        deletable = [name for name in deletable if name not in still_recorded]
-    deleted = delete_prerequisites(_client("iam"), deletable)
-    _log("info", "deleted roles this resource had created", deleted=deleted, physical_resource_id=physical_id)
 
 
 def send_response(event, status, physical_id, data=None, reason=None):
@@ -367,16 +330,49 @@ def _wait_property(properties):
     return seconds
 
 
-def _wait_for_propagation(seconds, context):
+class PropagationTimeout(Exception):
+    """IAM did not return a created role within the propagation bound."""
+
+
+def _monotonic():
+    # A seam for the tests' fake clock.
+    return time.monotonic()
+
+
+def propagation_budget(context):
+    """Seconds that polling and settling may take: MAX_PROPAGATION_SECONDS, less when the function has less left."""
+    budget = MAX_PROPAGATION_SECONDS
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     if callable(remaining):
-        budget = max(0.0, remaining() / 1000.0 - RESPONSE_TIME_RESERVE_SECONDS)
-        if seconds > budget:
-            _log("warning", "propagation wait shortened to fit the function timeout", wanted=seconds, waiting=budget)
-            seconds = budget
-    if seconds > 0:
-        _log("info", "waiting for IAM changes to propagate", seconds=seconds)
-        time.sleep(seconds)
+        budget = min(budget, max(0.0, remaining() / 1000.0 - RESPONSE_TIME_RESERVE_SECONDS))
+    return budget
+
+
+def wait_until_readable(iam, role_names, budget_seconds):
+    """Poll iam:GetRole until every name is returned; returns the seconds used or raises PropagationTimeout."""
+    start = _monotonic()
+    pending = list(role_names)
+    while True:
+        pending = [name for name in pending if not _role_exists(iam, name)]
+        elapsed = _monotonic() - start
+        if not pending:
+            return elapsed
+        if elapsed + POLL_INTERVAL_SECONDS > budget_seconds:
+            raise PropagationTimeout(
+                f"IAM did not return the created role(s) {', '.join(pending)} within {budget_seconds:g} s; "
+                "the roles stay in the account, so deploying again will find them")
+        time.sleep(POLL_INTERVAL_SECONDS)
+
+
+def _wait_for_propagation(iam, created_names, settle_seconds, context):
+    budget = propagation_budget(context)
+    used = wait_until_readable(iam, created_names, budget) if created_names else 0.0
+    settle = min(settle_seconds, max(0.0, budget - used))
+    if settle < settle_seconds:
+        _log("warning", "settle period shortened to fit the function timeout", wanted=settle_seconds, waiting=settle)
+    if settle > 0:
+        _log("info", "waiting for IAM changes to propagate", seconds=settle, polled_seconds=used)
+        time.sleep(settle)
 
 
 def _partition(event):

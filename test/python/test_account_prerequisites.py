@@ -130,11 +130,32 @@ def response_server():
     thread.join()
 
 
+class FakeClock:
+    """Time that passes only when the handler sleeps: no test really waits."""
+
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps = []
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def monotonic(self):
+        return self.now
+
+
 @pytest.fixture
-def sleeps(monkeypatch):
-    calls = []
-    monkeypatch.setattr(time, "sleep", calls.append)
-    return calls
+def clock(monkeypatch):
+    fake = FakeClock()
+    monkeypatch.setattr(time, "sleep", fake.sleep)
+    monkeypatch.setattr(ap, "_monotonic", fake.monotonic)
+    return fake
+
+
+@pytest.fixture
+def sleeps(clock):
+    return clock.sleeps
 
 
 def cfn_event(request_type, url, physical_id=None, dms="true", opensearch="true", wait="0", old_properties=None):
@@ -445,6 +466,115 @@ def test_default_wait_is_ten_seconds(clients, response_server, sleeps):
 
 
 # ---------------------------------------------------------------------------------------------
+# Waiting until the created roles are usable: poll iam:GetRole, then settle, all bounded
+# (IAM User Guide, "Troubleshooting IAM": changes are eventually consistent and may take time to be visible;
+# OpenSearch Service Developer Guide, "Using service-linked roles": a VPC domain needs the role to exist).
+# ---------------------------------------------------------------------------------------------
+
+class LateRoles:
+    """Wraps moto's get_role so that the named roles read as missing until the fake clock reaches `visible_at`."""
+
+    def __init__(self, iam, clock, visible_at, names):
+        self.real_get_role = iam.get_role
+        self.clock, self.visible_at, self.names = clock, visible_at, set(names)
+        self.polled = []
+
+    def __call__(self, **kwargs):
+        name = kwargs["RoleName"]
+        self.polled.append((self.clock.now, name))
+        if name in self.names and self.clock.now < self.visible_at:
+            raise ClientError({"Error": {"Code": "NoSuchEntity", "Message": f"The role with name {name} cannot be found."}},
+                              "GetRole")
+        return self.real_get_role(**kwargs)
+
+
+def moto_slr_name(iam):
+    return [role["RoleName"] for role in iam.list_roles(PathPrefix=SLR_PATH)["Roles"]]
+
+
+def test_a_role_iam_returns_late_is_polled_for_before_the_settle_period(clients, response_server, clock, monkeypatch):
+    iam = clients["iam"]
+    # The service-linked role is polled under the name IAM answered with (moto's own name here).
+    late = LateRoles(iam, clock, visible_at=clock.now + 5, names=[VPC_ROLE, "AWSServiceRoleForopensearchservice"])
+    monkeypatch.setattr(iam, "get_role", late)
+
+    body = invoke(cfn_event("Create", response_server.url, wait="10"), response_server)
+
+    assert body["Status"] == "SUCCESS"
+    # Three polls 2 s apart (missing at +0, +2, +4; found at +6), then the 10 s settle period.
+    assert clock.sleeps == [2.0, 2.0, 2.0, 10.0]
+    assert moto_slr_name(iam) == ["AWSServiceRoleForopensearchservice"]
+    polls_after_create = [name for at, name in late.polled if name == "AWSServiceRoleForopensearchservice"]
+    assert len(polls_after_create) == 4
+
+
+def test_a_role_iam_never_returns_fails_within_the_bound_with_a_reason(clients, response_server, clock, monkeypatch):
+    iam = clients["iam"]
+    monkeypatch.setattr(iam, "get_role", LateRoles(iam, clock, visible_at=float("inf"), names=[LOGS_ROLE]))
+
+    class Context:
+        log_stream_name = "2024/06/01/[$LATEST]abc"
+
+        def get_remaining_time_in_millis(self):
+            return 120_000  # the function's whole 2-minute timeout
+
+    event = cfn_event("Create", response_server.url, opensearch="false", wait="10")
+    body = invoke(event, response_server, Context())
+
+    assert body["Status"] == "FAILED"
+    assert body["PhysicalResourceId"] == f"account-prerequisites:{VPC_ROLE},{LOGS_ROLE}"
+    assert body["Reason"] == (
+        "Could not set up the account prerequisites for DMS/OpenSearch: IAM did not return the created role(s) "
+        f"{LOGS_ROLE} within 90 s; the roles stay in the account, so deploying again will find them "
+        "(CloudWatch log stream 2024/06/01/[$LATEST]abc)")
+    # Bounded: never past 90 s, which leaves 30 s of the 120 s timeout for the answer.
+    assert sum(clock.sleeps) <= ap.MAX_PROPAGATION_SECONDS
+    assert set(clock.sleeps) == {ap.POLL_INTERVAL_SECONDS}
+    assert role_names(iam) == [LOGS_ROLE, VPC_ROLE]  # what was created stays
+
+
+def test_the_bound_shrinks_with_the_time_the_function_has_left(clients, response_server, clock, monkeypatch):
+    iam = clients["iam"]
+    monkeypatch.setattr(iam, "get_role", LateRoles(iam, clock, visible_at=float("inf"), names=[VPC_ROLE]))
+
+    class Context:
+        log_stream_name = "s"
+
+        def get_remaining_time_in_millis(self):
+            return 30_000
+
+    body = invoke(cfn_event("Create", response_server.url, opensearch="false"), response_server, Context())
+
+    assert body["Status"] == "FAILED"
+    assert "within 10 s" in body["Reason"]
+    assert sum(clock.sleeps) <= 10
+
+
+def test_polling_uses_a_fraction_of_the_budget_and_the_settle_period_the_rest(clients, response_server, clock,
+                                                                               monkeypatch):
+    iam = clients["iam"]
+    monkeypatch.setattr(iam, "get_role", LateRoles(iam, clock, visible_at=clock.now + 85, names=[VPC_ROLE]))
+
+    body = invoke(cfn_event("Create", response_server.url, opensearch="false", wait="10"), response_server)
+
+    assert body["Status"] == "SUCCESS"
+    assert clock.sleeps[:-1] == [2.0] * 43  # found at +86 s
+    assert clock.sleeps[-1] == 4.0  # the settle period, cut to what is left of the 90 s
+    assert sum(clock.sleeps) == ap.MAX_PROPAGATION_SECONDS
+
+
+def test_the_bound_and_the_answer_fit_in_the_function_timeout():
+    from template_loader import load_template, resources_of_type
+
+    functions = [fn for fn in resources_of_type(load_template("TapStack"), "AWS::Lambda::Function").values()
+                 if "account_prerequisites" in json.dumps(fn["Properties"]["Code"]) or "dms-vpc-role" in
+                 json.dumps(fn["Properties"]["Code"])]
+    assert len(functions) == 1
+    timeout = functions[0]["Properties"]["Timeout"]
+    assert ap.MAX_PROPAGATION_SECONDS + ap.RESPONSE_TIME_RESERVE_SECONDS < timeout
+
+
+# ---------------------------------------------------------------------------------------------
 # Update
 # ---------------------------------------------------------------------------------------------
 
@@ -560,96 +690,47 @@ def test_unknown_request_type_fails(response_server):
 
 
 # ---------------------------------------------------------------------------------------------
-# Delete
+# Delete: the roles are account-level and shared, so nothing is ever deleted
+# (IAM User Guide, "Using service-linked roles": a service-linked role serves every resource of its service in
+# the account; DMS User Guide, "Creating the IAM roles to use with AWS DMS": dms-vpc-role and
+# dms-cloudwatch-logs-role are looked up by these fixed names by every DMS resource of the account).
 # ---------------------------------------------------------------------------------------------
 
-def test_delete_removes_only_the_roles_this_resource_created(clients, cloudformation, response_server, sleeps):
+def test_create_then_delete_leaves_every_role_in_place(clients, response_server, sleeps):
     iam = clients["iam"]
-    vpc_id = make_dms_role(iam, VPC_ROLE, VPC_POLICY)  # somebody else's, there before the stack
     created = invoke(cfn_event("Create", response_server.url), response_server)
-    assert created["PhysicalResourceId"] == f"account-prerequisites:{LOGS_ROLE},{SLR}"
-    expect_describe(cloudformation, created["PhysicalResourceId"])
+    assert created["PhysicalResourceId"] == f"account-prerequisites:{VPC_ROLE},{LOGS_ROLE},{SLR}"
+    before = {role["RoleName"]: role["RoleId"] for role in iam.list_roles()["Roles"]}
     event = cfn_event("Delete", response_server.url, physical_id=created["PhysicalResourceId"])
 
-    body = invoke(event, response_server)
+    body = invoke(event, response_server)  # no CloudFormation lookup is queued: none may happen
 
-    assert body == expected_body(event, "SUCCESS", f"account-prerequisites:{LOGS_ROLE},{SLR}")
-    assert iam.get_role(RoleName=VPC_ROLE)["Role"]["RoleId"] == vpc_id
+    assert body == expected_body(event, "SUCCESS", created["PhysicalResourceId"])
+    assert {role["RoleName"]: role["RoleId"] for role in iam.list_roles()["Roles"]} == before
     assert attached(iam, VPC_ROLE) == [VPC_POLICY]
-    assert LOGS_ROLE not in role_names(iam)
-    # The service-linked role stays although the id records it (moto stores it under its own name, so the
-    # real-name case is covered by test_delete_prerequisites_skips_missing_roles_and_anything_not_a_dms_role).
+    assert attached(iam, LOGS_ROLE) == [LOGS_POLICY]
     assert slr_in_moto(iam) == [(SLR_PATH, ["opensearchservice.amazonaws.com"])]
 
 
-def test_delete_of_a_replaced_id_keeps_roles_the_new_id_still_records(clients, cloudformation, response_server):
+def test_delete_of_a_replaced_id_leaves_the_roles_in_place(clients, response_server):
     iam = clients["iam"]
     make_dms_role(iam, VPC_ROLE, VPC_POLICY)
     make_dms_role(iam, LOGS_ROLE, LOGS_POLICY)
-    old_id = f"account-prerequisites:{LOGS_ROLE}"
-    # An update created dms-vpc-role too, so the stack now holds a new id; CloudFormation cleans up the old one.
-    expect_describe(cloudformation, f"account-prerequisites:{VPC_ROLE},{LOGS_ROLE}")
-    event = cfn_event("Delete", response_server.url, physical_id=old_id)
+    # An update recorded a new id; CloudFormation cleans up the old one with a Delete.
+    event = cfn_event("Delete", response_server.url, physical_id=f"account-prerequisites:{VPC_ROLE},{LOGS_ROLE}")
 
     body = invoke(event, response_server)
 
-    assert body == expected_body(event, "SUCCESS", old_id)
+    assert body == expected_body(event, "SUCCESS", f"account-prerequisites:{VPC_ROLE},{LOGS_ROLE}")
     assert role_names(iam) == [LOGS_ROLE, VPC_ROLE]
     assert attached(iam, LOGS_ROLE) == [LOGS_POLICY]
 
 
-def test_delete_of_a_replaced_id_removes_what_only_the_old_id_records(clients, cloudformation, response_server):
-    iam = clients["iam"]
-    make_dms_role(iam, VPC_ROLE, VPC_POLICY)
-    make_dms_role(iam, LOGS_ROLE, LOGS_POLICY)
-    expect_describe(cloudformation, f"account-prerequisites:{VPC_ROLE}")
-    event = cfn_event("Delete", response_server.url, physical_id=f"account-prerequisites:{VPC_ROLE},{LOGS_ROLE}")
+def test_delete_makes_no_aws_call(response_server, monkeypatch):
+    def no_client(service):
+        raise AssertionError(f"Delete must not call {service}")
 
-    invoke(event, response_server)
-
-    assert role_names(iam) == [VPC_ROLE]
-
-
-def test_delete_that_cannot_look_up_the_stack_deletes_nothing(clients, cloudformation, response_server):
-    iam = clients["iam"]
-    make_dms_role(iam, VPC_ROLE, VPC_POLICY)
-    cloudformation.add_client_error("describe_stack_resource", "AccessDenied", "not authorized", 403)
-    event = cfn_event("Delete", response_server.url, physical_id=f"account-prerequisites:{VPC_ROLE}")
-
-    body = invoke(event, response_server)
-
-    assert body == expected_body(event, "SUCCESS", f"account-prerequisites:{VPC_ROLE}")
-    assert role_names(iam) == [VPC_ROLE]
-
-
-def test_delete_with_iam_errors_still_succeeds(clients, cloudformation, response_server, monkeypatch):
-    iam = clients["iam"]
-    make_dms_role(iam, VPC_ROLE, VPC_POLICY)
-    make_dms_role(iam, LOGS_ROLE, LOGS_POLICY)
-    real_delete_role = iam.delete_role
-
-    def delete_role(**kwargs):
-        if kwargs["RoleName"] == VPC_ROLE:
-            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not authorized"}}, "DeleteRole")
-        return real_delete_role(**kwargs)
-
-    monkeypatch.setattr(iam, "delete_role", delete_role)
-    physical_id = f"account-prerequisites:{VPC_ROLE},{LOGS_ROLE}"
-    expect_describe(cloudformation, physical_id)
-    event = cfn_event("Delete", response_server.url, physical_id=physical_id)
-
-    body = invoke(event, response_server)
-
-    assert body == expected_body(event, "SUCCESS", physical_id)
-    assert role_names(iam) == [VPC_ROLE]  # the failing one stays, the other one is still deleted
-    assert attached(iam, VPC_ROLE) == []  # its policy had been detached before DeleteRole failed
-
-
-def test_delete_with_an_unexpected_error_still_succeeds(clients, response_server, monkeypatch):
-    def broken(service):
-        raise RuntimeError("no credentials")
-
-    monkeypatch.setattr(ap, "_client", broken)
+    monkeypatch.setattr(ap, "_client", no_client)
     event = cfn_event("Delete", response_server.url, physical_id=f"account-prerequisites:{VPC_ROLE}")
 
     body = invoke(event, response_server)
@@ -657,40 +738,23 @@ def test_delete_with_an_unexpected_error_still_succeeds(clients, response_server
     assert body == expected_body(event, "SUCCESS", f"account-prerequisites:{VPC_ROLE}")
 
 
-@pytest.mark.parametrize("physical_id", [
-    "account-prerequisites:none",
-    f"account-prerequisites:{SLR}",
-    "some-other-id",
-])
-def test_delete_with_nothing_of_ours_to_delete_touches_nothing(clients, response_server, physical_id):
+@pytest.mark.parametrize("physical_id", [None, "account-prerequisites:none", "some-other-id"])
+def test_delete_answers_with_the_id_it_was_given(clients, response_server, physical_id):
     iam = clients["iam"]
     make_dms_role(iam, VPC_ROLE, VPC_POLICY)
     make_opensearch_slr(iam)
     event = cfn_event("Delete", response_server.url, physical_id=physical_id)
 
-    body = invoke(event, response_server)  # no CloudFormation lookup is queued: none may happen
+    body = invoke(event, response_server)
 
-    assert body == expected_body(event, "SUCCESS", physical_id)
+    assert body == expected_body(event, "SUCCESS", physical_id or "account-prerequisites:none")
     assert role_names(iam) == [SLR, VPC_ROLE]
 
 
-def test_delete_prerequisites_skips_missing_roles_and_anything_not_a_dms_role(iam):
-    make_dms_role(iam, LOGS_ROLE, LOGS_POLICY)
-    make_opensearch_slr(iam)
-    iam.create_role(RoleName="unrelated", AssumeRolePolicyDocument=json.dumps(DMS_TRUST))
-
-    deleted = ap.delete_prerequisites(iam, [VPC_ROLE, LOGS_ROLE, SLR, "unrelated"])
-
-    assert deleted == [LOGS_ROLE]
-    assert role_names(iam) == [SLR, "unrelated"]
-
-
-def test_current_physical_resource_id_asks_for_this_resource(cloudformation):
-    expect_describe(cloudformation, f"account-prerequisites:{VPC_ROLE}")
-
-    current = ap.current_physical_resource_id(cloudformation.client, STACK_ID, LOGICAL_ID)
-
-    assert current == f"account-prerequisites:{VPC_ROLE}"
+def test_the_handler_has_no_code_path_that_deletes_a_role():
+    source = (RUNTIME_DIR / "account_prerequisites.py").read_text()
+    for call in ("delete_role", "detach_role_policy", "delete_service_linked_role"):
+        assert call not in source
 
 
 # ---------------------------------------------------------------------------------------------
