@@ -1,7 +1,14 @@
 #!/usr/bin/env node
-// Times the example app's synthesis and the whole test command, and prints the median of several runs.
+// Times, in one run, the example app's synthesis against an empty one-bucket app synthesized through the same CLI,
+// and the whole test command; prints medians of several runs against their goals.
 // Usage: npx projen bench   (BENCH_SYNTH_RUNS, default 5; BENCH_TEST_RUNS, default 3; 0 skips)
 const { spawnSync } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const SYNTH_RATIO_GOAL = 2;
+const TEST_SECONDS_GOAL = 37;
 
 function timeRun(command) {
   const started = process.hrtime.bigint();
@@ -18,13 +25,36 @@ function median(values) {
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
-function bench(label, command, runs) {
-  if (runs <= 0) {
-    return;
-  }
-  const seconds = Array.from({ length: runs }, () => timeRun(command));
-  console.log(`${label}: median ${median(seconds).toFixed(1)} s over ${runs} runs (${seconds.map((s) => s.toFixed(1)).join(', ')})`);
+function describe(label, seconds) {
+  const value = median(seconds);
+  console.log(`${label}: median ${value.toFixed(2)} s over ${seconds.length} runs (${seconds.map((s) => s.toFixed(2)).join(', ')})`);
+  return value;
 }
 
-bench('npx cdk synth (example app)', 'npx cdk synth --quiet', Number(process.env.BENCH_SYNTH_RUNS ?? 5));
-bench('npx projen test', 'npx projen test', Number(process.env.BENCH_TEST_RUNS ?? 3));
+function benchSynth(runs) {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-synth-'));
+  const example = [];
+  const empty = [];
+  // Interleaved, so that both see the same machine load.
+  for (let i = 0; i < runs; i++) {
+    example.push(timeRun(`npx cdk synth --quiet --output ${out}/example`));
+    empty.push(timeRun(`npx cdk synth --quiet --output ${out}/empty --app "npx ts-node --swc scripts/bench-empty-app.ts"`));
+  }
+  fs.rmSync(out, { recursive: true, force: true });
+  const ratio = describe('npx cdk synth (example app)', example) / describe('npx cdk synth (empty one-bucket app)', empty);
+  console.log(`example / empty: ${ratio.toFixed(2)}x (goal <= ${SYNTH_RATIO_GOAL}x) ${ratio <= SYNTH_RATIO_GOAL ? 'met' : 'NOT met'}`);
+}
+
+function benchTest(runs) {
+  const value = describe('npx projen test', Array.from({ length: runs }, () => timeRun('npx projen test')));
+  console.log(`test command: ${value.toFixed(1)} s (goal <= ${TEST_SECONDS_GOAL} s) ${value <= TEST_SECONDS_GOAL ? 'met' : 'NOT met'}`);
+}
+
+const synthRuns = Number(process.env.BENCH_SYNTH_RUNS ?? 5);
+const testRuns = Number(process.env.BENCH_TEST_RUNS ?? 3);
+if (synthRuns > 0) {
+  benchSynth(synthRuns);
+}
+if (testRuns > 0) {
+  benchTest(testRuns);
+}
