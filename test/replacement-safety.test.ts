@@ -36,8 +36,11 @@ const REPLACEMENT_PROPERTIES: Record<string, string[]> = {
   'AWS::DMS::ReplicationTask': ['ReplicationInstanceArn', 'SourceEndpointArn', 'TargetEndpointArn', 'ResourceIdentifier'],
   // AWS::DMS::ReplicationSubnetGroup
   'AWS::DMS::ReplicationSubnetGroup': ['ReplicationSubnetGroupIdentifier'],
-  // AWS::EC2::Instance (the DataSync agent; a new instance is a new, unactivated agent)
-  'AWS::EC2::Instance': ['AvailabilityZone', 'ImageId', 'LaunchTemplate', 'NetworkInterfaces', 'SubnetId', 'KeyName', 'PrivateIpAddress'],
+  // AWS::EC2::Instance (the DataSync agent; a new instance is a new, unactivated agent). BlockDeviceMappings
+  // replaces except for DeleteOnTermination changes.
+  'AWS::EC2::Instance': [
+    'AvailabilityZone', 'ImageId', 'LaunchTemplate', 'NetworkInterfaces', 'SubnetId', 'KeyName', 'PrivateIpAddress', 'BlockDeviceMappings',
+  ],
   // AWS::SecretsManager::Secret
   'AWS::SecretsManager::Secret': ['Name'],
   // AWS::DataSync::LocationS3
@@ -50,8 +53,13 @@ const REPLACEMENT_PROPERTIES: Record<string, string[]> = {
   'AWS::Logs::LogGroup': ['LogGroupName'],
   // AWS::KMS::Key (KeySpec and KeyUsage change the key material: CloudFormation creates a new key)
   'AWS::KMS::Key': ['KeySpec', 'KeyUsage'],
-  // AWS::Glue::Database
-  'AWS::Glue::Database': ['CatalogId', 'DatabaseName'],
+  // AWS::Glue::Database and its DatabaseInput property type
+  'AWS::Glue::Database': ['CatalogId', 'DatabaseName', 'DatabaseInput.Name'],
+  // AWS::KinesisFirehose::DeliveryStream and its AmazonopensearchserviceDestinationConfiguration property type
+  // (the audit stream: a replaced stream loses the records it buffers, and its fixed name makes the update fail)
+  'AWS::KinesisFirehose::DeliveryStream': [
+    'DeliveryStreamName', 'DeliveryStreamType', 'AmazonopensearchserviceDestinationConfiguration.VpcConfiguration',
+  ],
 };
 
 const STATEFUL_TYPES = Object.keys(REPLACEMENT_PROPERTIES);
@@ -88,6 +96,11 @@ function getAttTargets(value: unknown): string[] {
   return [];
 }
 
+/** A property, or a property of a property type with a dotted path such as 'DatabaseInput.Name'. */
+function propertyAt(properties: any, path: string): unknown {
+  return path.split('.').reduce((value, name) => value?.[name], properties);
+}
+
 /** Why a stateful resource would be replaced by going from `before` to `after`, or nothing. */
 function replacementReasons(before: Map<string, PipelineResource>, after: Map<string, PipelineResource>): string[] {
   const changed = changedResources(before, after);
@@ -100,8 +113,8 @@ function replacementReasons(before: Map<string, PipelineResource>, after: Map<st
       continue;
     }
     for (const prop of REPLACEMENT_PROPERTIES[r.resource.Type]) {
-      const was = r.resource.Properties?.[prop];
-      const is = next.resource.Properties?.[prop];
+      const was = propertyAt(r.resource.Properties, prop);
+      const is = propertyAt(next.resource.Properties, prop);
       if (JSON.stringify(was) !== JSON.stringify(is)) {
         reasons.push(`${k}: ${prop} changed`);
       } else if (getAttTargets(was).some((target) => changed.has(`${r.stack}/${target}`))) {
