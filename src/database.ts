@@ -12,8 +12,11 @@ import { requireDurationInRange, requireIntegerInRange, requireMatch } from './p
 /** Settings of the Aurora MySQL target cluster. */
 export interface DatabaseOptions {
   /**
-   * The Aurora MySQL engine version.
+   * The Aurora MySQL engine version. The default is the specification's; it is not a long-term-support release,
+   * and once RDS stops offering it for new clusters the deployment fails with "Cannot find version": choose an
+   * LTS version (3.10 or 3.04) then.
    * @default rds.AuroraMysqlEngineVersion.VER_3_09_0
+   * @see https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/AuroraMySQL.Update.SpecialVersions.html
    */
   readonly engineVersion?: rds.AuroraMysqlEngineVersion;
 

@@ -1,7 +1,7 @@
 import { App, Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { auroraMysqlVersion, TapStack } from '../integ/tap-stack';
 import { buildPipeline, synthPipeline } from './pipeline-fixture';
+import { auroraMysqlVersion, TapStack } from '../integ/tap-stack';
 
 describe('the DataSync agent keeps its AMI across deployments', () => {
   /*
