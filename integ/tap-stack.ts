@@ -5,6 +5,23 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
 import { MigrationPipeline } from '../src';
 
+/** The specification's Aurora MySQL version; `-c auroraEngineVersion=3.10.0` replaces it without a code change. */
+export const SPEC_AURORA_VERSION = '3.09.0';
+
+/**
+ * The Aurora MySQL 3 engine version for a version such as '3.10.0'. RDS stops offering a non-LTS minor version
+ * for new clusters some time after its release, and the deployment then fails with "Cannot find version".
+ * @see https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/AuroraMySQL.Update.SpecialVersions.html
+ */
+export function auroraMysqlVersion(version: unknown): rds.AuroraMysqlEngineVersion {
+  const text = String(version);
+  if (!/^3\.\d{2}\.\d+$/.test(text)) {
+    throw new Error(`auroraEngineVersion: received '${text}'; expected an Aurora MySQL 3 version such as '3.10.0' or '3.04.4' ` +
+      '(the part after 8.0.mysql_aurora.).');
+  }
+  return rds.AuroraMysqlEngineVersion.of(`8.0.mysql_aurora.${text}`, '8.0');
+}
+
 /** Props of the example {@link TapStack}. */
 export interface TapStackProps extends cdk.StackProps {
   /**
@@ -33,6 +50,7 @@ export class TapStack extends cdk.Stack {
       description: 'On-premises to AWS migration pipeline (DataSync, Glue validation, Step Functions, DMS, Aurora, OpenSearch audit)',
     });
     const notificationEmail = props.notificationEmail ?? this.node.tryGetContext('notificationEmail') ?? 'migration-alerts@example.com';
+    const auroraEngineVersion = auroraMysqlVersion(this.node.tryGetContext('auroraEngineVersion') ?? SPEC_AURORA_VERSION);
 
     // The specification's values, spelled out even where they are the library's defaults.
     this.pipeline = new MigrationPipeline(this, 'MigrationPipeline', {
@@ -40,7 +58,7 @@ export class TapStack extends cdk.Stack {
       network: { maxAzs: 2, natGateways: 1 },
       storage: { noncurrentVersionExpiration: cdk.Duration.days(90) },
       database: {
-        engineVersion: rds.AuroraMysqlEngineVersion.VER_3_09_0,
+        engineVersion: auroraEngineVersion,
         instanceType: ec2.InstanceType.of(ec2.InstanceClass.R6G, ec2.InstanceSize.LARGE),
         readers: 1,
         backupRetention: cdk.Duration.days(7),

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Resource } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -12,8 +12,11 @@ import { requireDurationInRange, requireIntegerInRange, requireMatch } from './p
 /** Settings of the Aurora MySQL target cluster. */
 export interface DatabaseOptions {
   /**
-   * The Aurora MySQL engine version.
+   * The Aurora MySQL engine version. The default is the specification's; it is not a long-term-support release,
+   * and once RDS stops offering it for new clusters the deployment fails with "Cannot find version": choose an
+   * LTS version (3.10 or 3.04) then.
    * @default rds.AuroraMysqlEngineVersion.VER_3_09_0
+   * @see https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/AuroraMySQL.Update.SpecialVersions.html
    */
   readonly engineVersion?: rds.AuroraMysqlEngineVersion;
 
@@ -75,10 +78,11 @@ export interface DatabaseProps extends DatabaseOptions {
   /** The environment suffix, used in names. */
   readonly environmentSuffix: string;
   /**
-   * Protects the cluster from deletion and retains it with the stack.
+   * Keeps the cluster, its secret, parameter group and log groups when the stack is deleted, and protects the
+   * cluster from deletion.
    * @default false
    */
-  readonly production?: boolean;
+  readonly retainData?: boolean;
 }
 
 /** The log types Aurora MySQL exports to CloudWatch Logs (the spec's list). */
@@ -126,7 +130,8 @@ export class Database extends Construct {
 
     const instanceType = props.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.R6G, ec2.InstanceSize.LARGE);
     const zones = props.vpc.isolatedSubnets.map((subnet) => subnet.availabilityZone);
-    const production = props.production ?? false;
+    const retainData = props.retainData ?? false;
+    const removalPolicy = retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     const clusterIdentifier = `migration-aurora-${props.environmentSuffix}`;
 
     this.auroraCluster = new rds.DatabaseCluster(this, 'AuroraCluster', {
@@ -149,12 +154,18 @@ export class Database extends Construct {
       iamAuthentication: true,
       backup: { retention: backupRetention },
       cloudwatchLogsExports: AURORA_LOG_EXPORTS,
-      deletionProtection: production,
-      removalPolicy: production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      deletionProtection: retainData,
+      removalPolicy,
       monitoringInterval: Duration.seconds(60),
     });
     this.secret = this.auroraCluster.secret!;
-    this.createLogGroups(clusterIdentifier, props.logRetention ?? logs.RetentionDays.ONE_YEAR, production, props.logEncryptionKey);
+    // The cluster's secret, parameter group and subnet group go with it: a kept cluster still uses the last two,
+    // and deleting them while it does would fail the stack deletion.
+    for (const companion of [this.masterSecretResource(), this.auroraCluster.node.findChild('Subnets')]) {
+      (companion as Resource).applyRemovalPolicy(removalPolicy);
+    }
+    this.parameterGroup.applyRemovalPolicy(removalPolicy);
+    this.createLogGroups(clusterIdentifier, props.logRetention ?? logs.RetentionDays.ONE_YEAR, removalPolicy, props.logEncryptionKey);
 
     if (props.enableSecretRotation) {
       this.auroraCluster.addRotationSingleUser({ automaticallyAfter: Duration.days(30) });
@@ -164,7 +175,7 @@ export class Database extends Construct {
         'NIST.800.53.R5-SecretsManagerRotationEnabled': 'Rotation is the database.enableSecretRotation prop',
       });
     }
-    this.acknowledgeFindings(production);
+    this.acknowledgeFindings(retainData);
   }
 
   /** The generated secret itself (`secret` is its attachment to the cluster). */
@@ -172,7 +183,7 @@ export class Database extends Construct {
     return this.auroraCluster.node.findChild('Secret');
   }
 
-  private acknowledgeFindings(production: boolean): void {
+  private acknowledgeFindings(retainData: boolean): void {
     acknowledge(this.masterSecretResource(), 'NIST.800.53.R5-SecretsManagerUsingKMSKey',
       'Encrypted with the Secrets Manager key of the account; only the DMS secrets role and the cluster read it');
     acknowledgeAll(this.auroraCluster, {
@@ -184,12 +195,12 @@ export class Database extends Construct {
     });
     exemptFromGuard(this.auroraCluster, 'aurora_cluster_backtracking_enabled_check',
       'Point-in-time restore from the 7-day automated backups covers the target; DMS can reload it from the source');
-    if (!production) {
+    if (!retainData) {
       acknowledgeAll(this.auroraCluster, {
-        'AwsSolutions-RDS10': 'Deletion protection is on for prod; other environments are meant to be torn down',
-        'NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled': 'Deletion protection is on for prod; other environments are meant to be torn down',
+        'AwsSolutions-RDS10': 'Deletion protection is on whenever retainData is; environments without it are meant to be torn down',
+        'NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled': 'Deletion protection is on whenever retainData is; environments without it are meant to be torn down',
       });
-      exemptFromGuard(this.auroraCluster, 'rds_cluster_deletion_protection_enabled_check', 'Deletion protection is on for prod; other environments are meant to be torn down');
+      exemptFromGuard(this.auroraCluster, 'rds_cluster_deletion_protection_enabled_check', 'Deletion protection is on whenever retainData is; environments without it are meant to be torn down');
     }
   }
 
@@ -197,13 +208,13 @@ export class Database extends Construct {
    * Creates the exported log groups up front (Aurora would create them without a retention),
    * which sets their retention without a log-retention custom resource.
    */
-  private createLogGroups(clusterIdentifier: string, retention: logs.RetentionDays, production: boolean, encryptionKey?: kms.IKey): void {
+  private createLogGroups(clusterIdentifier: string, retention: logs.RetentionDays, removalPolicy: RemovalPolicy, encryptionKey?: kms.IKey): void {
     for (const logType of AURORA_LOG_EXPORTS) {
       const logGroup = createLogGroup(this, `${logType}LogGroup`, {
         logGroupName: `/aws/rds/cluster/${clusterIdentifier}/${logType}`,
         retention,
         encryptionKey,
-        removalPolicy: production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+        removalPolicy,
       });
       this.auroraCluster.node.addDependency(logGroup);
     }

@@ -6,6 +6,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { acknowledge, acknowledgeAll, exemptCrossStackReference, exemptFromGuard, expectWildcards } from './private/acknowledgements';
 import { createLogGroup } from './private/log-groups';
@@ -15,6 +16,9 @@ import { requireDurationInRange, requireIntegerInRange, requireMatch } from './p
 
 /** The public SSM parameter that holds the current DataSync agent AMI of each region. */
 export const DATASYNC_AMI_PARAMETER = '/aws/service/datasync/ami';
+
+// The construct id CDK gives the one function behind every AwsCustomResource of a stack.
+const PROVIDER_ID = 'AWS679f53fac002430cb0da5b7982bd2287';
 
 /** Settings of the DataSync agent and its activation. */
 export interface DataSyncOptions {
@@ -26,13 +30,17 @@ export interface DataSyncOptions {
   readonly instanceType?: ec2.InstanceType;
 
   /**
-   * A fixed agent AMI, for example 'ami-0f508ba5fd9db6606' in us-west-2.
-   * @default - the current AMI from the public SSM parameter /aws/service/datasync/ami
+   * A fixed agent AMI, for example 'ami-0f508ba5fd9db6606' in us-west-2. Changing it replaces the agent instance
+   * (and activates a new agent), so change it only to move to a newer agent on purpose.
+   * @default - the AMI that the public SSM parameter /aws/service/datasync/ami names when the stack is first
+   * created, kept on every later deployment
    */
   readonly amiId?: string;
 
   /**
-   * How long the activation waits for the agent to boot before the first attempt.
+   * How long the activation waits for the agent to boot before the first attempt (30 s to 5 minutes). The S3
+   * location is created after the activation, so this wait also gives the new bucket-access role time to
+   * propagate in IAM before DataSync checks that it can assume it.
    * @default Duration.seconds(90)
    */
   readonly activationInitialWait?: Duration;
@@ -75,6 +83,9 @@ export interface DataSyncAgentProps extends DataSyncOptions {
 // Each attempt is an HTTP GET (at most 10 s) and a CreateAgent call.
 const HTTP_TIMEOUT_SECONDS = 10;
 const ATTEMPT_OVERHEAD_SECONDS = HTTP_TIMEOUT_SECONDS + 20;
+// A new IAM role can be refused to the service that assumes it for some seconds after its creation (IAM is
+// eventually consistent): CreateLocationS3 then fails with "Unable to assume role".
+const IAM_PROPAGATION_SECONDS = 30;
 
 /**
  * A DataSync agent on EC2 in a public subnet, its activation (a custom resource that retries and never fails
@@ -102,7 +113,7 @@ export class DataSyncAgent extends Construct {
     const initialWait = props.activationInitialWait ?? Duration.seconds(90);
     const retryInterval = props.activationRetryInterval ?? Duration.seconds(45);
     const maxAttempts = props.activationMaxAttempts ?? 10;
-    requireDurationInRange('dataSync.activationInitialWait', initialWait, Duration.seconds(0), Duration.minutes(5));
+    requireDurationInRange('dataSync.activationInitialWait', initialWait, Duration.seconds(IAM_PROPAGATION_SECONDS), Duration.minutes(5));
     requireDurationInRange('dataSync.activationRetryInterval', retryInterval, Duration.seconds(0), Duration.minutes(2));
     requireIntegerInRange('dataSync.activationMaxAttempts', maxAttempts, 1, 20);
     requireMatch('dataSync.amiId', props.amiId, /^ami-[0-9a-f]{8,17}$/, "an AMI id such as 'ami-0f508ba5fd9db6606'");
@@ -169,14 +180,19 @@ export class DataSyncAgent extends Construct {
       s3StorageClass: 'STANDARD',
       s3Config: { bucketAccessRoleArn: this.bucketAccessRole.roleArn },
     });
-    this.s3Location.node.addDependency(this.bucketAccessRole);
+    // CreateLocationS3 assumes the role and lists the bucket ("Providing DataSync access to S3 buckets", DataSync
+    // User Guide). The role and its policy exist before the activation starts, and the location waits for the
+    // activation, which first waits at least IAM_PROPAGATION_SECONDS: the role has propagated by then.
+    this.activation.node.addDependency(this.bucketAccessRole);
+    this.s3Location.node.addDependency(this.bucketAccessRole, this.activation);
     this.acknowledgeFindings();
   }
 
   private createAgentInstance(props: DataSyncAgentProps): ec2.Instance {
-    const machineImage = props.amiId
-      ? ec2.MachineImage.genericLinux({ [Stack.of(this).region]: props.amiId })
-      : ec2.MachineImage.fromSsmParameter(DATASYNC_AMI_PARAMETER);
+    const imageId = props.amiId ?? this.resolveAmiOnce(props);
+    const machineImage: ec2.IMachineImage = {
+      getImage: () => ({ imageId, osType: ec2.OperatingSystemType.LINUX, userData: ec2.UserData.forLinux() }),
+    };
     const instance = new ec2.Instance(this, 'AgentInstance', {
       instanceName: `migration-datasync-agent-${props.environmentSuffix}`,
       vpc: props.vpc,
@@ -193,9 +209,58 @@ export class DataSyncAgent extends Construct {
     const launchTemplate = new ec2.LaunchTemplate(this, 'AgentLaunchTemplate', { requireImdsv2: true, detailedMonitoring: true });
     (instance.node.defaultChild as ec2.CfnInstance).launchTemplate = {
       launchTemplateId: launchTemplate.launchTemplateId,
-      version: launchTemplate.latestVersionNumber,
+      // The first version, not the latest: LaunchTemplate requires replacement (AWS::EC2::Instance, CloudFormation
+      // Template Reference), and any change to the template (a tag added to the stack reaches its tag
+      // specifications) makes a new latest version, which would replace the agent.
+      version: '1',
     };
     return instance;
+  }
+
+  /**
+   * The AMI the public parameter names when the stack is created. ImageId requires replacement (AWS::EC2::Instance,
+   * CloudFormation Template Reference), and a replaced agent is a new, unactivated agent that the S3 location and
+   * any task no longer use; a parameter resolved on every deployment would do that whenever AWS publishes a new AMI.
+   * The SDK call runs on Create only; on Update the resource keeps its physical id, which is the AMI id its Ref
+   * returns ("Custom resources", CloudFormation User Guide), so the instance keeps its image.
+   */
+  private resolveAmiOnce(props: DataSyncAgentProps): string {
+    const stack = Stack.of(this);
+    const parameterArn = stack.formatArn({ service: 'ssm', account: '', resource: 'parameter', resourceName: DATASYNC_AMI_PARAMETER.slice(1) });
+    const lookup = new cr.AwsCustomResource(this, 'AgentImage', {
+      resourceType: 'Custom::DataSyncAgentImage',
+      onCreate: {
+        service: 'SSM',
+        action: 'getParameter',
+        parameters: { Name: DATASYNC_AMI_PARAMETER },
+        physicalResourceId: cr.PhysicalResourceId.fromResponse('Parameter.Value'),
+      },
+      policy: cr.AwsCustomResourcePolicy.fromSdkCalls({ resources: [parameterArn] }),
+      installLatestAwsSdk: false,
+      logGroup: createLogGroup(this, 'AgentImageLogs', {
+        retention: logs.RetentionDays.ONE_YEAR,
+        encryptionKey: props.logEncryptionKey,
+        removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      }),
+    });
+    this.acknowledgeImageLookup(lookup, props.environmentSuffix);
+    return (lookup.node.findChild('Resource') as CustomResource).ref;
+  }
+
+  private acknowledgeImageLookup(lookup: cr.AwsCustomResource, environmentSuffix: string): void {
+    const reason = `CDK's SDK-call function that reads ${DATASYNC_AMI_PARAMETER} once, when the agent of ${environmentSuffix} is created`;
+    const provider = Stack.of(this).node.tryFindChild(PROVIDER_ID);
+    if (provider) {
+      acknowledgeAll(provider, {
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]': `${reason}: logs only`,
+        'AwsSolutions-L1': `${reason}: CDK chooses and updates its runtime`,
+        'NIST.800.53.R5-LambdaConcurrency': `${reason}: one invocation per stack creation`,
+        'NIST.800.53.R5-LambdaDLQ': `${reason}: CloudFormation waits for its answer and fails the deployment otherwise`,
+        'NIST.800.53.R5-LambdaInsideVPC': `${reason}: it calls only the SSM API and needs nothing in the VPC`,
+      });
+      exemptFromGuard(provider.node.findChild('Resource'), 'lambda_inside_vpc_check', `${reason}: it calls only the SSM API and needs nothing in the VPC`);
+    }
+    acknowledge(lookup, 'NIST.800.53.R5-IAMNoInlinePolicy', `${reason}: its policy allows ssm:GetParameter on that one public parameter`);
   }
 
   private acknowledgeFindings(): void {

@@ -23,7 +23,7 @@ export interface DmsOptions {
 
   /**
    * Runs the replication instance in two AZs.
-   * @default - true for prod, false otherwise
+   * @default - true when the pipeline's environment suffix is 'prod', false otherwise
    */
   readonly multiAz?: boolean;
 
@@ -107,10 +107,10 @@ export interface DmsReplicationProps extends DmsOptions {
   /** The environment suffix, used in names. */
   readonly environmentSuffix: string;
   /**
-   * Whether this is the production environment.
-   * @default false
+   * What happens to the source secret when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
    */
-  readonly production?: boolean;
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 const MIGRATION_TYPES = ['full-load', 'cdc', 'full-load-and-cdc'];
@@ -168,7 +168,6 @@ export class DmsReplication extends Construct {
     const stack = Stack.of(this);
     this.replicationInstanceIdentifier = `migration-instance-${suffix}`;
     this.replicationTaskIdentifier = `migration-task-${suffix}`;
-    const production = props.production ?? false;
 
     // DMS reaches Aurora on 3306, the on-premises source on its port (its address is only known at run time,
     // from the secret) and AWS APIs on 443; nothing else.
@@ -189,7 +188,7 @@ export class DmsReplication extends Construct {
         generateStringKey: 'password',
         excludePunctuation: true,
       },
-      removalPolicy: production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
 
     // DMS reads endpoint secrets through a role that its regional service principal assumes.
@@ -212,7 +211,7 @@ export class DmsReplication extends Construct {
       replicationInstanceIdentifier: this.replicationInstanceIdentifier,
       replicationInstanceClass: instanceClass,
       allocatedStorage,
-      multiAz: props.multiAz ?? production,
+      multiAz: props.multiAz ?? false,
       publiclyAccessible: false,
       autoMinorVersionUpgrade: true,
       replicationSubnetGroupIdentifier: subnetGroup.ref,

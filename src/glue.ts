@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -91,6 +91,11 @@ export interface GlueValidationProps extends GlueOptions {
    * @default 'migration-pipeline'
    */
   readonly pipelineName?: string;
+  /**
+   * What happens to the catalog database and the deployed `scripts/validate.py` when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 const WORKER_TYPES = ['G.025X', 'G.1X', 'G.2X', 'G.4X', 'G.8X', 'Z.2X'];
@@ -134,6 +139,8 @@ export class GlueValidation extends Construct {
         description: 'Tables of the data migrated by the pipeline',
       },
     });
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.catalogDatabase.applyRemovalPolicy(removalPolicy);
 
     const scriptDeployment = new s3deploy.BucketDeployment(this, 'ValidationScript', {
       sources: [s3deploy.Source.data('validate.py', readRuntimeSource('validate.py'))],
@@ -141,6 +148,8 @@ export class GlueValidation extends Construct {
       destinationKeyPrefix: SCRIPTS_PREFIX,
       // Other scripts an operator keeps under scripts/ stay where they are.
       prune: false,
+      // Without retention, deleting the stack removes scripts/ so that the script bucket can be emptied and deleted.
+      retainOnDelete: removalPolicy === RemovalPolicy.RETAIN,
       memoryLimit: 256,
     });
 

@@ -9,6 +9,7 @@ import * as opensearch from 'aws-cdk-lib/aws-opensearchservice';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { acknowledge, acknowledgeAll, exemptFromGuard, expectWildcards } from './private/acknowledgements';
+import { acknowledgeAutoDeleteProvider, bucketRemoval } from './private/bucket-retention';
 import { createLogGroup } from './private/log-groups';
 import { readRuntimeSource } from './private/runtime-code';
 import { requireIntegerInRange, requireMatch } from './private/validation';
@@ -140,7 +141,7 @@ export class AuditLogging extends Construct {
       encryption: s3.BucketEncryption.S3_MANAGED,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
-      removalPolicy,
+      ...bucketRemoval(removalPolicy),
       // Failed documents are kept a year (re-index them from here), old versions 90 days.
       lifecycleRules: [{ id: 'ExpireFailedDocuments', expiration: Duration.days(365), noncurrentVersionExpiration: Duration.days(90) }],
     });
@@ -150,6 +151,11 @@ export class AuditLogging extends Construct {
 
     this.transformFunction = this.createTransformFunction(props, removalPolicy);
     this.deliveryStream = this.createDeliveryStream(props, indexName, deliverySecurityGroup, removalPolicy);
+    // When the bucket is emptied on delete, the stream that writes into it is already gone.
+    const autoDelete = this.backupBucket.node.tryFindChild('AutoDeleteObjectsCustomResource');
+    if (autoDelete) {
+      this.deliveryStream.node.addDependency(autoDelete);
+    }
     this.auditDeliveryStream = firehose.DeliveryStream.fromDeliveryStreamAttributes(this, 'AuditDeliveryStream', {
       deliveryStreamArn: this.deliveryStream.attrArn,
       deliveryStreamName: this.deliveryStream.ref,
@@ -193,6 +199,7 @@ export class AuditLogging extends Construct {
   }
 
   private acknowledgeFindings(): void {
+    acknowledgeAutoDeleteProvider(Stack.of(this));
     acknowledgeAll(this.openSearchDomain, {
       'AwsSolutions-OS3': 'The domain is reachable only inside the VPC, through a security group that admits the delivery stream alone, and its policy names its principals',
       'AwsSolutions-OS4': 'One data node is the specification\'s size; dedicated masters come with logging.dataNodes > 1 sizing decisions',
@@ -261,6 +268,9 @@ export class AuditLogging extends Construct {
       },
       // The log groups' resource policy is written below, without CDK's custom resource.
       suppressLogsResourcePolicy: true,
+      // Without it, a new logging.engineVersion replaces the domain and its audit index ("AWS::OpenSearchService::Domain",
+      // EngineVersion, CloudFormation Template Reference); with it, the version is upgraded in place.
+      enableVersionUpgrade: true,
       removalPolicy: size.removalPolicy,
     });
     const logsPolicy = new logs.CfnResourcePolicy(this, 'DomainLogsPolicy', {
@@ -305,6 +315,9 @@ export class AuditLogging extends Construct {
     });
     const deliveryLogStream = deliveryLogs.addStream('OpenSearchDelivery');
     const backupLogStream = deliveryLogs.addStream('S3Backup');
+    // Log streams default to RETAIN in CDK; they follow their group.
+    deliveryLogStream.applyRemovalPolicy(removalPolicy);
+    backupLogStream.applyRemovalPolicy(removalPolicy);
 
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: ['es:DescribeDomain', 'es:DescribeDomains', 'es:DescribeDomainConfig', 'es:ESHttpPost', 'es:ESHttpPut', 'es:ESHttpGet'],

@@ -34,7 +34,7 @@ export interface MessagingProps extends MessagingOptions {
    */
   readonly validationPublisher?: iam.IRole;
   /**
-   * What happens to the key when the stack is deleted.
+   * What happens to the key and the dead-letter queues when the stack is deleted.
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
@@ -56,6 +56,8 @@ export class Messaging extends Construct {
   public readonly key: kms.Key;
   /** How long dead-letter queues keep messages. */
   public readonly deadLetterRetention: Duration;
+  /** What happens to the key and the dead-letter queues when the stack is deleted. */
+  private readonly removalPolicy: RemovalPolicy;
 
   constructor(scope: Construct, id: string, props: MessagingProps) {
     super(scope, id);
@@ -63,10 +65,11 @@ export class Messaging extends Construct {
     this.deadLetterRetention = props.deadLetterRetention ?? Duration.days(14);
     requireDurationInRange('messaging.deadLetterRetention', this.deadLetterRetention, Duration.minutes(1), Duration.days(14));
 
+    this.removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     this.key = new kms.Key(this, 'Key', {
       description: `Encrypts the migration pipeline's topics and queues (${props.environmentSuffix})`,
       enableKeyRotation: true,
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy: this.removalPolicy,
     });
     this.allowEventBridgeToUseKey();
     this.allowServicesToUseKey(['cloudwatch.amazonaws.com', 'sns.amazonaws.com']);
@@ -107,6 +110,8 @@ export class Messaging extends Construct {
       encryptionMasterKey: this.key,
       retentionPeriod: this.deadLetterRetention,
       enforceSSL: true,
+      // Failed events wait here for a replay: kept with the stack's data.
+      removalPolicy: this.removalPolicy,
     });
     acknowledge(queue, 'AwsSolutions-SQS3', 'This queue is itself a dead-letter queue; its messages raise an alarm');
     exemptFromGuard(queue, 'sqs_dlq_check', 'This queue is itself a dead-letter queue; its messages raise an alarm');

@@ -7,7 +7,7 @@ import { AccountPrerequisites, AccountPrerequisitesOptions } from './account-pre
 import { Database, DatabaseOptions } from './database';
 import { DataSyncAgent, DataSyncOptions } from './datasync';
 import { DmsOptions, DmsReplication } from './dms';
-import { isProduction, removalPolicyFor, resolveEnvironmentSuffix } from './private/environment';
+import { isProduction, removalPolicyFor, resolveEnvironmentSuffix, resolveRetainData } from './private/environment';
 import { FunctionsOptions, PipelineFunctions } from './functions';
 import { GlueOptions, GlueValidation } from './glue';
 import { IntendedDependsOnLintSuppression } from './private/lint-suppressions';
@@ -22,10 +22,20 @@ import { requireMatch } from './private/validation';
 /** Props of {@link MigrationPipeline}. Every concern's settings default to the values of the pipeline's specification. */
 export interface MigrationPipelineProps {
   /**
-   * Distinguishes environments in resource names; `prod` also retains data and protects the database.
+   * Distinguishes environments in resource names. `prod` also makes `retainData` default to true and the DMS
+   * replication instance multi-AZ; any other suffix (even 'production') does neither unless those props say so.
    * @default - the `environmentSuffix` context value, else 'dev'
    */
   readonly environmentSuffix?: string;
+
+  /**
+   * Keep every data-holding resource when the stack is deleted or a resource is replaced (buckets, Aurora cluster,
+   * secrets, OpenSearch domain, log groups, keys, queues, Glue catalog) and protect the Aurora cluster from deletion.
+   * When false, deleting the stack deletes all of them, and the buckets are emptied (every object version) first.
+   * @default - true when the environment suffix is 'prod', false otherwise
+   * @see https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html
+   */
+  readonly retainData?: boolean;
 
   /**
    * The name the pipeline's own audit events carry (`detail.pipeline`).
@@ -70,6 +80,8 @@ export interface MigrationPipelineProps {
 export class MigrationPipeline extends Construct {
   /** The environment suffix in use. */
   public readonly environmentSuffix: string;
+  /** Whether data-holding resources are kept when the stack is deleted (see {@link MigrationPipelineProps.retainData}). */
+  public readonly retainData: boolean;
   /** NetworkStack: VPC and security groups. */
   public readonly network: Network;
   /** StorageStack: data, script and access-log buckets. */
@@ -104,9 +116,10 @@ export class MigrationPipeline extends Construct {
     const suffix = resolveEnvironmentSuffix(this, props.environmentSuffix);
     const pipelineName = props.pipelineName ?? `migration-pipeline-${suffix}`;
     requireMatch('pipelineName', pipelineName, /^[A-Za-z0-9._-]{1,64}$/, 'up to 64 letters, digits, dots, underscores or hyphens');
-    const production = isProduction(suffix);
-    const removalPolicy = removalPolicyFor(suffix);
+    const retainData = resolveRetainData(this, suffix, props.retainData);
+    const removalPolicy = removalPolicyFor(retainData);
     this.environmentSuffix = suffix;
+    this.retainData = retainData;
     this.nestedStacks = {};
     const nested = (name: string, description: string) => {
       const stack = new NestedStack(this, name, { description: `Migration pipeline (${suffix}): ${description}` });
@@ -123,7 +136,7 @@ export class MigrationPipeline extends Construct {
 
     const databaseStack = nested('DatabaseStack', 'Aurora MySQL target');
     this.database = new Database(databaseStack, 'Database', {
-      ...props.database, vpc, securityGroup: this.network.dbSecurityGroup, environmentSuffix: suffix, production, logEncryptionKey,
+      ...props.database, vpc, securityGroup: this.network.dbSecurityGroup, environmentSuffix: suffix, retainData, logEncryptionKey,
     });
 
     const glueStack = nested('GlueStack', 'Glue catalog and validation job');
@@ -134,6 +147,7 @@ export class MigrationPipeline extends Construct {
       environmentSuffix: suffix,
       encryptionKey: logEncryptionKey,
       pipelineName,
+      removalPolicy,
     });
 
     const messagingStack = nested('MessagingStack', 'topics, dead-letter queue and key');
@@ -148,8 +162,10 @@ export class MigrationPipeline extends Construct {
       securityGroup: this.network.dmsSecurityGroup,
       targetSecurityGroup: this.network.dbSecurityGroup,
       targetSecret: this.database.secret,
+      // Multi-AZ is about availability, not about keeping data: it follows the `prod` suffix unless set.
+      multiAz: props.dms?.multiAz ?? isProduction(suffix),
       environmentSuffix: suffix,
-      production,
+      removalPolicy,
     });
 
     const orchestrationStack = nested('OrchestrationStack', 'migration state machine');

@@ -51,7 +51,7 @@ export interface NetworkOptions {
 /** Props of {@link Network}. */
 export interface NetworkProps extends NetworkOptions {
   /**
-   * What happens to the log encryption key when the stack is deleted.
+   * What happens to the log encryption key and the flow-log group when the stack is deleted.
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
@@ -84,8 +84,9 @@ export class Network extends Construct {
 
   constructor(scope: Construct, id: string, props: NetworkProps = {}) {
     super(scope, id);
-    this.logEncryptionKey = this.createLogEncryptionKey(props.removalPolicy ?? RemovalPolicy.RETAIN);
-    this.vpc = props.vpc ? validateExistingVpc(props) : this.createVpc(props);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.logEncryptionKey = this.createLogEncryptionKey(removalPolicy);
+    this.vpc = props.vpc ? validateExistingVpc(props) : this.createVpc(props, removalPolicy);
 
     this.dbSecurityGroup = this.securityGroup('DbSecurityGroup', 'Aurora MySQL cluster', false);
     this.dmsSecurityGroup = this.securityGroup('DmsSecurityGroup', 'DMS replication instance: reaches the on-premises source and Aurora', false);
@@ -95,7 +96,7 @@ export class Network extends Construct {
     this.dataSyncSecurityGroup = this.securityGroup('DataSyncSecurityGroup', 'DataSync agent: reaches AWS and the on-premises file shares', true);
   }
 
-  private createVpc(props: NetworkOptions): ec2.Vpc {
+  private createVpc(props: NetworkOptions, removalPolicy: RemovalPolicy): ec2.Vpc {
     const cidr = props.cidr ?? '10.0.0.0/16';
     const maxAzs = props.maxAzs ?? 2;
     const natGateways = props.natGateways ?? 1;
@@ -124,6 +125,8 @@ export class Network extends Construct {
     const flowLogGroup = new logs.LogGroup(this, 'FlowLogs', {
       retention: props.flowLogRetention ?? logs.RetentionDays.ONE_YEAR,
       encryptionKey: this.logEncryptionKey,
+      // Goes with its key: a kept group whose key is deleted could not be read.
+      removalPolicy,
     });
     const flowLog = vpc.addFlowLog('FlowLog', { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup) });
     acknowledge(flowLog, 'NIST.800.53.R5-IAMNoInlinePolicy', 'CDK\'s flow-log role policy writes to this one log group only');

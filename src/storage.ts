@@ -1,8 +1,9 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY } from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 import { acknowledgeAll, exemptFromGuard } from './private/acknowledgements';
+import { acknowledgeAutoDeleteProvider, bucketRemoval } from './private/bucket-retention';
 import { requireDurationInRange } from './private/validation';
 
 /** Where new files land in the data bucket; only objects under it are validated. */
@@ -26,7 +27,8 @@ export interface StorageOptions {
 /** Props of {@link Storage}. */
 export interface StorageProps extends StorageOptions {
   /**
-   * What happens to the buckets when the stack is deleted.
+   * What happens to the buckets when the stack is deleted: RETAIN keeps them; DESTROY empties them (every
+   * version) and deletes them.
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
@@ -91,6 +93,7 @@ export class Storage extends Construct {
         'Versioning and the 90-day noncurrent retention keep overwritten and deleted objects; object lock would block the pipeline\'s own quarantine moves');
     }
     exemptFromGuard(this.accessLogsBucket, 's3_bucket_logging_enabled_check', 'This bucket receives the access logs; logging it into itself would loop');
+    acknowledgeAutoDeleteProvider(Stack.of(this));
   }
 }
 
@@ -100,6 +103,6 @@ function secureBucketDefaults(removalPolicy: RemovalPolicy): s3.BucketProps {
     encryption: s3.BucketEncryption.S3_MANAGED,
     blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
     enforceSSL: true,
-    removalPolicy,
+    ...bucketRemoval(removalPolicy),
   };
 }

@@ -209,8 +209,13 @@ export class TemplateResolver {
       throw new Error(`${this.stackName}: ${logicalId} is neither a resource nor a parameter`);
     }
     return resource.Type === 'AWS::IAM::Role'
-      ? roleAttribute(cdkName(logicalId), attribute)
+      ? roleAttribute(this.roleName(cdkName(logicalId)), attribute)
       : fakeAttribute(cdkName(logicalId), attribute);
+  }
+
+  /** CDK's per-stack providers (S3 auto-delete) have the same role id in every stack: their fake names carry the stack. */
+  private roleName(name: string): string {
+    return /^Custom\w+ProviderRole$/.test(name) ? `${this.stackName}${name}` : name;
   }
 
   /** A nested-stack parameter that carries another stack's resource: `...Outputs...<CdkName><hash>Arn|Ref`. */

@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Annotations, RemovalPolicy } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 
 /** The suffix used when neither props nor the `environmentSuffix` context give one. */
@@ -27,12 +27,26 @@ export function resolveEnvironmentSuffix(scope: Construct, fromProps?: string): 
   return suffix;
 }
 
-/** Production environments keep their data when the stack is deleted. */
+/** The environment whose data is kept by default and whose DMS instance is multi-AZ by default. */
 export function isProduction(suffix: string): boolean {
   return suffix === PRODUCTION_SUFFIX;
 }
 
-/** RETAIN for prod, DESTROY for every other environment (the spec's rule). */
-export function removalPolicyFor(suffix: string): RemovalPolicy {
-  return isProduction(suffix) ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+/**
+ * Whether data-holding resources outlive the stack: the `retainData` prop when given, else true for `prod` only.
+ * A suffix that reads like production but is not `prod` gets a synth-time warning, because it deletes its data
+ * with the stack unless `retainData` says otherwise.
+ */
+export function resolveRetainData(scope: Construct, suffix: string, retainData?: boolean): boolean {
+  if (retainData === undefined && !isProduction(suffix) && /prod/.test(suffix)) {
+    Annotations.of(scope).addWarningV2('migration-pipeline:retainData',
+      `environmentSuffix '${suffix}' is not '${PRODUCTION_SUFFIX}', so its buckets, database, domain and logs are deleted with the stack; ` +
+      'set retainData: true to keep them (or false to silence this warning).');
+  }
+  return retainData ?? isProduction(suffix);
+}
+
+/** RETAIN when data is kept, DESTROY otherwise. */
+export function removalPolicyFor(retainData: boolean): RemovalPolicy {
+  return retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
 }
