@@ -150,6 +150,7 @@ export class MigrationPipeline extends Construct {
       targetSecret: this.database.secret,
       environmentSuffix: suffix,
       production,
+      logEncryptionKey,
     });
 
     const orchestrationStack = nested('OrchestrationStack', 'migration state machine');

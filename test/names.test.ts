@@ -124,6 +124,10 @@ const NAME_RULES: Record<string, NameRule> = {
     doc: 'DataSync CreateAgent API: AgentName — up to 256 characters of ^[a-zA-Z0-9\\s+=._:@/-]+$',
     min: 1, max: 256, pattern: /^[a-zA-Z0-9\s+=._:@/-]+$/,
   },
+  'Custom::DmsTaskStopGuard ReplicationTaskIdentifier': {
+    doc: 'DMS CreateReplicationTask API: ReplicationTaskIdentifier (the guard names the task it stops) — same rule as the task',
+    min: 1, max: 255, pattern: RDS_DMS_IDENTIFIER,
+  },
   '* Tags[Name]': {
     doc: 'EC2 Tag and IAM Tag API references: Value — up to 256 characters; IAM allows letters, digits, spaces and _.:/=+-@',
     min: 0, max: 256, pattern: /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u,
