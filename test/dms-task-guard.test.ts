@@ -68,9 +68,11 @@ describe('DMS task stop guard', () => {
 
   describe('the fingerprint changes exactly when a guarded resource changes', () => {
     const base = fingerprint(resources);
-    const mappings = (schema: string) => JSON.stringify({ rules: [{
-      'rule-type': 'selection', 'rule-id': '1', 'rule-name': 'one-schema', 'object-locator': { 'schema-name': schema, 'table-name': '%' }, 'rule-action': 'include',
-    }] });
+    const mappings = (schema: string) => JSON.stringify({
+      rules: [{
+        'rule-type': 'selection', 'rule-id': '1', 'rule-name': 'one-schema', 'object-locator': { 'schema-name': schema, 'table-name': '%' }, 'rule-action': 'include',
+      }],
+    });
 
     test.each<[string, MigrationPipelineProps]>([
       ['the table mappings', { dms: { tableMappings: mappings('sales') } }],

@@ -20,117 +20,167 @@ const RDS_DMS_IDENTIFIER = /^[A-Za-z](?:[A-Za-z0-9]|-(?=[A-Za-z0-9]))*$/;
 const GLUE_SINGLE_LINE = /^[^\r\n]*$/;
 const LOG_GROUP: NameRule = {
   doc: 'CloudWatch Logs CreateLogGroup API: logGroupName — 1–512 characters: a-z, A-Z, 0-9, _ - / . #',
-  min: 1, max: 512, pattern: /^[.\-_/#A-Za-z0-9]+$/,
+  min: 1,
+  max: 512,
+  pattern: /^[.\-_/#A-Za-z0-9]+$/,
 };
 const LAMBDA_FUNCTION: NameRule = {
   doc: 'Lambda CreateFunction API: FunctionName — a function name of 1–64 letters, numbers, hyphens or underscores',
-  min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/,
+  min: 1,
+  max: 64,
+  pattern: /^[A-Za-z0-9_-]+$/,
 };
 const IAM_POLICY_NAME: NameRule = {
   doc: 'IAM PutRolePolicy API: PolicyName — 1–128 characters of [\\w+=,.@-]',
-  min: 1, max: 128, pattern: /^[\w+=,.@-]+$/,
+  min: 1,
+  max: 128,
+  pattern: /^[\w+=,.@-]+$/,
 };
 const GLUE_NAME = (what: string): NameRule => ({
   doc: `AWS Glue API, ${what}: Name — UTF-8 string of 1–255 bytes matching the Single-line string pattern`,
-  min: 1, max: 255, pattern: GLUE_SINGLE_LINE,
+  min: 1,
+  max: 255,
+  pattern: GLUE_SINGLE_LINE,
 });
 
 /** The documented rule of each name property, keyed `<resource type> <property path>`. */
 const NAME_RULES: Record<string, NameRule> = {
   'AWS::RDS::DBCluster DBClusterIdentifier': {
     doc: 'RDS CreateDBCluster API: DBClusterIdentifier — 1–63 letters, numbers or hyphens; first character a letter; no two consecutive hyphens; not ending with a hyphen',
-    min: 1, max: 63, pattern: RDS_DMS_IDENTIFIER,
+    min: 1,
+    max: 63,
+    pattern: RDS_DMS_IDENTIFIER,
   },
   'AWS::RDS::DBCluster DatabaseName': {
     doc: 'RDS CreateDBCluster API: DatabaseName — up to 64 alphanumeric characters (Aurora MySQL: a letter first, then letters, digits or underscores)',
-    min: 1, max: 64, pattern: /^[A-Za-z][A-Za-z0-9_]*$/,
+    min: 1,
+    max: 64,
+    pattern: /^[A-Za-z][A-Za-z0-9_]*$/,
   },
   'AWS::DMS::ReplicationInstance ReplicationInstanceIdentifier': {
     doc: 'DMS CreateReplicationInstance API: ReplicationInstanceIdentifier — 1–63 alphanumeric characters or hyphens; first character a letter; '
       + 'cannot end with a hyphen or contain two consecutive hyphens',
-    min: 1, max: 63, pattern: RDS_DMS_IDENTIFIER,
+    min: 1,
+    max: 63,
+    pattern: RDS_DMS_IDENTIFIER,
   },
   'AWS::DMS::ReplicationSubnetGroup ReplicationSubnetGroupIdentifier': {
     doc: 'DMS CreateReplicationSubnetGroup API: ReplicationSubnetGroupIdentifier — no more than 255 letters, numbers, periods, underscores, spaces or hyphens; not "default"',
-    min: 1, max: 255, pattern: /^(?!default$)[A-Za-z0-9._ -]+$/,
+    min: 1,
+    max: 255,
+    pattern: /^(?!default$)[A-Za-z0-9._ -]+$/,
   },
   'AWS::DMS::Endpoint EndpointIdentifier': {
     doc: 'DMS CreateEndpoint API: EndpointIdentifier — begins with a letter; only ASCII letters, digits and hyphens; cannot end with a hyphen '
       + 'or contain two consecutive hyphens (no length given: held to the 255 of the other DMS identifiers)',
-    min: 1, max: 255, pattern: RDS_DMS_IDENTIFIER,
+    min: 1,
+    max: 255,
+    pattern: RDS_DMS_IDENTIFIER,
   },
   'AWS::DMS::ReplicationTask ReplicationTaskIdentifier': {
     doc: 'DMS CreateReplicationTask API: ReplicationTaskIdentifier — 1–255 alphanumeric characters or hyphens; first character a letter; '
       + 'cannot end with a hyphen or contain two consecutive hyphens',
-    min: 1, max: 255, pattern: RDS_DMS_IDENTIFIER,
+    min: 1,
+    max: 255,
+    pattern: RDS_DMS_IDENTIFIER,
   },
   'AWS::OpenSearchService::Domain DomainName': {
     doc: 'OpenSearch Service CreateDomain API: DomainName — 3–28 characters; a lower-case letter first, then lower-case letters, digits or hyphens',
-    min: 3, max: 28, pattern: /^[a-z][a-z0-9-]+$/,
+    min: 3,
+    max: 28,
+    pattern: /^[a-z][a-z0-9-]+$/,
   },
   'AWS::Glue::Job Name': GLUE_NAME('Job structure'),
   'AWS::Glue::SecurityConfiguration Name': GLUE_NAME('SecurityConfiguration structure'),
   'AWS::Glue::Database DatabaseInput.Name': {
     doc: 'AWS Glue API, DatabaseInput: Name — 1–255 bytes, Single-line string pattern; Athena "Name databases, tables, and columns": '
       + 'only lower-case letters, numbers and underscores',
-    min: 1, max: 255, pattern: /^[a-z0-9_]+$/,
+    min: 1,
+    max: 255,
+    pattern: /^[a-z0-9_]+$/,
   },
   'AWS::Lambda::Function FunctionName': LAMBDA_FUNCTION,
   'AWS::Logs::LogGroup LogGroupName': LOG_GROUP,
   'AWS::Logs::ResourcePolicy PolicyName': {
     doc: 'CloudWatch Logs PutResourcePolicy API: policyName — no pattern documented; held to the log-group characters, 1–255',
-    min: 1, max: 255, pattern: /^[.\-_/#A-Za-z0-9]+$/,
+    min: 1,
+    max: 255,
+    pattern: /^[.\-_/#A-Za-z0-9]+$/,
   },
   'AWS::StepFunctions::StateMachine StateMachineName': {
     doc: 'Step Functions CreateStateMachine API: name — 1–80 characters; for CloudWatch logging only 0-9, A-Z, a-z, - and _',
-    min: 1, max: 80, pattern: /^[A-Za-z0-9_-]+$/,
+    min: 1,
+    max: 80,
+    pattern: /^[A-Za-z0-9_-]+$/,
   },
   'AWS::SNS::Topic TopicName': {
     doc: 'SNS CreateTopic API: Name — up to 256 characters: upper- and lower-case ASCII letters, numbers, underscores and hyphens',
-    min: 1, max: 256, pattern: /^[A-Za-z0-9_-]+$/,
+    min: 1,
+    max: 256,
+    pattern: /^[A-Za-z0-9_-]+$/,
   },
   'AWS::SNS::Topic DisplayName': {
     doc: 'SNS SetTopicAttributes API: DisplayName — up to 100 characters, including hyphens, underscores, spaces and tabs',
-    min: 1, max: 100, pattern: /^[A-Za-z0-9_ \t-]+$/,
+    min: 1,
+    max: 100,
+    pattern: /^[A-Za-z0-9_ \t-]+$/,
   },
   'AWS::SQS::Queue QueueName': {
     doc: 'SQS CreateQueue API: QueueName — up to 80 characters: alphanumeric characters, hyphens and underscores',
-    min: 1, max: 80, pattern: /^[A-Za-z0-9_-]+$/,
+    min: 1,
+    max: 80,
+    pattern: /^[A-Za-z0-9_-]+$/,
   },
   'AWS::Events::Rule Name': {
     doc: 'EventBridge PutRule API: Name — 1–64 characters of [.\\-_A-Za-z0-9]',
-    min: 1, max: 64, pattern: /^[.\-_A-Za-z0-9]+$/,
+    min: 1,
+    max: 64,
+    pattern: /^[.\-_A-Za-z0-9]+$/,
   },
   'AWS::KinesisFirehose::DeliveryStream DeliveryStreamName': {
     doc: 'Firehose CreateDeliveryStream API: DeliveryStreamName — 1–64 characters of [a-zA-Z0-9_.-]',
-    min: 1, max: 64, pattern: /^[a-zA-Z0-9_.-]+$/,
+    min: 1,
+    max: 64,
+    pattern: /^[a-zA-Z0-9_.-]+$/,
   },
   'AWS::KinesisFirehose::DeliveryStream AmazonopensearchserviceDestinationConfiguration.IndexName': {
     doc: 'Firehose AmazonopensearchserviceDestinationConfiguration: IndexName — 1–80 characters; OpenSearch index names are lower case, '
       + 'without spaces, and do not start with _ or -',
-    min: 1, max: 80, pattern: /^[a-z0-9][a-z0-9._-]*$/,
+    min: 1,
+    max: 80,
+    pattern: /^[a-z0-9][a-z0-9._-]*$/,
   },
   'AWS::SecretsManager::Secret Name': {
     doc: 'Secrets Manager CreateSecret API: Name — 1–512 characters: ASCII letters, numbers and /_+=.@-',
-    min: 1, max: 512, pattern: /^[A-Za-z0-9/_+=.@-]+$/,
+    min: 1,
+    max: 512,
+    pattern: /^[A-Za-z0-9/_+=.@-]+$/,
   },
   'AWS::CloudWatch::Dashboard DashboardName': {
     doc: 'CloudWatch PutDashboard API: DashboardName — up to 255 characters: alphanumerics, dash and underscore',
-    min: 1, max: 255, pattern: /^[A-Za-z0-9_-]+$/,
+    min: 1,
+    max: 255,
+    pattern: /^[A-Za-z0-9_-]+$/,
   },
   'AWS::IAM::Policy PolicyName': IAM_POLICY_NAME,
   'AWS::IAM::Role Policies[].PolicyName': IAM_POLICY_NAME,
   'Custom::DataSyncAgentActivation AgentName': {
     doc: 'DataSync CreateAgent API: AgentName — up to 256 characters of ^[a-zA-Z0-9\\s+=._:@/-]+$',
-    min: 1, max: 256, pattern: /^[a-zA-Z0-9\s+=._:@/-]+$/,
+    min: 1,
+    max: 256,
+    pattern: /^[a-zA-Z0-9\s+=._:@/-]+$/,
   },
   'Custom::DmsTaskStopGuard ReplicationTaskIdentifier': {
     doc: 'DMS CreateReplicationTask API: ReplicationTaskIdentifier (the guard names the task it stops) — same rule as the task',
-    min: 1, max: 255, pattern: RDS_DMS_IDENTIFIER,
+    min: 1,
+    max: 255,
+    pattern: RDS_DMS_IDENTIFIER,
   },
   '* Tags[Name]': {
     doc: 'EC2 Tag and IAM Tag API references: Value — up to 256 characters; IAM allows letters, digits, spaces and _.:/=+-@',
-    min: 0, max: 256, pattern: /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u,
+    min: 0,
+    max: 256,
+    pattern: /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u,
   },
 };
 
