@@ -6,6 +6,8 @@
  * resources it depends on, and deleted before them. Hence BeforeUpdate is depended on by everything DMS refuses
  * to change under a running task, and BeforeDelete depends on the task.
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { MigrationPipelineProps } from '../src';
 import { synthPipeline } from './pipeline-fixture';
@@ -64,6 +66,9 @@ describe('DMS task stop guard', () => {
     expect(resources[fn].Properties.FunctionName).toBe('migration-dms-task-guard-dev');
     // Long enough for the 13-minute wait and the answer to CloudFormation.
     expect(resources[fn].Properties.Timeout).toBe(840);
+    expect(resources[beforeUpdate].Properties.MaxWaitSeconds).toBe('780');
+    // The template carries exactly the code test/python/test_dms_task_guard.py executes.
+    expect(resources[fn].Properties.Code.ZipFile).toBe(fs.readFileSync(path.join(__dirname, '..', 'src', 'runtime', 'dms_task_guard.py'), 'utf-8'));
   });
 
   describe('the fingerprint changes exactly when a guarded resource changes', () => {
