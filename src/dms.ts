@@ -1,10 +1,12 @@
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dms from 'aws-cdk-lib/aws-dms';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { acknowledge, acknowledgeAll } from './private/acknowledgements';
+import { DmsTaskStopGuard } from './private/dms-task-guard';
 import { requireIntegerInRange, requireMatch, requireOneOf } from './private/validation';
 
 /** Settings of the DMS replication. */
@@ -111,6 +113,11 @@ export interface DmsReplicationProps extends DmsOptions {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * The customer-managed key that encrypts the log group of the function that stops the task before updates.
+   * @default - CloudWatch Logs' own encryption
+   */
+  readonly logEncryptionKey?: kms.IKey;
 }
 
 const MIGRATION_TYPES = ['full-load', 'cdc', 'full-load-and-cdc'];
@@ -207,7 +214,7 @@ export class DmsReplication extends Construct {
       subnetIds: props.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }).subnetIds,
     });
 
-    this.replicationInstance = new dms.CfnReplicationInstance(this, 'ReplicationInstance', {
+    const instanceProps: dms.CfnReplicationInstanceProps = {
       replicationInstanceIdentifier: this.replicationInstanceIdentifier,
       replicationInstanceClass: instanceClass,
       allocatedStorage,
@@ -216,9 +223,10 @@ export class DmsReplication extends Construct {
       autoMinorVersionUpgrade: true,
       replicationSubnetGroupIdentifier: subnetGroup.ref,
       vpcSecurityGroupIds: [props.securityGroup.securityGroupId],
-    });
+    };
+    this.replicationInstance = new dms.CfnReplicationInstance(this, 'ReplicationInstance', instanceProps);
 
-    this.sourceEndpoint = new dms.CfnEndpoint(this, 'SourceEndpoint', {
+    const sourceEndpointProps: dms.CfnEndpointProps = {
       endpointIdentifier: `migration-source-${suffix}`,
       endpointType: 'source',
       engineName: 'mysql',
@@ -227,9 +235,10 @@ export class DmsReplication extends Construct {
         secretsManagerSecretId: this.sourceSecret.secretArn,
         secretsManagerAccessRoleArn: this.secretsAccessRole.roleArn,
       },
-    });
+    };
+    this.sourceEndpoint = new dms.CfnEndpoint(this, 'SourceEndpoint', sourceEndpointProps);
 
-    this.targetEndpoint = new dms.CfnEndpoint(this, 'TargetEndpoint', {
+    const targetEndpointProps: dms.CfnEndpointProps = {
       endpointIdentifier: `migration-target-${suffix}`,
       endpointType: 'target',
       engineName: 'aurora',
@@ -239,7 +248,8 @@ export class DmsReplication extends Construct {
         secretsManagerSecretId: props.targetSecret.secretArn,
         secretsManagerAccessRoleArn: this.secretsAccessRole.roleArn,
       },
-    });
+    };
+    this.targetEndpoint = new dms.CfnEndpoint(this, 'TargetEndpoint', targetEndpointProps);
     // The endpoints test their connection with the role's permissions as soon as they exist.
     for (const endpoint of [this.sourceEndpoint, this.targetEndpoint]) {
       endpoint.node.addDependency(this.secretsAccessRole);
@@ -247,14 +257,30 @@ export class DmsReplication extends Construct {
 
     this.acknowledgeFindings();
 
-    this.replicationTask = new dms.CfnReplicationTask(this, 'ReplicationTask', {
+    // The task's own settings; the instance and endpoint ARNs follow from the resources above.
+    const taskSettings = {
       replicationTaskIdentifier: this.replicationTaskIdentifier,
       migrationType: this.migrationType,
+      tableMappings: props.tableMappings ?? defaultTableMappings(),
+      replicationTaskSettings: props.replicationTaskSettings ?? defaultTaskSettings(enableDataValidation, maxFullLoadSubTasks, batchApplyEnabled),
+    };
+    this.replicationTask = new dms.CfnReplicationTask(this, 'ReplicationTask', {
+      ...taskSettings,
       replicationInstanceArn: this.replicationInstance.ref,
       sourceEndpointArn: this.sourceEndpoint.ref,
       targetEndpointArn: this.targetEndpoint.ref,
-      tableMappings: props.tableMappings ?? defaultTableMappings(),
-      replicationTaskSettings: props.replicationTaskSettings ?? defaultTaskSettings(enableDataValidation, maxFullLoadSubTasks, batchApplyEnabled),
+    });
+
+    // DMS refuses to modify or delete a running task (and a full-load-and-cdc task runs until stopped).
+    new DmsTaskStopGuard(this, 'TaskStopGuard', {
+      replicationTask: this.replicationTask,
+      replicationTaskIdentifier: this.replicationTaskIdentifier,
+      guarded: [this.replicationInstance, this.sourceEndpoint, this.targetEndpoint, this.replicationTask],
+      guardedSettings: { instance: instanceProps, source: sourceEndpointProps, target: targetEndpointProps, task: taskSettings },
+      functionName: `migration-dms-task-guard-${suffix}`,
+      logEncryptionKey: props.logEncryptionKey,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      maxWait: Duration.minutes(13),
     });
   }
 

@@ -31,10 +31,18 @@ export interface GlueOptions {
   readonly maxRetries?: number;
 
   /**
-   * How many runs may go at once (one run per arriving file), so that bursts of files are not rejected.
+   * How many runs may go at once (one run per arriving file).
    * @default 10
    */
   readonly maxConcurrentRuns?: number;
+
+  /**
+   * Queues the runs started beyond `maxConcurrentRuns` (or the account's Glue quotas) in the WAITING state instead of
+   * failing them with ConcurrentRunsExceededException, so that a burst of files is validated one batch after another.
+   * @default true
+   * @see https://docs.aws.amazon.com/glue/latest/dg/job-run-statuses.html
+   */
+  readonly jobRunQueuing?: boolean;
 
   /**
    * The worker type of the job.
@@ -188,6 +196,9 @@ export class GlueValidation extends Construct {
       timeout: timeout.toMinutes(),
       maxRetries,
       executionProperty: { maxConcurrentRuns },
+      // One run per arriving file: without queuing, the 11th file of a burst is refused and, after the trigger's
+      // few retries, parked unvalidated in the dead-letter queue. Glue keeps queued runs WAITING until a slot frees.
+      jobRunQueuingEnabled: props.jobRunQueuing ?? true,
       defaultArguments: {
         '--job-language': 'python',
         '--job-bookmark-option': 'job-bookmark-enable',

@@ -166,6 +166,7 @@ export class MigrationPipeline extends Construct {
       multiAz: props.dms?.multiAz ?? isProduction(suffix),
       environmentSuffix: suffix,
       removalPolicy,
+      logEncryptionKey,
     });
 
     const orchestrationStack = nested('OrchestrationStack', 'migration state machine');

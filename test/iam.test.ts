@@ -54,6 +54,7 @@ const ROLES = {
   stepFunctionsTrigger: lambdaRole('LambdaStack', 'migration-sfn-trigger-dev'),
   remediation: lambdaRole('LambdaStack', 'migration-remediation-dev'),
   dataSyncActivation: lambdaRole('DataSyncStack', 'migration-datasync-activation-dev'),
+  dmsTaskGuard: lambdaRole('DMSStack', 'migration-dms-task-guard-dev'),
   glueJob: roleWithArn(roleOf(stackNamed('GlueStack'), 'AWS::Glue::Job', 'Name', 'migration-validation-dev', ['Role'])),
   stateMachine: roleWithArn(roleOf(stackNamed('OrchestrationStack'), 'AWS::StepFunctions::StateMachine', 'StateMachineName',
     'migration-orchestration-dev', ['RoleArn'])),
@@ -148,7 +149,7 @@ const EXPECTED_ACTIONS_ON_ANY_RESOURCE: Record<string, string> = {
   'xray:GetSamplingRules': 'state machine tracing',
   'xray:GetSamplingTargets': 'state machine tracing',
   // The task is filtered by ARN in the request; DescribeReplicationTasks has no resource types.
-  'dms:DescribeReplicationTasks': 'remediation and the state machine read the task status',
+  'dms:DescribeReplicationTasks': 'remediation, the state machine and the task stop guard read the task status',
   // The agent ARN exists only after the call.
   'datasync:CreateAgent': 'DataSync agent activation',
   // Step Functions logging to CloudWatch Logs (vended-log delivery): these calls have no resource types.
@@ -320,6 +321,10 @@ const ALLOWED_CALLS: Call[] = [
   ['dataSyncActivation', 'datasync:DeleteAgent', AGENT, { 'aws:ResourceTag/Name': 'migration-agent-dev' }],
   ['dataSyncActivation', 'datasync:TagResource', AGENT, { 'aws:RequestTag/Name': 'migration-agent-dev' }],
 
+  // The guard's StopTaskPolicy (attached to its role) names the task's ARN.
+  ['dmsTaskGuard', 'dms:DescribeReplicationTasks', '*'],
+  ['dmsTaskGuard', 'dms:StopReplicationTask', REPLICATION_TASK],
+
   ['firehoseDelivery', 'es:ESHttpPost', `${AUDIT_DOMAIN}/migration-audit-2026-11-25/_bulk`],
   ['firehoseDelivery', 's3:PutObject', `${BACKUP_BUCKET}/failed-documents/x`],
   // The data transformation ("Transform source data in Amazon Data Firehose", Firehose Developer Guide).
@@ -356,6 +361,11 @@ const DENIED_CALLS: Call[] = [
   // Another team's agent in the same account.
   ['dataSyncActivation', 'datasync:DeleteAgent', AGENT, { 'aws:ResourceTag/Name': 'someone-elses-agent' }],
   ['dataSyncActivation', 'datasync:DescribeAgent', AGENT, {}],
+
+  ['dmsTaskGuard', 'dms:StopReplicationTask', arn('dms', 'task:ANOTHERTEAMSTASK')],
+  ['dmsTaskGuard', 'dms:StartReplicationTask', REPLICATION_TASK],
+  ['dmsTaskGuard', 'dms:ModifyReplicationTask', REPLICATION_TASK],
+  ['dmsTaskGuard', 'dms:DeleteReplicationTask', REPLICATION_TASK],
 
   ['firehoseDelivery', 'es:DeleteDomain', AUDIT_DOMAIN],
   ['firehoseDelivery', 'es:ESHttpDelete', `${AUDIT_DOMAIN}/migration-audit-2026-11-25`],

@@ -12,6 +12,7 @@ Environment:
   PIPELINE_NAME         pipeline name used in audit events (default "migration-pipeline")
 """
 
+import datetime
 import json
 import os
 import urllib.parse
@@ -27,14 +28,20 @@ AUDIT_DETAIL_TYPE = "Glue Validation Started"
 
 # EventBridge never delivers more than 256 KB; anything bigger is not an S3 event.
 MAX_EVENT_BYTES = 256 * 1024
-# One bounded page of recent runs is enough to catch redeliveries, which arrive
-# within minutes of the original event (GetJobRuns lists the newest runs first).
-RECENT_RUNS_TO_CHECK = 50
+# GetJobRuns lists the newest runs first, at most 200 a page. A run for an object is started after the
+# object was created, so the look-back for a redelivered event stops at the first page that reaches back
+# before the event's time (less a margin for the clocks of S3 and Glue). With job run queuing a burst of
+# files leaves hundreds of runs newer than an early object's, so one page is not enough.
+RUNS_PER_PAGE = 200
+CLOCK_SKEW = datetime.timedelta(minutes=1)
+# Bounds the look-back (and its cost) whatever happens: 50 pages are 10,000 runs.
+MAX_PAGES = 50
 # A run in one of these states already covers the object, so starting another is waste.
 RUN_STATES_THAT_COVER_THE_OBJECT = {"STARTING", "RUNNING", "WAITING", "SUCCEEDED"}
 # The arguments that identify which object (and which version of it) a run validates.
 IDENTITY_ARGUMENTS = ("--source_bucket", "--source_key", "--source_version")
-# Errors that usually clear up on their own; Lambda's async retries give them a second chance.
+# Errors that usually clear up on their own; Lambda's async retries give them a second chance. With job
+# run queuing on (the default), Glue queues runs beyond MaxConcurrentRuns instead of refusing them.
 RETRYABLE_ERROR_CODES = {
     "ConcurrentRunsExceededException",
     "ThrottlingException",
@@ -65,6 +72,7 @@ class SourceObject:
     bucket: str
     key: str
     version: str  # the S3 version id, or the ETag when the bucket is not versioned
+    created_at: datetime.datetime = None  # the event's time; None when it has none
 
 
 def handler(event, context):
@@ -74,7 +82,7 @@ def handler(event, context):
         return {"jobRunId": None, "skipped": True}
 
     arguments = job_arguments(source, settings)
-    existing_run = find_run_for_same_object(settings.glue_job_name, arguments)
+    existing_run = find_run_for_same_object(settings.glue_job_name, arguments, source.created_at)
     if existing_run is not None:
         run_id = existing_run["Id"]
         log("INFO", "validation already started for this object version; skipping redelivered event",
@@ -139,7 +147,19 @@ def parse_object_created_event(event, incoming_prefix):
     if key.endswith("/"):
         log("INFO", "ignoring folder placeholder object", bucket=bucket, key=key)
         return None
-    return SourceObject(bucket=bucket, key=key, version=version)
+    return SourceObject(bucket=bucket, key=key, version=version, created_at=event_time(event))
+
+
+def event_time(event):
+    """The event's time as an aware datetime, or None (then the look-back reads one page only)."""
+    value = event.get("time")
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.timezone.utc)
 
 
 def reject_oversized(event):
@@ -167,19 +187,37 @@ def job_arguments(source, settings):
     }
 
 
-def find_run_for_same_object(job_name, arguments):
-    """Look for a recent run of this exact object version (EventBridge may deliver an event twice).
+def find_run_for_same_object(job_name, arguments, created_at):
+    """Look for a run of this exact object version (EventBridge and Lambda may deliver an event twice).
 
-    Two deliveries processed at the very same moment can both miss each other; the job's
-    MaxConcurrentRuns then rejects the second start, which ends in the DLQ, not in a double run.
+    Reads the runs started since the object was created, newest first. Two deliveries handled at the very
+    same moment can still both miss each other; EventBridge's at-least-once delivery makes that rare.
     """
-    response = call_glue("get_job_runs", JobName=job_name, MaxResults=RECENT_RUNS_TO_CHECK)
-    for run in response.get("JobRuns", []):
-        run_arguments = run.get("Arguments") or {}
-        same_object = all(run_arguments.get(name) == arguments[name] for name in IDENTITY_ARGUMENTS)
-        if same_object and run.get("JobRunState") in RUN_STATES_THAT_COVER_THE_OBJECT:
-            return run
+    cutoff = created_at - CLOCK_SKEW if created_at else None
+    params = {"JobName": job_name, "MaxResults": RUNS_PER_PAGE}
+    for _ in range(MAX_PAGES):
+        response = call_glue("get_job_runs", **params)
+        runs = response.get("JobRuns", [])
+        for run in runs:
+            run_arguments = run.get("Arguments") or {}
+            same_object = all(run_arguments.get(name) == arguments[name] for name in IDENTITY_ARGUMENTS)
+            if same_object and run.get("JobRunState") in RUN_STATES_THAT_COVER_THE_OBJECT:
+                return run
+        next_token = response.get("NextToken")
+        if not next_token or cutoff is None or any(started_before(run, cutoff) for run in runs):
+            return None
+        params["NextToken"] = next_token
+    log("WARN", "look-back for an earlier run stopped at its page limit", jobName=job_name, pages=MAX_PAGES)
     return None
+
+
+def started_before(run, cutoff):
+    started = run.get("StartedOn")
+    if not isinstance(started, datetime.datetime):
+        return False
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=datetime.timezone.utc)
+    return started < cutoff
 
 
 def start_validation_run(job_name, arguments):

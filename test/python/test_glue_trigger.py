@@ -124,7 +124,7 @@ def test_a_failed_earlier_run_for_the_same_object_does_not_block_a_new_one(glue_
     glue.stubber.add_response("get_job_runs", {"JobRuns": [{
         "Id": "jr_failed", "JobRunState": "FAILED",
         "Arguments": {"--source_bucket": BUCKET, "--source_key": DECODED_KEY, "--source_version": VERSION_ID},
-    }]}, {"JobName": JOB_NAME, "MaxResults": 50})
+    }]}, {"JobName": JOB_NAME, "MaxResults": 200})
     glue_trigger._clients["glue"] = glue
 
     result = glue_trigger.handler(load_event("s3-object-created-incoming.json"), None)

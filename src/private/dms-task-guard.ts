@@ -1,0 +1,147 @@
+import { createHash } from 'crypto';
+import { CustomResource, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import * as dms from 'aws-cdk-lib/aws-dms';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct, IConstruct } from 'constructs';
+import { acknowledgeAll, exemptFromGuard, expectWildcards } from './acknowledgements';
+import { createLogGroup } from './log-groups';
+import { readRuntimeSource } from './runtime-code';
+
+/** Props of {@link DmsTaskStopGuard}. */
+export interface DmsTaskStopGuardProps {
+  /** The task to stop. */
+  readonly replicationTask: dms.CfnReplicationTask;
+  /** The task's identifier (the guard that runs before the task cannot reference it: it finds the task by this name). */
+  readonly replicationTaskIdentifier: string;
+  /** The resources DMS refuses to change while the task runs: the task itself, its endpoints and its instance. */
+  readonly guarded: IConstruct[];
+  /** Whatever, in the guarded resources' settings, must stop the task when it changes (literals and references). */
+  readonly guardedSettings: unknown;
+  /** The function's name. */
+  readonly functionName: string;
+  /** @default - CloudWatch Logs' own encryption */
+  readonly logEncryptionKey?: kms.IKey;
+  readonly removalPolicy: RemovalPolicy;
+  /** How long the function waits for the task to stop. */
+  readonly maxWait: Duration;
+}
+
+/**
+ * Stops the replication task before CloudFormation modifies or deletes it (DMS refuses both on a running task,
+ * and a full-load-and-cdc task runs for ever). CloudFormation creates and updates a resource after the resources
+ * it depends on, and deletes it before them ("DependsOn attribute", CloudFormation User Guide), so one custom
+ * resource cannot come first for both:
+ *
+ * - `BeforeUpdate`: the task, its endpoints and its instance depend on it, so CloudFormation updates it before
+ *   any of them. Its properties carry a fingerprint of their settings, so it is updated (and stops the task)
+ *   exactly when one of them is about to change. It cannot reference the task (that would be a cycle), so it
+ *   finds the task by its identifier.
+ * - `BeforeDelete`: depends on the task (it references its ARN), so CloudFormation deletes it before the task;
+ *   its Delete stops the task. Its permission to stop the task is a separate policy that it depends on too.
+ *
+ * Both run the same function: Create does nothing, Update and Delete stop the task and wait until it is stopped.
+ * The migration state machine resumes a stopped task on its next run.
+ */
+export class DmsTaskStopGuard extends Construct {
+  /** Updated before the guarded resources. */
+  public readonly beforeUpdate: CustomResource;
+  /** Deleted before the task. */
+  public readonly beforeDelete: CustomResource;
+  public readonly function: lambda.Function;
+
+  constructor(scope: Construct, id: string, props: DmsTaskStopGuardProps) {
+    super(scope, id);
+    this.function = new lambda.Function(this, 'Function', {
+      functionName: props.functionName,
+      runtime: lambda.Runtime.PYTHON_3_12,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline(readRuntimeSource('dms_task_guard.py')),
+      // The wait plus the time to answer CloudFormation.
+      timeout: props.maxWait.plus(Duration.minutes(1)),
+      memorySize: 256,
+      tracing: lambda.Tracing.ACTIVE,
+      description: `Stops DMS task ${props.replicationTaskIdentifier} before CloudFormation modifies or deletes it`,
+      logGroup: createLogGroup(this, 'Logs', {
+        logGroupName: `/aws/lambda/${props.functionName}`,
+        retention: logs.RetentionDays.ONE_YEAR,
+        encryptionKey: props.logEncryptionKey,
+        removalPolicy: props.removalPolicy,
+      }),
+    });
+    // DescribeReplicationTasks supports no resource-level permissions; the task is chosen by a filter.
+    this.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['dms:DescribeReplicationTasks'], resources: ['*'] }));
+    // The stop permission names the task's ARN, so it is a policy of its own that only `BeforeDelete` waits for:
+    // the function (which `BeforeUpdate` needs, and which the task waits for) must not wait for the task.
+    const stopPolicy = new iam.Policy(this, 'StopTaskPolicy', {
+      roles: [this.function.role!],
+      statements: [new iam.PolicyStatement({ actions: ['dms:StopReplicationTask'], resources: [props.replicationTask.ref] })],
+    });
+
+    const { fingerprint, references } = fingerprintOf(props.guardedSettings);
+    const common = {
+      ReplicationTaskIdentifier: props.replicationTaskIdentifier,
+      MaxWaitSeconds: String(props.maxWait.toSeconds()),
+    };
+    this.beforeUpdate = new CustomResource(this, 'BeforeUpdate', {
+      serviceToken: this.function.functionArn,
+      resourceType: 'Custom::DmsTaskStopGuard',
+      properties: { ...common, Fingerprint: fingerprint, References: references },
+    });
+    for (const guarded of props.guarded) {
+      guarded.node.addDependency(this.beforeUpdate);
+    }
+    this.beforeDelete = new CustomResource(this, 'BeforeDelete', {
+      serviceToken: this.function.functionArn,
+      resourceType: 'Custom::DmsTaskStopGuard',
+      properties: { ...common, ReplicationTaskArn: props.replicationTask.ref },
+    });
+    this.beforeDelete.node.addDependency(stopPolicy);
+    this.acknowledgeFindings(stopPolicy);
+  }
+
+  private acknowledgeFindings(stopPolicy: iam.Policy): void {
+    const reason = 'Runs only while CloudFormation updates or deletes the DMS task, to stop it first';
+    expectWildcards(this.function, [
+      { finding: /^Resource::\*$/, reason: 'Only X-Ray trace upload and dms:DescribeReplicationTasks, which support no resource-level permissions' },
+    ]);
+    acknowledgeAll(this.function, {
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]': `${reason}; AWS-managed log-writing policy`,
+      'AwsSolutions-L1': 'Python 3.12, the runtime of the pipeline\'s other functions; the code runs unchanged on later versions',
+      'NIST.800.53.R5-LambdaConcurrency': `${reason}: one invocation per stack operation`,
+      'NIST.800.53.R5-LambdaDLQ': `${reason}: CloudFormation waits for its answer and fails the deployment otherwise`,
+      'NIST.800.53.R5-LambdaInsideVPC': `${reason}: it calls only the DMS API`,
+      'NIST.800.53.R5-IAMNoInlinePolicy': 'The policy belongs to this one function and allows only reading task states',
+    });
+    acknowledgeAll(stopPolicy, {
+      'NIST.800.53.R5-IAMNoInlinePolicy': 'Allows only stopping the pipeline\'s own task; separate so that the guard that runs before the task need not wait for it',
+    });
+    exemptFromGuard(this.function, 'lambda_inside_vpc_check', `${reason}: it calls only the DMS API`);
+  }
+}
+
+/**
+ * A fingerprint of settings that hold both literals and CloudFormation references: the literals are hashed, and
+ * the references are returned as they are, to be passed on as properties (CloudFormation resolves them, so a
+ * changed reference changes the properties just as a changed literal changes the hash).
+ */
+export function fingerprintOf(settings: unknown): { fingerprint: string; references: unknown[] } {
+  const references: unknown[] = [];
+  const normalize = (value: any): any => {
+    if (Token.isUnresolved(value)) {
+      references.push(value);
+      return `<reference ${references.length - 1}>`;
+    }
+    if (Array.isArray(value)) {
+      return value.map(normalize);
+    }
+    if (typeof value === 'object' && value !== null) {
+      return Object.fromEntries(Object.keys(value).sort().filter((key) => value[key] !== undefined).map((key) => [key, normalize(value[key])]));
+    }
+    return value;
+  };
+  const normalized = JSON.stringify(normalize(settings));
+  return { fingerprint: createHash('sha256').update(normalized).digest('hex'), references };
+}

@@ -1,0 +1,100 @@
+/**
+ * The guard that stops the DMS task before CloudFormation modifies or deletes it.
+ *
+ * DMS: "ModifyReplicationTask" and "DeleteReplicationTask" (DMS API Reference) refuse a running task.
+ * CloudFormation: "DependsOn attribute" (CloudFormation User Guide) — a resource is created and updated after the
+ * resources it depends on, and deleted before them. Hence BeforeUpdate is depended on by everything DMS refuses
+ * to change under a running task, and BeforeDelete depends on the task.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { Template } from 'aws-cdk-lib/assertions';
+import { MigrationPipelineProps } from '../src';
+import { synthPipeline } from './pipeline-fixture';
+
+type Resources = Record<string, { Type: string; Properties?: any; DependsOn?: string[] }>;
+
+function dmsResources(props: MigrationPipelineProps = {}): Resources {
+  return Template.fromStack(synthPipeline(props).pipeline.nestedStacks.DMSStack).toJSON().Resources;
+}
+
+const idOf = (resources: Resources, type: string, match: (id: string) => boolean = () => true) => {
+  const ids = Object.keys(resources).filter((id) => resources[id].Type === type && match(id));
+  expect(ids).toHaveLength(1);
+  return ids[0];
+};
+const guardIds = (resources: Resources) => ({
+  beforeUpdate: idOf(resources, 'Custom::DmsTaskStopGuard', (id) => id.includes('BeforeUpdate')),
+  beforeDelete: idOf(resources, 'Custom::DmsTaskStopGuard', (id) => id.includes('BeforeDelete')),
+});
+const fingerprint = (resources: Resources) => resources[guardIds(resources).beforeUpdate].Properties.Fingerprint;
+
+describe('DMS task stop guard', () => {
+  const resources = dmsResources();
+  const { beforeUpdate, beforeDelete } = guardIds(resources);
+  const task = idOf(resources, 'AWS::DMS::ReplicationTask');
+
+  test('the task, both endpoints and the instance wait for BeforeUpdate, so it is updated first', () => {
+    const guarded = Object.keys(resources).filter((id) =>
+      ['AWS::DMS::ReplicationTask', 'AWS::DMS::Endpoint', 'AWS::DMS::ReplicationInstance'].includes(resources[id].Type));
+    expect(guarded).toHaveLength(4);
+    for (const id of guarded) {
+      expect(resources[id].DependsOn).toContain(beforeUpdate);
+    }
+  });
+
+  test('BeforeUpdate names the task by identifier and references none of the resources it guards', () => {
+    const properties = JSON.stringify(resources[beforeUpdate].Properties);
+    expect(resources[beforeUpdate].Properties.ReplicationTaskIdentifier).toBe('migration-task-dev');
+    for (const id of Object.keys(resources).filter((i) => resources[i].Type.startsWith('AWS::DMS::') && resources[i].Type !== 'AWS::DMS::ReplicationSubnetGroup')) {
+      expect(properties).not.toContain(`"${id}"`);
+    }
+  });
+
+  test('BeforeDelete references the task, so CloudFormation deletes it before the task', () => {
+    expect(resources[beforeDelete].Properties.ReplicationTaskArn).toEqual({ Ref: task });
+  });
+
+  test('only the policy BeforeDelete waits for may stop the task, and only this task', () => {
+    const stopPolicy = idOf(resources, 'AWS::IAM::Policy', (id) => id.includes('StopTaskPolicy'));
+    expect(resources[beforeDelete].DependsOn).toContain(stopPolicy);
+    expect(resources[stopPolicy].Properties.PolicyDocument.Statement).toEqual([
+      { Effect: 'Allow', Action: 'dms:StopReplicationTask', Resource: { Ref: task } },
+    ]);
+    const fn = idOf(resources, 'AWS::Lambda::Function', (id) => id.includes('TaskStopGuard'));
+    expect(resources[fn].DependsOn ?? []).not.toContain(stopPolicy);
+    expect(resources[fn].Properties.FunctionName).toBe('migration-dms-task-guard-dev');
+    // Long enough for the 13-minute wait and the answer to CloudFormation.
+    expect(resources[fn].Properties.Timeout).toBe(840);
+    expect(resources[beforeUpdate].Properties.MaxWaitSeconds).toBe('780');
+    // The template carries exactly the code test/python/test_dms_task_guard.py executes.
+    expect(resources[fn].Properties.Code.ZipFile).toBe(fs.readFileSync(path.join(__dirname, '..', 'src', 'runtime', 'dms_task_guard.py'), 'utf-8'));
+  });
+
+  describe('the fingerprint changes exactly when a guarded resource changes', () => {
+    const base = fingerprint(resources);
+    const mappings = (schema: string) => JSON.stringify({
+      rules: [{
+        'rule-type': 'selection', 'rule-id': '1', 'rule-name': 'one-schema', 'object-locator': { 'schema-name': schema, 'table-name': '%' }, 'rule-action': 'include',
+      }],
+    });
+
+    test.each<[string, MigrationPipelineProps]>([
+      ['the table mappings', { dms: { tableMappings: mappings('sales') } }],
+      ['the task settings (data validation off)', { dms: { enableDataValidation: false } }],
+      ['the source endpoint (SSL mode)', { dms: { sourceSslMode: 'verify-full' } }],
+      ['the replication instance (class)', { dms: { replicationInstanceClass: 'dms.t3.large' } }],
+    ])('changes with %s', (_what, props) => {
+      expect(fingerprint(dmsResources(props))).not.toBe(base);
+    });
+
+    test('two different table mappings give two different fingerprints', () => {
+      expect(fingerprint(dmsResources({ dms: { tableMappings: mappings('sales') } })))
+        .not.toBe(fingerprint(dmsResources({ dms: { tableMappings: mappings('billing') } })));
+    });
+
+    test('stays the same when nothing DMS refuses to change under a running task changes', () => {
+      expect(fingerprint(dmsResources({ glue: { maxRetries: 3 }, functions: { maxRedrives: 2 } }))).toBe(base);
+    });
+  });
+});

@@ -1,0 +1,226 @@
+"""dms_task_guard: the custom resource that stops the replication task before CloudFormation changes or deletes it.
+
+DMS refuses to modify a running task ("ModifyReplicationTask", DMS API Reference: "You can't modify the task
+endpoints. The task must be stopped before you can modify it.") and to delete one ("DeleteReplicationTask").
+Runs against moto's DMS, which starts and stops tasks at once; a thin wrapper makes the task report
+"stopping" for a few polls, as DMS does, and the wait runs on a fake clock.
+"""
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.dms.models import dms_backends
+
+import dms_task_guard as guard
+
+REGION = "us-west-2"
+TASK_ID = "migration-task-dev"
+STACK_ID = "arn:aws:cloudformation:us-west-2:123456789012:stack/TapStack-DMSStack/5b918d10-cd98-11ea-90d5-0a9cd3354c10"
+
+
+@pytest.fixture
+def dms(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    with mock_aws():
+        yield boto3.client("dms", region_name=REGION)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """A fake clock: sleeping advances it, so a ten-minute wait takes no time."""
+    now = {"t": 1000.0, "slept": []}
+
+    def sleep(seconds):
+        now["slept"].append(seconds)
+        now["t"] += seconds
+
+    monkeypatch.setattr(guard, "sleep", sleep)
+    monkeypatch.setattr(guard, "monotonic", lambda: now["t"])
+    return now
+
+
+class SlowToStop:
+    """moto's DMS client, except that a stopped task reports 'stopping' for the first `polls` describes."""
+
+    def __init__(self, client, polls):
+        self.client = client
+        self.polls = polls
+        self.calls = []
+
+    def describe_replication_tasks(self, **params):
+        self.calls.append("describe_replication_tasks")
+        response = self.client.describe_replication_tasks(**params)
+        for task in response["ReplicationTasks"]:
+            if task["Status"] == "stopped" and self.polls > 0:
+                self.polls -= 1
+                task["Status"] = "stopping"
+        return response
+
+    def stop_replication_task(self, **params):
+        self.calls.append("stop_replication_task")
+        return self.client.stop_replication_task(**params)
+
+
+def use(monkeypatch, client):
+    monkeypatch.setattr(guard, "_client", lambda service: client)
+    return client
+
+
+def create_task(dms, identifier=TASK_ID, running=True):
+    arn = dms.create_replication_task(
+        ReplicationTaskIdentifier=identifier, MigrationType="full-load-and-cdc",
+        SourceEndpointArn="arn:aws:dms:us-west-2:123456789012:endpoint:SOURCE",
+        TargetEndpointArn="arn:aws:dms:us-west-2:123456789012:endpoint:TARGET",
+        ReplicationInstanceArn="arn:aws:dms:us-west-2:123456789012:rep:INSTANCE",
+        TableMappings="{}",
+    )["ReplicationTask"]["ReplicationTaskArn"]
+    if running:
+        dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
+    return arn
+
+
+def status(dms, identifier=TASK_ID):
+    tasks = dms.describe_replication_tasks(Filters=[{"Name": "replication-task-id", "Values": [identifier]}])["ReplicationTasks"]
+    return tasks[0]["Status"]
+
+
+def request(request_type, identifier=TASK_ID, old_identifier=None, max_wait="600"):
+    event = {
+        "RequestType": request_type, "StackId": STACK_ID, "RequestId": "req-1", "LogicalResourceId": "TaskStopGuard",
+        "ResourceType": "Custom::DmsTaskStopGuard",
+        "ResourceProperties": {"ReplicationTaskIdentifier": identifier, "MaxWaitSeconds": max_wait, "Fingerprint": "abc"},
+    }
+    if request_type != "Create":
+        event["PhysicalResourceId"] = f"dms-task-guard:{identifier}"
+    if request_type == "Update":
+        event["OldResourceProperties"] = {"ReplicationTaskIdentifier": old_identifier or identifier, "Fingerprint": "old"}
+    return event
+
+
+class Context:
+    log_stream_name = "2024/06/01/[$LATEST]abc"
+
+    def __init__(self, remaining_ms=900_000):
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self):
+        return self.remaining_ms
+
+
+def test_create_does_nothing(dms, clock, monkeypatch):
+    create_task(dms)
+    client = use(monkeypatch, SlowToStop(dms, polls=0))
+
+    answer = guard.handler(request("Create"), Context())
+
+    assert answer["Status"] == "SUCCESS"
+    assert answer["PhysicalResourceId"] == "dms-task-guard:migration-task-dev"
+    assert client.calls == []
+    assert status(dms) == "running"
+
+
+def test_update_stops_a_running_task_and_waits_until_it_is_stopped(dms, clock, monkeypatch):
+    create_task(dms)
+    client = use(monkeypatch, SlowToStop(dms, polls=3))
+
+    answer = guard.handler(request("Update"), Context())
+
+    assert answer["Status"] == "SUCCESS"
+    assert answer["PhysicalResourceId"] == "dms-task-guard:migration-task-dev"
+    assert status(dms) == "stopped"
+    assert client.calls == ["describe_replication_tasks", "stop_replication_task"] + ["describe_replication_tasks"] * 4
+    assert clock["slept"] == [guard.POLL_SECONDS] * 4
+    assert answer["Data"] == {"States": '{"migration-task-dev": "stopped"}'}
+
+
+def test_update_that_renames_the_task_stops_the_old_one(dms, clock, monkeypatch):
+    create_task(dms, identifier="migration-task-old")
+    use(monkeypatch, dms)
+
+    answer = guard.handler(request("Update", identifier="migration-task-new", old_identifier="migration-task-old"), Context())
+
+    assert answer["Status"] == "SUCCESS"
+    assert status(dms, "migration-task-old") == "stopped"
+    assert answer["Data"] == {"States": '{"migration-task-new": "absent", "migration-task-old": "stopped"}'}
+
+
+def test_delete_stops_a_running_task(dms, clock, monkeypatch):
+    create_task(dms)
+    use(monkeypatch, SlowToStop(dms, polls=1))
+
+    answer = guard.handler(request("Delete"), Context())
+
+    assert answer["Status"] == "SUCCESS"
+    assert status(dms) == "stopped"
+
+
+def test_delete_of_a_task_that_never_ran_or_is_stopped_needs_no_stop(dms, clock, monkeypatch):
+    arn = create_task(dms, running=True)
+    dms.stop_replication_task(ReplicationTaskArn=arn)
+    never_started_arn = create_task(dms, identifier="migration-task-never-started", running=False)
+    # DMS moves a created task to "ready"; moto leaves it "creating", so it is moved by hand.
+    dms_backends["123456789012"][REGION].replication_tasks[never_started_arn].ready()
+    client = use(monkeypatch, SlowToStop(dms, polls=0))
+
+    stopped = guard.handler(request("Delete"), Context())
+    never_started = guard.handler(request("Delete", identifier="migration-task-never-started"), Context())
+
+    assert stopped["Status"] == never_started["Status"] == "SUCCESS"
+    assert "stop_replication_task" not in client.calls
+    assert clock["slept"] == []
+
+
+def test_delete_of_an_absent_task_succeeds(dms, clock, monkeypatch):
+    use(monkeypatch, dms)
+
+    answer = guard.handler(request("Delete"), Context())
+
+    assert answer["Status"] == "SUCCESS"
+    assert answer["Data"] == {"States": '{"migration-task-dev": "absent"}'}
+
+
+def test_a_task_that_does_not_stop_within_the_wait_fails_with_its_state_and_the_manual_command(dms, clock, monkeypatch):
+    arn = create_task(dms)
+    use(monkeypatch, SlowToStop(dms, polls=10_000))
+
+    answer = guard.handler(request("Update", max_wait="60"), Context())
+
+    assert answer["Status"] == "FAILED"
+    assert "task migration-task-dev is still 'stopping' at the end of the wait" in answer["Reason"]
+    assert f"aws dms stop-replication-task --replication-task-arn {arn}" in answer["Reason"]
+    assert "CloudWatch log stream 2024/06/01/[$LATEST]abc" in answer["Reason"]
+    # Bounded: polls every 15 s until the 60 s are used up, then answers.
+    assert sum(clock["slept"]) == 60
+
+
+def test_the_wait_never_outlasts_the_function(dms, clock, monkeypatch):
+    create_task(dms)
+    use(monkeypatch, SlowToStop(dms, polls=10_000))
+
+    answer = guard.handler(request("Delete", max_wait="600"), Context(remaining_ms=90_000))
+
+    assert answer["Status"] == "FAILED"
+    # 90 s left, 30 s kept for the answer: the wait ends after 60 s.
+    assert sum(clock["slept"]) == 60
+
+
+def test_an_unknown_request_type_fails(dms, clock, monkeypatch):
+    use(monkeypatch, dms)
+    event = request("Delete")
+    event["RequestType"] = "Rollback"
+
+    answer = guard.handler(event, Context())
+
+    assert answer["Status"] == "FAILED"
+    assert "Unsupported RequestType 'Rollback'" in answer["Reason"]
+
+
+def test_a_bad_wait_fails_the_request(dms, clock, monkeypatch):
+    create_task(dms)
+    use(monkeypatch, dms)
+
+    answer = guard.handler(request("Update", max_wait="ten minutes"), Context())
+
+    assert answer["Status"] == "FAILED"
+    assert "MaxWaitSeconds must be a number of seconds, got 'ten minutes'" in answer["Reason"]
+    assert status(dms) == "running"
