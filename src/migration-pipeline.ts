@@ -159,6 +159,8 @@ export class MigrationPipeline extends Construct {
       migrationType: this.dms.migrationType,
       notificationTopic: this.messaging.validationTopic,
       notificationTopicKey: this.messaging.key,
+      reportBucket: this.storage.dataBucket,
+      pipelineName,
       environmentSuffix: suffix,
       logEncryptionKey,
       removalPolicy,
