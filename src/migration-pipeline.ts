@@ -218,7 +218,6 @@ export class MigrationPipeline extends Construct {
       },
       deadLetterQueues: { Functions: this.messaging.deadLetterQueue, IncomingRule: incomingRuleDeadLetterQueue },
       replicationInstanceIdentifier: this.dms.replicationInstanceIdentifier,
-      replicationTaskIdentifier: this.dms.replicationTaskIdentifier,
       openSearchDomain: this.logging.openSearchDomain,
       openSearchVolumeSize: this.logging.volumeSize,
       auditDeliveryStreamName: this.logging.deliveryStreamName,

@@ -10,6 +10,7 @@ import json
 from moto.s3 import models as s3_models
 from moto.s3.exceptions import S3ClientError
 
+from pipeline_helpers import schema_validator
 from test_state_machine import (  # noqa: F401 - pytest fixtures are found through the import
     ANNOUNCE_PATH, DATA_BUCKET, assert_notification, dms_task_properties, harness,
     orchestration_template, table_statistics,
@@ -35,6 +36,8 @@ def failure_of(run):
 
 def the_audit_event(harness):
     [event] = harness.audit_events()
+    errors = [error.message for error in schema_validator().iter_errors(event)]
+    assert errors == [], errors  # src/runtime/pipeline_event.schema.json, "Migration Outcome"
     assert event["source"] == "migration.pipeline"
     assert event["detail-type"] == "Migration Outcome"
     return event["detail"]
@@ -124,6 +127,7 @@ def test_c_validation_still_pending_at_the_budget_fails_as_pending(harness):
     assert cause["problemTables"][0]["ValidationPendingRecords"] == 250
     message = assert_notification(run, harness, "FAILED", "running")
     assert message["outcome"]["reason"] == "VALIDATION_PENDING"
+    assert the_audit_event(harness)["outcome"] == cause
 
 
 def test_c_validation_that_settles_while_waiting_succeeds(harness):
@@ -170,6 +174,7 @@ def test_d_three_pages_are_read_and_totalled(harness):
     last_page = json.loads(harness.s3.get_object(
         Bucket=DATA_BUCKET, Key="reports/migrations/run-pages/tables-2.json")["Body"].read())
     assert len(last_page) == 50
+    assert the_audit_event(harness)["outcome"]["tables"]["tables"] == 250
 
 
 def test_d_the_problem_list_stays_bounded(harness):
@@ -199,6 +204,7 @@ def test_e_validation_not_enabled_succeeds_saying_so(harness):
     assert "not enabled" in message["outcome"]["message"]
     assert message["outcome"]["tables"]["validationNotEnabled"] == 2
     assert harness.report("run-no-validation")["reason"] == "VALIDATION_NOT_ENABLED"
+    assert the_audit_event(harness)["outcome"]["reason"] == "VALIDATION_NOT_ENABLED"
 
 
 def test_no_tables_fails(harness):
