@@ -306,27 +306,51 @@ export class Orchestration extends Construct {
     const verdict = (v: Verdict) => this.verdict(v).next(next);
     return new sfn.Choice(this, 'JudgeTables')
       .when(sfn.Condition.numberEquals(totals('tables'), 0), verdict({
-        id: 'NoTables', status: 'FAILED', reason: 'NO_TABLES', error: 'MigrationFailed', listProblemTables: false,
+        id: 'NoTables',
+        status: 'FAILED',
+        reason: 'NO_TABLES',
+        error: 'MigrationFailed',
+        listProblemTables: false,
         message: 'The task reports no tables: check its table mappings',
       }))
       .when(any('loadFailed'), verdict({
-        id: 'TablesNotLoaded', status: 'FAILED', reason: 'TABLES_NOT_LOADED', error: 'MigrationFailed', listProblemTables: true,
+        id: 'TablesNotLoaded',
+        status: 'FAILED',
+        reason: 'TABLES_NOT_LOADED',
+        error: 'MigrationFailed',
+        listProblemTables: true,
         message: 'Some tables were not loaded (table error, cancelled or missing)',
       }))
       .when(sfn.Condition.or(any('mismatched'), any('suspended'), any('notValidatable')), verdict({
-        id: 'TablesFailedValidation', status: 'FAILED', reason: 'VALIDATION_FAILED', error: 'MigrationValidationFailed', listProblemTables: true,
+        id: 'TablesFailedValidation',
+        status: 'FAILED',
+        reason: 'VALIDATION_FAILED',
+        error: 'MigrationValidationFailed',
+        listProblemTables: true,
         message: 'Data validation found rows that differ, rows it could not compare, or tables it cannot validate',
       }))
       .when(sfn.Condition.and(all('loaded'), all('validated')), verdict({
-        id: 'TablesValidated', status: 'SUCCEEDED', reason: 'VALIDATED', error: 'None', listProblemTables: false,
+        id: 'TablesValidated',
+        status: 'SUCCEEDED',
+        reason: 'VALIDATED',
+        error: 'None',
+        listProblemTables: false,
         message: 'Every table was loaded and every row validated',
       }))
       .when(sfn.Condition.and(all('loaded'), all('validationNotEnabled')), verdict({
-        id: 'TablesLoadedWithoutValidation', status: 'SUCCEEDED', reason: 'VALIDATION_NOT_ENABLED', error: 'None', listProblemTables: false,
+        id: 'TablesLoadedWithoutValidation',
+        status: 'SUCCEEDED',
+        reason: 'VALIDATION_NOT_ENABLED',
+        error: 'None',
+        listProblemTables: false,
         message: 'Every table was loaded; data validation is not enabled for this task, so no rows were compared',
       }))
       .when(sfn.Condition.numberGreaterThanEquals('$.polls.count', maxPolls), verdict({
-        id: 'ValidationStillPending', status: 'FAILED', reason: 'VALIDATION_PENDING', error: 'MigrationFailed', listProblemTables: true,
+        id: 'ValidationStillPending',
+        status: 'FAILED',
+        reason: 'VALIDATION_PENDING',
+        error: 'MigrationFailed',
+        listProblemTables: true,
         message: `Load or validation had not settled for every table within ${timeout.toHumanString()}`,
       }))
       .otherwise(pollAgain);

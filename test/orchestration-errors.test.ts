@@ -38,7 +38,8 @@ function definition(): { States: Record<string, any> } {
 }
 
 const states = Object.entries(definition().States);
-const errorLists = states.flatMap(([name, state]) => [
+interface ErrorList { readonly name: string; readonly kind: string; readonly errors: string[] }
+const errorLists: ErrorList[] = states.flatMap(([name, state]) => [
   ...(state.Retry ?? []).map((r: any) => ({ name, kind: 'Retry', errors: r.ErrorEquals as string[] })),
   ...(state.Catch ?? []).map((c: any) => ({ name, kind: 'Catch', errors: c.ErrorEquals as string[] })),
 ]);
@@ -49,8 +50,8 @@ describe('Retry and Catch error names of the migration state machine', () => {
     expect(errorLists.filter((l) => l.kind === 'Catch').length).toBeGreaterThanOrEqual(10);
   });
 
-  test.each(errorLists.flatMap((l) => l.errors.map((error) => [l.name, l.kind, error])))(
-    '%s %s %s is a documented error name', (_state, _kind, error) => {
+  test.each(errorLists.flatMap((l) => l.errors.map((error): [string, string, string] => [l.name, l.kind, error])))(
+    '%s %s %s is a documented error name', (_state: string, _kind: string, error: string) => {
       expect(Object.keys(KNOWN_ERRORS)).toContain(error);
     });
 
