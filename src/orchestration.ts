@@ -240,7 +240,17 @@ export class Orchestration extends Construct {
    * Reads every page of the task's table statistics, keeping running totals per state group and a bounded list of
    * problem tables (any table not validated) in `$.review`, and saves each page to the report bucket.
    */
-  private reviewTables(next: sfn.IChainable, onError: sfn.IChainable): sfn.IChainable {
+  private reviewTables(next: sfn.IChainable, notifyFailure: sfn.IChainable): sfn.IChainable {
+    // A table page that cannot be read or saved leaves the run without proof: it fails, saying so.
+    const onError = new sfn.Pass(this, 'TableReviewFailed', {
+      parameters: {
+        status: 'FAILED',
+        reason: 'TABLE_REVIEW_FAILED',
+        error: 'MigrationFailed',
+        message: 'The task\'s table statistics could not be read or saved; the error is in `error`',
+      },
+      resultPath: '$.outcome',
+    }).next(notifyFailure);
     const startReview = new sfn.Pass(this, 'StartTableReview', {
       parameters: { pages: 0, totals: emptyTotals(), problems: [] },
       resultPath: '$.review',

@@ -108,6 +108,9 @@ def test_template_poll_settings(orchestration_template):
         expected = {"NotifySuccess": "NotificationFailed",
                     "NotifyFailure": "FailureNotificationFailed",
                     "WriteReport": "ReportNotWritten",
+                    "ReadFirstTablePage": "TableReviewFailed",
+                    "ReadNextTablePage": "TableReviewFailed",
+                    "SaveTablePage": "TableReviewFailed",
                     "PublishOutcomeEvent": "ByOutcome"}.get(name, "NotifyFailure")
         assert state["Catch"][0]["Next"] == expected, name
 

@@ -7,6 +7,7 @@ call from `harness.tables`, honouring Marker and MaxRecords.
 
 import json
 
+from moto.dms.exceptions import InvalidResourceStateFault
 from moto.s3 import models as s3_models
 from moto.s3.exceptions import S3ClientError
 
@@ -234,3 +235,17 @@ def test_a_report_that_cannot_be_written_fails_the_run(harness, monkeypatch):
     _, cause = failure_of(run)
     assert cause["reason"] == "REPORT_NOT_WRITTEN"
     assert cause["verdict"]["reason"] == "VALIDATED"
+
+
+def test_table_statistics_that_cannot_be_read_fail_the_run_saying_so(harness):
+    def deny(call, tables):
+        raise InvalidResourceStateFault("Replication task is not in a valid state")
+    harness.before_table_statistics = deny
+
+    run = harness.run(name="run-unreadable-tables")
+
+    assert run.path[-4:] == ["ReadFirstTablePage", "TableReviewFailed", "NotifyFailure", "MigrationFailed"]
+    error, cause = failure_of(run)
+    assert (error, cause["reason"]) == ("MigrationFailed", "TABLE_REVIEW_FAILED")
+    message = assert_notification(run, harness, "FAILED", "running")
+    assert message["error"]["Error"] == "databasemigration.InvalidResourceStateFaultException"  # moto's spelling
