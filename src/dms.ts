@@ -145,7 +145,7 @@ export class DmsReplication extends Construct {
   public readonly migrationType: string;
   /** The replication instance's identifier (a CloudWatch dimension). */
   public readonly replicationInstanceIdentifier: string;
-  /** The replication task's identifier (a CloudWatch dimension). */
+  /** The replication task's friendly identifier (CloudWatch task metrics use its resource id, the last part of its ARN). */
   public readonly replicationTaskIdentifier: string;
 
   constructor(scope: Construct, id: string, props: DmsReplicationProps) {

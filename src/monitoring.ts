@@ -1,4 +1,4 @@
-import { Duration, Names } from 'aws-cdk-lib';
+import { Duration, Fn, Names } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dms from 'aws-cdk-lib/aws-dms';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -39,8 +39,6 @@ export interface MonitoringProps {
   readonly deadLetterQueues: { [name: string]: sqs.IQueue };
   /** The DMS replication instance identifier (metric dimension). */
   readonly replicationInstanceIdentifier: string;
-  /** The DMS replication task identifier (metric dimension). */
-  readonly replicationTaskIdentifier: string;
   /** The audit domain. */
   readonly openSearchDomain: opensearch.IDomain;
   /** The audit domain's volume size in GiB. */
@@ -146,7 +144,9 @@ export class Monitoring extends Construct {
       glueJobName: props.glueJobName,
       stateMachine: props.stateMachine,
       replicationInstanceIdentifier: props.replicationInstanceIdentifier,
-      replicationTaskIdentifier: props.replicationTaskIdentifier,
+      // The task's Ref is its ARN (arn:<partition>:dms:<region>:<account>:task:<resource id>); DMS names the task's
+      // metrics after that resource id.
+      replicationTaskResourceId: Fn.select(6, Fn.split(':', props.replicationTask.ref)),
       openSearchDomain: props.openSearchDomain,
       openSearchVolumeSize: props.openSearchVolumeSize,
       deliveryStreamName: props.auditDeliveryStreamName,

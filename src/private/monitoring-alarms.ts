@@ -20,9 +20,10 @@ export interface PipelineAlarmsProps {
   readonly glueJobName: string;
   /** The migration state machine. */
   readonly stateMachine: sfn.IStateMachine;
-  /** The DMS replication instance and task identifiers (the metrics' dimensions). */
+  /** The replication instance's identifier (its friendly name): the `ReplicationInstanceIdentifier` dimension. */
   readonly replicationInstanceIdentifier: string;
-  readonly replicationTaskIdentifier: string;
+  /** The replication task's resource id (last part of its ARN): the `ReplicationTaskIdentifier` dimension. */
+  readonly replicationTaskResourceId: string;
   /** The audit domain. */
   readonly openSearchDomain: opensearch.IDomain;
   /** The audit delivery stream's name. */
@@ -61,12 +62,14 @@ export class PipelineAlarms extends Construct {
         queue.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: 'Maximum' }), 1);
     }
 
+    // Task metrics carry two dimensions: the instance's friendly identifier and the task's resource id, not its
+    // friendly identifier (DMS User Guide, "AWS Database Migration Service metrics" and "Replication task metrics").
     const dms = (metricName: string) => new cloudwatch.Metric({
       namespace: 'AWS/DMS',
       metricName,
       dimensionsMap: {
         ReplicationInstanceIdentifier: props.replicationInstanceIdentifier,
-        ReplicationTaskIdentifier: props.replicationTaskIdentifier,
+        ReplicationTaskIdentifier: props.replicationTaskResourceId,
       },
       period: FIVE_MINUTES,
       statistic: 'Maximum',
@@ -150,6 +153,14 @@ export class PipelineAlarms extends Construct {
         right: [dms('CDCLatencySource'), dms('CDCLatencyTarget')],
       }),
     );
+    // DMS data validation metrics (DMS User Guide, "AWS DMS data validation" > "Replication task statistics with
+    // Amazon CloudWatch"): rows that failed, were suspended, or still wait for validation.
+    dashboard.addWidgets(new cloudwatch.GraphWidget({
+      title: '4b. Data validation (DMS rows)',
+      left: [dms('ValidationFailedOverallCount'), dms('ValidationSuspendedOverallCount')],
+      right: [dms('ValidationPendingOverallCount')],
+      width: 24,
+    }));
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: '5. Audit delivery to OpenSearch (success ratio)',

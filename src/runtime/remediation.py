@@ -8,6 +8,9 @@ What it does:
   Glue job FAILED/TIMEOUT          alert only; validation runs are never restarted automatically
   DMS task failed/stopped on error resume once ("resume-processing"), counted in a tag on the task
   Step Functions FAILED/TIMED_OUT  redrive once when the failure looks transient, else alert
+  Step Functions MigrationValidationFailed
+                                   alert with the tables that failed DMS data validation; never resume the
+                                   DMS task nor redrive (a mismatch needs a person, not a retry)
   Step Functions ABORTED           alert only (someone or something stopped it on purpose)
   S3 Object Deleted                alert (data-loss guard), unless it is our own quarantine move
   Validation FAILED (SNS)          move the object to the quarantine prefix, keep the report, alert
@@ -85,6 +88,10 @@ TRANSIENT_ERROR_NAMES = {
 # States.TaskFailed is transient only when its cause says we were throttled.
 THROTTLING_MARKERS = ("throttl", "rate exceeded", "too many requests", "toomanyrequests", "slow down")
 SFN_ACTIVE_STATUSES = {"RUNNING", "PENDING_REDRIVE", "SUCCEEDED"}
+# The error the migration state machine fails with when DMS data validation found tables that differ; its cause is
+# the run's outcome as JSON (reason, table totals, up to ten problem tables, where the report is).
+VALIDATION_FAILED_ERROR = "MigrationValidationFailed"
+MAX_ALERTED_TABLES = 10
 
 _BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30)
 _clients = {}
@@ -389,6 +396,8 @@ def handle_execution_status_change(event, detail, settings):
     error = execution.get("error") or detail.get("error")
     cause = execution.get("cause") or detail.get("cause")
     facts = {**detail, "error": error, "cause": cause, "redriveCount": redrive_count}
+    if current_status == "FAILED" and error == VALIDATION_FAILED_ERROR:
+        return alert_validation_mismatch(settings, where, facts)
     if not is_transient_failure(current_status, error, cause):
         return alert_execution(settings, where, facts, f"{current_status.lower()} ({error})",
                                "None. The failure does not look transient, so the execution was not redriven.")
@@ -444,6 +453,65 @@ def redrive_execution(settings, where, facts, redrive_count):
     return record_action(settings, "SFN_EXECUTION_STATUS_CHANGE", "REDRIVE_EXECUTION", "SUCCEEDED", where,
                          reason=f"automatic redrive {attempt} of {settings.max_redrives}", alerted=True,
                          ids={"executionArn": execution_arn})
+
+
+def alert_validation_mismatch(settings, where, facts):
+    """DMS data validation found differences: alert with the tables, change nothing (no resume, no redrive)."""
+    outcome = parse_outcome(facts.get("cause"))
+    tables = [table_summary(table) for table in as_list(outcome.get("problemTables"))[:MAX_ALERTED_TABLES]]
+    totals = as_dict(outcome.get("tables"))
+    report = as_dict(outcome.get("report"))
+    report_url = f"s3://{report['bucket']}/{report['key']}" if report.get("bucket") and report.get("key") else None
+    failed_tables = sum(int(totals.get(name) or 0) for name in ("mismatched", "suspended", "notValidatable"))
+    names = ", ".join(table["table"] for table in tables) or "see the report"
+    name = facts.get("name") or where.resource.rsplit(":", 1)[-1]
+    publish_alert(
+        settings,
+        subject=f"Migration validation FAILED ({failed_tables} tables): {name}",
+        severity="ERROR",
+        what="DMS data validation found tables whose rows differ between source and target, or could not be compared",
+        where=where,
+        ids={"executionArn": where.resource, "replicationTaskArn": outcome.get("replicationTaskArn")},
+        console_url=execution_url(where.region, where.resource),
+        action_taken="None. A validation mismatch needs a person: the DMS task was not resumed and the execution "
+                     "was not redriven.",
+        next_step="Read the migration report, look up the failed rows in awsdms_validation_failures_v1 on the target, "
+                  "fix the data or the mappings, revalidate the tables (DMS table statistics), then start a new run.",
+        details={"tables": tables, "totals": totals, "report": report_url, "message": outcome.get("message"),
+                 "cause": None if outcome else facts.get("cause")},
+    )
+    return record_action(settings, "SFN_EXECUTION_STATUS_CHANGE", "ALERT_ONLY", "SUCCEEDED", where,
+                         reason=f"validation mismatch in {failed_tables} table(s): {names}", alerted=True,
+                         ids={"executionArn": where.resource, "replicationTaskArn": outcome.get("replicationTaskArn")},
+                         reportKey=report.get("key"))
+
+
+def parse_outcome(cause):
+    """The state machine's outcome from the execution's cause (JSON); {} when the cause is not that JSON."""
+    try:
+        outcome = json.loads(cause or "")
+    except (TypeError, ValueError):
+        log("WARN", "execution cause is not the migration outcome JSON", cause=(cause or "")[:200])
+        return {}
+    return outcome if isinstance(outcome, dict) else {}
+
+
+def table_summary(table):
+    table = as_dict(table)
+    return {
+        "table": f"{table.get('SchemaName')}.{table.get('TableName')}",
+        "validationState": table.get("ValidationState"),
+        "tableState": table.get("TableState"),
+        "validationFailedRecords": table.get("ValidationFailedRecords"),
+        "validationSuspendedRecords": table.get("ValidationSuspendedRecords"),
+        "validationPendingRecords": table.get("ValidationPendingRecords"),
+        "fullLoadRows": table.get("FullLoadRows"),
+        "inserts": table.get("Inserts"),
+    }
+
+
+def as_list(value):
+    return value if isinstance(value, list) else []
 
 
 def alert_execution(settings, where, facts, problem, action_taken, outcome="SUCCEEDED", action="ALERT_ONLY"):

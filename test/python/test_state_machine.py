@@ -2,9 +2,12 @@
 
 The definition is the one in cdk.out (OrchestrationStack), with only its parameters filled in (the ARNs of a
 DMS task and an SNS topic created in moto) and the poll interval shortened so the Wait state does not sleep.
-The DMS task's state between polls is driven through moto's DMS backend.
+The DMS task's state between polls is driven through moto's DMS backend. moto has no DescribeTableStatistics:
+the harness answers it from `Harness.tables`, shaped as the DMS API Reference documents the response
+(TableStatistics list, Marker/MaxRecords paging).
 """
 
+import base64
 import datetime
 import importlib
 import json
@@ -34,6 +37,8 @@ EXECUTION_DEADLINE_SECONDS = 30
 # CDK names of the Orchestration stack's two parameters (see template_loader for how fragments are matched).
 TASK_PARAMETER = "DmsReplicationTask"
 TOPIC_PARAMETER = "MessagingValidationTopic"
+BUCKET_PARAMETER = "StorageDataBucket"
+DATA_BUCKET = "migration-data-dev"
 
 # What the example app synthesizes: orchestration.pollInterval = 5 minutes, orchestration.timeout = 2 hours.
 TEMPLATE_POLL_SECONDS = 300
@@ -42,8 +47,14 @@ TEMPLATE_MAX_POLLS = 22  # floor(timeout / pollInterval) - 2: one interval of ma
 
 RUN_INPUT = {"trigger": "validation-passed", "bucket": "fake-data-bucket", "key": "incoming/sales/orders.csv"}
 
+# Once the load is complete: read every page of table statistics, save it, count it, then judge the tables.
+TABLE_PAGE_PATH = ["SaveTablePage", "ClassifyTablePage", "CountTablePage", "MoreTablePages"]
+REVIEW_START_PATH = ["StartTableReview", "ReadFirstTablePage", *TABLE_PAGE_PATH, "ForgetTablePage", "JudgeTables"]
+ANNOUNCE_PATH = ["WriteReport", "PublishOutcomeEvent", "ByOutcome"]
+VALIDATED_PATH = [*REVIEW_START_PATH, "TablesValidated", *ANNOUNCE_PATH, "NotifySuccess", "MigrationSucceeded"]
+
 HAPPY_START_PATH = ["Initialise", "DescribeTask", "HowToStart", "StartReplication", "WaitForReplication",
-                    "CheckReplication", "IsReplicationComplete", "NotifySuccess", "MigrationSucceeded"]
+                    "CheckReplication", "IsReplicationComplete", *VALIDATED_PATH]
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -60,9 +71,9 @@ def dms_task_properties():
     return the_resource(load_template("DMSStack"), "AWS::DMS::ReplicationTask")["Properties"]
 
 
-def resolve_definition(template, task_arn, topic_arn):
+def resolve_definition(template, task_arn, topic_arn, bucket=DATA_BUCKET):
     state_machine = the_resource(template, "AWS::StepFunctions::StateMachine")
-    resolver = Resolver(template, {TASK_PARAMETER: task_arn, TOPIC_PARAMETER: topic_arn})
+    resolver = Resolver(template, {TASK_PARAMETER: task_arn, TOPIC_PARAMETER: topic_arn, BUCKET_PARAMETER: bucket})
     return json.loads(resolver.resolve(state_machine["Properties"]["DefinitionString"]))
 
 
@@ -87,12 +98,20 @@ def test_template_poll_settings(orchestration_template):
     # notifications themselves, to a Fail state).
     tasks = {name: state for name, state in definition["States"].items() if state["Type"] == "Task"}
     assert sorted(tasks) == ["CheckReplication", "DescribeTask", "NotifyFailure", "NotifySuccess",
-                             "ResumeReplication", "StartReplication"]
+                             "PublishOutcomeEvent", "ReadFirstTablePage", "ReadNextTablePage",
+                             "ResumeReplication", "SaveTablePage", "StartReplication", "WriteReport"]
     for name, state in tasks.items():
-        assert state["Retry"], name
+        # The audit event is best effort: no retry, and a failure goes on to the notification.
+        assert state.get("Retry") or name == "PublishOutcomeEvent", name
+        assert state["TimeoutSeconds"] == 60, name
         assert [c["ErrorEquals"] for c in state["Catch"]] == [["States.ALL"]], name
         expected = {"NotifySuccess": "NotificationFailed",
-                    "NotifyFailure": "FailureNotificationFailed"}.get(name, "NotifyFailure")
+                    "NotifyFailure": "FailureNotificationFailed",
+                    "WriteReport": "ReportNotWritten",
+                    "ReadFirstTablePage": "TableReviewFailed",
+                    "ReadNextTablePage": "TableReviewFailed",
+                    "SaveTablePage": "TableReviewFailed",
+                    "PublishOutcomeEvent": "ByOutcome"}.get(name, "NotifyFailure")
         assert state["Catch"][0]["Next"] == expected, name
 
 
@@ -153,7 +172,18 @@ class Harness:
         sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=queue_arn,
                       Attributes={"RawMessageDelivery": "false"})
 
+        self.s3 = boto3.client("s3", region_name=REGION)
+        self.s3.create_bucket(Bucket=DATA_BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+        # The pipeline's audit rule matches the pipeline's own events; here they go to a queue to be read back.
+        events = boto3.client("events", region_name=REGION)
+        self.audit_queue_url = self.sqs.create_queue(QueueName="migration-audit")["QueueUrl"]
+        audit_queue_arn = self.sqs.get_queue_attributes(
+            QueueUrl=self.audit_queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name="audit", EventPattern=json.dumps({"source": ["migration.pipeline"]}))
+        events.put_targets(Rule="audit", Targets=[{"Id": "queue", "Arn": audit_queue_arn}])
+
         self._instrument_dms(monkeypatch)
+        self._fake_table_statistics(monkeypatch)
         self.definition = resolve_definition(template, self.task_arn, self.topic_arn)
         # The library exposes the Wait as the `orchestration.pollInterval` prop (300 s in the example app, checked
         # in test_template_poll_settings); moto's interpreter really sleeps in Wait states, so shorten it here.
@@ -206,6 +236,56 @@ class Harness:
                             describe_replication_tasks)
         monkeypatch.setattr(dms_models.FakeReplicationTask, "to_dict", to_dict)
 
+    def _fake_table_statistics(self, monkeypatch):
+        """DescribeTableStatistics as the DMS API Reference documents it: ReplicationTaskArn, MaxRecords (default
+        100, 20 to 500), an opaque Marker; the answer has ReplicationTaskArn, TableStatistics and a Marker only
+        when more records exist. The tables come from `self.tables`; `before_table_statistics(call, tables)` may
+        change them before a call."""
+        self.tables = [table_statistics("sales", name) for name in ("orders", "customers", "invoices")]
+        self.table_statistics_calls = []
+        self.before_table_statistics = None
+        harness = self
+
+        def describe_table_statistics(self):
+            task_arn = self._get_param("ReplicationTaskArn")
+            max_records = self._get_param("MaxRecords") or 100
+            marker = self._get_param("Marker")
+            harness.table_statistics_calls.append({"MaxRecords": max_records, "Marker": marker})
+            if harness.before_table_statistics:
+                harness.before_table_statistics(len(harness.table_statistics_calls), harness.tables)
+            if task_arn not in self.dms_backend.replication_tasks:
+                raise ResourceNotFoundFault("Replication Task not found")
+            if not 20 <= max_records <= 500:
+                raise DmsClientError("InvalidParameterValueException", "MaxRecords must be between 20 and 500")
+            start = int(base64.b64decode(marker).decode()) if marker else 0
+            page = harness.tables[start:start + max_records]
+            answer = {"ReplicationTaskArn": task_arn, "TableStatistics": page}
+            if start + max_records < len(harness.tables):
+                answer["Marker"] = base64.b64encode(str(start + max_records).encode()).decode()
+            return json.dumps(answer)
+
+        monkeypatch.setattr(dms_responses.DatabaseMigrationServiceResponse, "describe_table_statistics",
+                            describe_table_statistics, raising=False)
+
+    def report(self, execution_name):
+        body = self.s3.get_object(Bucket=DATA_BUCKET, Key=f"reports/migrations/{execution_name}.json")["Body"]
+        return json.loads(body.read())
+
+    def report_keys(self):
+        listing = self.s3.list_objects_v2(Bucket=DATA_BUCKET, Prefix="reports/migrations/")
+        return sorted(item["Key"] for item in listing.get("Contents", []))
+
+    def audit_events(self):
+        events = []
+        while True:
+            messages = self.sqs.receive_message(QueueUrl=self.audit_queue_url, MaxNumberOfMessages=10,
+                                                WaitTimeSeconds=0).get("Messages", [])
+            if not messages:
+                return events
+            for message in messages:
+                events.append(json.loads(message["Body"]))
+                self.sqs.delete_message(QueueUrl=self.audit_queue_url, ReceiptHandle=message["ReceiptHandle"])
+
     # Step Functions ----------------------------------------------------------------------------------------------
 
     @property
@@ -244,6 +324,22 @@ class Harness:
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
+def table_statistics(schema, table, table_state="Table completed", validation_state="Validated", rows=1000,
+                     pending=0, failed=0, suspended=0):
+    """One TableStatistics entry with the fields of the DMS API Reference (timestamps as epoch seconds)."""
+    return {
+        "SchemaName": schema, "TableName": table,
+        "Inserts": 0, "Deletes": 0, "Updates": 0, "Ddls": 0,
+        "AppliedInserts": 0, "AppliedDeletes": 0, "AppliedUpdates": 0, "AppliedDdls": 0,
+        "FullLoadRows": rows, "FullLoadCondtnlChkFailedRows": 0, "FullLoadErrorRows": 0,
+        "FullLoadStartTime": 1764590000, "FullLoadEndTime": 1764590600, "FullLoadReloaded": False,
+        "LastUpdateTime": 1764590600, "TableState": table_state,
+        "ValidationPendingRecords": pending, "ValidationFailedRecords": failed,
+        "ValidationSuspendedRecords": suspended, "ValidationState": validation_state,
+        "ValidationStateDetails": "",
+    }
+
+
 class Run:
     def __init__(self, execution, events, notifications):
         self.execution = execution
@@ -277,6 +373,8 @@ _EXTRACT_JSON_USERS = (
 )
 # A JSONPath naming a single node: only `.field` and `[index]` steps (no wildcard, slice, filter or union).
 _DEFINITE_PATH = re.compile(r"^\$(?:\.[A-Za-z0-9_-]+|\[\d+\])*$")
+# A JSONPath with a filter, or a slice after a wildcard: always a list of the matches.
+_INDEFINITE_PATH = re.compile(r"\[\?\(|\[\*\]\[\d*:\d*\]")
 
 
 def patch_definite_json_paths(monkeypatch):
@@ -291,6 +389,11 @@ def patch_definite_json_paths(monkeypatch):
             matches = sfn_json_path.parse(path).find(data)
             if len(matches) == 1:
                 return matches[0].value
+        if _INDEFINITE_PATH.search(path):
+            # moto 5.2 raises "could not be found" when a filter matches nothing; Step Functions evaluates such a
+            # path with Jayway JsonPath, which returns the list of matches, empty or not (Paths page of the
+            # Step Functions Developer Guide: `$.jar[?(@.a >= 5)]` gives a list).
+            return [match.value for match in sfn_json_path.parse(path).find(data)]
         return original(path, data)
 
     for name in _EXTRACT_JSON_USERS:
@@ -397,7 +500,7 @@ def test_c_task_already_running_at_100_percent_is_only_watched(harness):
 
     assert run.status == "SUCCEEDED"
     assert run.path == ["Initialise", "DescribeTask", "HowToStart", "WaitForReplication", "CheckReplication",
-                        "IsReplicationComplete", "NotifySuccess", "MigrationSucceeded"]
+                        "IsReplicationComplete", *VALIDATED_PATH]
     assert harness.start_calls == []
     assert harness.task.status == "running"
     assert_notification(run, harness, "SUCCEEDED", "running")

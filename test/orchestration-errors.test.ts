@@ -1,0 +1,75 @@
+/**
+ * Every error name in the migration state machine's Retry and Catch lists is one that can actually occur.
+ *
+ * - Step Functions Developer Guide, "Handling errors in Step Functions workflows" (States.ALL, States.Timeout; a task
+ *   can only time out when it sets TimeoutSeconds) and "Learning to use AWS service SDK integrations" (errors of
+ *   an SDK integration are `<ServiceName>.<ErrorName>` in PascalCase, with an `Exception` suffix added when the
+ *   API's own name has none: DMS's ResourceNotFoundFault is `DatabaseMigration.ResourceNotFoundFaultException`).
+ * - AWS DMS API Reference: Errors of StartReplicationTask (AccessDeniedFault, InvalidResourceStateFault,
+ *   ResourceNotFoundFault), DescribeReplicationTasks (ResourceNotFoundFault), DescribeTableStatistics
+ *   (InvalidResourceStateFault, ResourceNotFoundFault), and "Common Errors" (ThrottlingException).
+ * - Amazon SNS API Reference, Publish, Errors (Throttled, KMSThrottling, InternalError, ...).
+ */
+import { synthPipeline } from './pipeline-fixture';
+
+/** The error names that can occur, by the state machine's resources they come from. */
+const KNOWN_ERRORS: Record<string, string> = {
+  'States.ALL': 'Step Functions: matches any error',
+  'States.Timeout': 'Step Functions: a task ran longer than its TimeoutSeconds',
+  'DatabaseMigration.ThrottlingException': 'DMS common error ThrottlingException',
+  'DatabaseMigration.AccessDeniedFaultException': 'DMS StartReplicationTask AccessDeniedFault',
+  'DatabaseMigration.InvalidResourceStateFaultException': 'DMS StartReplicationTask / DescribeTableStatistics InvalidResourceStateFault',
+  'DatabaseMigration.ResourceNotFoundFaultException': 'DMS ResourceNotFoundFault',
+  'SNS.ThrottledException': 'SNS Publish Throttled',
+  'SNS.KMSThrottlingException': 'SNS Publish KMSThrottling',
+  'SNS.InternalErrorException': 'SNS Publish InternalError',
+};
+
+const fx = synthPipeline();
+const [stateMachine] = Object.values(fx.nested('OrchestrationStack').toJSON().Resources as Record<string, any>)
+  .filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
+
+/** The definition with every token replaced by a placeholder (tokens sit inside JSON strings). */
+function definition(): { States: Record<string, any> } {
+  const body = stateMachine.Properties.DefinitionString;
+  const text = typeof body === 'string' ? body
+    : (body['Fn::Join'][1] as unknown[]).map((p) => (typeof p === 'string' ? p : 'TOKEN')).join('');
+  return JSON.parse(text);
+}
+
+const states = Object.entries(definition().States);
+interface ErrorList { readonly name: string; readonly kind: string; readonly errors: string[] }
+const errorLists: ErrorList[] = states.flatMap(([name, state]) => [
+  ...(state.Retry ?? []).map((r: any) => ({ name, kind: 'Retry', errors: r.ErrorEquals as string[] })),
+  ...(state.Catch ?? []).map((c: any) => ({ name, kind: 'Catch', errors: c.ErrorEquals as string[] })),
+]);
+
+describe('Retry and Catch error names of the migration state machine', () => {
+  test('the definition has retriers and catchers to check', () => {
+    expect(errorLists.filter((l) => l.kind === 'Retry').length).toBeGreaterThanOrEqual(8);
+    expect(errorLists.filter((l) => l.kind === 'Catch').length).toBeGreaterThanOrEqual(10);
+  });
+
+  test.each(errorLists.flatMap((l) => l.errors.map((error): [string, string, string] => [l.name, l.kind, error])))(
+    '%s %s %s is a documented error name', (_state: string, _kind: string, error: string) => {
+      expect(Object.keys(KNOWN_ERRORS)).toContain(error);
+    });
+
+  test('no DMS fault is spelled as a plain Exception (DMS names its faults ...Fault)', () => {
+    const names = errorLists.flatMap((l) => l.errors).filter((e) => e.startsWith('DatabaseMigration.'));
+    for (const name of names) {
+      expect(name).not.toMatch(/^DatabaseMigration\.(ResourceNotFound|InvalidResourceState|AccessDenied)Exception$/);
+    }
+  });
+
+  test('States.Timeout is only listed on tasks that set TimeoutSeconds', () => {
+    for (const [name, state] of states) {
+      const lists = [...(state.Retry ?? []), ...(state.Catch ?? [])].flatMap((r: any) => r.ErrorEquals);
+      if (lists.includes('States.Timeout')) {
+        expect([name, state.TimeoutSeconds]).toEqual([name, expect.any(Number)]);
+      }
+    }
+    const timeoutRetries = states.filter(([, s]) => (s.Retry ?? []).some((r: any) => r.ErrorEquals.includes('States.Timeout')));
+    expect(timeoutRetries.length).toBeGreaterThanOrEqual(8);
+  });
+});
