@@ -90,7 +90,8 @@ project.tryFindObjectFile('package.json')?.addOverride('jest.transform', {
 });
 
 // The runtime code (Python handlers, Glue script, Node custom resources) ships next to the compiled library.
-project.postCompileTask.exec('rm -rf lib/runtime && cp -r src/runtime lib/runtime && find lib/runtime -name __pycache__ -prune -exec rm -rf {} +');
+// It is copied by the compile task itself, so every path to a package (compile + package:js included) has it.
+project.compileTask.exec('rm -rf lib/runtime && cp -r src/runtime lib/runtime && find lib/runtime -name __pycache__ -prune -exec rm -rf {} +');
 
 // ---------------------------------------------------------------------------------------------
 // The test command: every offline check, in the order that fails fastest.

@@ -38,7 +38,7 @@ export interface TapStackProps extends cdk.StackProps {
 
 /**
  * The owner's single stack in us-west-2: one MigrationPipeline with the specification's values,
- * and the outputs an operator needs after deployment.
+ * with its network's zones named (so it synthesizes without credentials) and the operator outputs.
  */
 export class TapStack extends cdk.Stack {
   public readonly pipeline: MigrationPipeline;
@@ -55,7 +55,7 @@ export class TapStack extends cdk.Stack {
     // The specification's values, spelled out even where they are the library's defaults.
     this.pipeline = new MigrationPipeline(this, 'MigrationPipeline', {
       environmentSuffix: props.environmentSuffix,
-      network: { maxAzs: 2, natGateways: 1 },
+      network: { maxAzs: 2, natGateways: 1, availabilityZones: ['us-west-2a', 'us-west-2b'] },
       storage: { noncurrentVersionExpiration: cdk.Duration.days(90) },
       database: {
         engineVersion: auroraEngineVersion,
@@ -81,40 +81,7 @@ export class TapStack extends cdk.Stack {
       },
       logging: { engineVersion: opensearch.EngineVersion.OPENSEARCH_2_11, dataNodeInstanceType: 't3.small.search', dataNodes: 1, volumeSize: 20 },
     });
-    this.addOutputs();
-  }
-
-  private addOutputs(): void {
-    const p = this.pipeline;
-    const outputs: Record<string, [string, string]> = {
-      VpcId: [p.network.vpc.vpcId, 'The pipeline VPC'],
-      DataBucketName: [p.storage.dataBucket.bucketName, 'Upload files under incoming/ (or let DataSync do it) to start a validation'],
-      ScriptBucketName: [p.storage.scriptBucket.bucketName, 'Holds scripts/validate.py'],
-      StateMachineArn: [p.orchestration.stateMachine.stateMachineArn, 'The migration state machine'],
-      OpenSearchDomainEndpoint: [p.logging.openSearchDomain.domainEndpoint, 'The audit domain (VPC endpoint)'],
-      ValidationTopicArn: [p.messaging.validationTopic.topicArn, 'Validation results and migration outcomes'],
-      AlertTopicArn: [p.messaging.alertTopic.topicArn, 'Remediation alerts'],
-      GlueJobName: [p.glue.jobName, 'The validation job'],
-      ReplicationTaskArn: [p.dms.replicationTask.ref, 'The DMS task'],
-      AuroraWriterEndpoint: [p.database.auroraCluster.clusterEndpoint.hostname, 'Aurora writer endpoint'],
-      AuroraReaderEndpoint: [p.database.auroraCluster.clusterReadEndpoint.hostname, 'Aurora reader endpoint'],
-      AuroraSecretArn: [p.database.secret.secretArn, 'Aurora master credentials'],
-      SourceSecretArn: [p.dms.sourceSecret.secretArn, 'Fill in the on-premises MySQL username and password here before the first run'],
-      DataSyncAgentArn: [p.dataSync.agentArn, 'The agent ARN, or a placeholder when activation did not succeed'],
-      DataSyncInstanceId: [p.dataSync.instance.instanceId, 'The agent EC2 instance (activate it manually when ActivationSuccess is false)'],
-      DataSyncActivationSuccess: [p.dataSync.activationSuccess, 'true when the agent was activated automatically'],
-      DataSyncS3LocationArn: [p.dataSync.s3Location.attrLocationArn, 'DataSync destination (incoming/ of the data bucket)'],
-      DataSyncSetupInstructions: [
-        cdk.Fn.join('', [
-          'If DataSyncActivationSuccess is false: get a key with curl "http://', p.dataSync.instance.instancePrivateIp,
-          '/?gatewayType=SYNC&activationRegion=', this.region, '&no_redirect" from inside the VPC, then run ',
-          'aws datasync create-agent --activation-key KEY --agent-name migration-agent-', p.environmentSuffix,
-        ]),
-        'How to finish the DataSync agent setup',
-      ],
-    };
-    for (const [id, [value, description]] of Object.entries(outputs)) {
-      new cdk.CfnOutput(this, id, { value, description });
-    }
+    // The outputs the README's after-deployment steps refer to (SourceSecretArn, DataSyncActivationSuccess, ...).
+    this.pipeline.addOperatorOutputs();
   }
 }

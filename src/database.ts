@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Resource } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Resource, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -7,7 +7,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IConstruct } from 'constructs';
 import { acknowledge, acknowledgeAll, exemptFromGuard } from './private/acknowledgements';
 import { createLogGroup } from './private/log-groups';
-import { requireDurationInRange, requireIntegerInRange, requireMatch } from './private/validation';
+import { reportError, requireDurationInRange, requireIntegerInRange, requireMatch, requireThat } from './private/validation';
 
 /** Settings of the Aurora MySQL target cluster. */
 export interface DatabaseOptions {
@@ -21,7 +21,9 @@ export interface DatabaseOptions {
   readonly engineVersion?: rds.AuroraMysqlEngineVersion;
 
   /**
-   * The instance type of the writer and of every reader.
+   * The instance type of the writer and of every reader, without the `db.` prefix (CDK adds it), e.g. r6g.large.
+   * Aurora MySQL 3 runs on the r5, r6g, r6gd, r6i, r6id, r7g, r7i, r8g, r8gd and x2g classes (large or bigger)
+   * and on t3/t4g medium and large.
    * @default ec2.InstanceType.of(ec2.InstanceClass.R6G, ec2.InstanceSize.LARGE)
    */
   readonly instanceType?: ec2.InstanceType;
@@ -85,6 +87,11 @@ export interface DatabaseProps extends DatabaseOptions {
   readonly retainData?: boolean;
 }
 
+/** Instance class families Aurora MySQL 3 runs on, in sizes large and up. */
+const AURORA_MYSQL_3_FAMILIES = ['r5', 'r6g', 'r6gd', 'r6i', 'r6id', 'r7g', 'r7i', 'r8g', 'r8gd', 'x2g'];
+/** The burstable classes Aurora MySQL 3 runs on (for development and tests). */
+const AURORA_MYSQL_3_BURSTABLE = ['t3.medium', 't3.large', 't4g.medium', 't4g.large'];
+
 /** The log types Aurora MySQL exports to CloudWatch Logs (the spec's list). */
 export const AURORA_LOG_EXPORTS = ['error', 'general', 'slowquery', 'audit'];
 
@@ -103,15 +110,18 @@ export class Database extends Construct {
   constructor(scope: Construct, id: string, props: DatabaseProps) {
     super(scope, id);
     const readers = props.readers ?? 1;
-    const backupRetention = props.backupRetention ?? Duration.days(7);
+    const requestedRetention = props.backupRetention ?? Duration.days(7);
     const defaultDatabaseName = props.defaultDatabaseName ?? 'migration';
     const masterUsername = props.masterUsername ?? 'clusteradmin';
-    requireIntegerInRange('database.readers', readers, 0, 15);
-    requireDurationInRange('database.backupRetention', backupRetention, Duration.days(1), Duration.days(35));
-    requireMatch('database.defaultDatabaseName', defaultDatabaseName, /^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'a letter then up to 63 letters, digits or underscores');
-    requireMatch('database.masterUsername', masterUsername, /^[A-Za-z][A-Za-z0-9_]{0,15}$/, 'a letter then up to 15 letters, digits or underscores');
+    requireIntegerInRange(this, 'database.readers', readers, 0, 15);
+    // Aurora keeps backups for whole days.
+    const backupRetention = requireDurationInRange(this, 'database.backupRetention', requestedRetention, Duration.days(1), Duration.days(35), 'days')
+      ? requestedRetention : Duration.days(7);
+    requireMatch(this, 'database.defaultDatabaseName', defaultDatabaseName, /^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'a letter then up to 63 letters, digits or underscores');
+    requireMatch(this, 'database.masterUsername', masterUsername, /^[A-Za-z][A-Za-z0-9_]{0,15}$/, 'a letter then up to 15 letters, digits or underscores');
 
-    const engine = rds.DatabaseClusterEngine.auroraMysql({ version: props.engineVersion ?? rds.AuroraMysqlEngineVersion.VER_3_09_0 });
+    const engineVersion = props.engineVersion ?? rds.AuroraMysqlEngineVersion.VER_3_09_0;
+    const engine = rds.DatabaseClusterEngine.auroraMysql({ version: engineVersion });
     this.parameterGroup = new rds.ParameterGroup(this, 'ClusterParameterGroup', {
       engine,
       description: `Migration target ${props.environmentSuffix}: audit, general and slow-query logs on`,
@@ -129,6 +139,7 @@ export class Database extends Construct {
     });
 
     const instanceType = props.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.R6G, ec2.InstanceSize.LARGE);
+    this.checkInstanceType(instanceType.toString(), engineVersion.auroraMysqlMajorVersion);
     const zones = props.vpc.isolatedSubnets.map((subnet) => subnet.availabilityZone);
     const retainData = props.retainData ?? false;
     const removalPolicy = retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
@@ -176,6 +187,29 @@ export class Database extends Construct {
       });
     }
     this.acknowledgeFindings(retainData);
+  }
+
+  /**
+   * CDK prefixes the instance type with `db.`, so 'db.r6g.large' would become 'db.db.r6g.large'; and Aurora MySQL 3
+   * runs only on some classes ("Supported DB engines for DB instance classes", Amazon Aurora User Guide).
+   */
+  private checkInstanceType(instanceType: string, mysqlMajorVersion: string): void {
+    if (Token.isUnresolved(instanceType)) {
+      return;
+    }
+    if (instanceType.startsWith('db.')) {
+      reportError(this, `database.instanceType: received '${instanceType}', which would become DB instance class 'db.${instanceType}'; ` +
+        `expected the type without the 'db.' prefix, such as '${instanceType.slice(3)}' (ec2.InstanceType.of(ec2.InstanceClass.R6G, ec2.InstanceSize.LARGE)).`);
+      return;
+    }
+    if (mysqlMajorVersion !== '8.0') {
+      return;
+    }
+    const [family, size] = instanceType.split('.');
+    const supported = AURORA_MYSQL_3_BURSTABLE.includes(instanceType) || (AURORA_MYSQL_3_FAMILIES.includes(family) && /^(large|\d*xlarge)$/.test(size ?? ''));
+    requireThat(this, supported,
+      `database.instanceType: received '${instanceType}'; expected a DB instance class Aurora MySQL 3 supports: ` +
+      `${AURORA_MYSQL_3_FAMILIES.join(', ')} (large or bigger) or ${AURORA_MYSQL_3_BURSTABLE.join(', ')}.`);
   }
 
   /** The generated secret itself (`secret` is its attachment to the cluster). */

@@ -12,7 +12,7 @@ import { acknowledge, acknowledgeAll, exemptCrossStackReference, exemptFromGuard
 import { createLogGroup } from './private/log-groups';
 import { readRuntimeSource } from './private/runtime-code';
 import { INCOMING_PREFIX } from './storage';
-import { requireDurationInRange, requireIntegerInRange, requireMatch } from './private/validation';
+import { requireDurationInRange, requireIntegerInRange, requireMatch, requireThat } from './private/validation';
 
 /** The public SSM parameter that holds the current DataSync agent AMI of each region. */
 export const DATASYNC_AMI_PARAMETER = '/aws/service/datasync/ami';
@@ -110,18 +110,24 @@ export class DataSyncAgent extends Construct {
 
   constructor(scope: Construct, id: string, props: DataSyncAgentProps) {
     super(scope, id);
-    const initialWait = props.activationInitialWait ?? Duration.seconds(90);
-    const retryInterval = props.activationRetryInterval ?? Duration.seconds(45);
-    const maxAttempts = props.activationMaxAttempts ?? 10;
-    requireDurationInRange('dataSync.activationInitialWait', initialWait, Duration.seconds(IAM_PROPAGATION_SECONDS), Duration.minutes(5));
-    requireDurationInRange('dataSync.activationRetryInterval', retryInterval, Duration.seconds(0), Duration.minutes(2));
-    requireIntegerInRange('dataSync.activationMaxAttempts', maxAttempts, 1, 20);
-    requireMatch('dataSync.amiId', props.amiId, /^ami-[0-9a-f]{8,17}$/, "an AMI id such as 'ami-0f508ba5fd9db6606'");
-    const budget = initialWait.toSeconds() + maxAttempts * (retryInterval.toSeconds() + ATTEMPT_OVERHEAD_SECONDS);
-    if (budget > Duration.minutes(14).toSeconds()) {
-      throw new Error(`dataSync.activationMaxAttempts: received ${maxAttempts} attempts ${retryInterval.toHumanString()} apart after ` +
-        `${initialWait.toHumanString()}, which needs up to ${budget} s; expected at most 840 s (the activation function runs at most 15 minutes).`);
+    // The activation function receives whole seconds; invalid values are reported and the defaults stand in.
+    let initialWait = props.activationInitialWait ?? Duration.seconds(90);
+    let retryInterval = props.activationRetryInterval ?? Duration.seconds(45);
+    let maxAttempts = props.activationMaxAttempts ?? 10;
+    if (!requireDurationInRange(this, 'dataSync.activationInitialWait', initialWait, Duration.seconds(IAM_PROPAGATION_SECONDS), Duration.minutes(5))) {
+      initialWait = Duration.seconds(90);
     }
+    if (!requireDurationInRange(this, 'dataSync.activationRetryInterval', retryInterval, Duration.seconds(0), Duration.minutes(2))) {
+      retryInterval = Duration.seconds(45);
+    }
+    if (!requireIntegerInRange(this, 'dataSync.activationMaxAttempts', maxAttempts, 1, 20)) {
+      maxAttempts = 10;
+    }
+    requireMatch(this, 'dataSync.amiId', props.amiId, /^ami-[0-9a-f]{8,17}$/, "an AMI id such as 'ami-0f508ba5fd9db6606'");
+    const budget = initialWait.toSeconds() + maxAttempts * (retryInterval.toSeconds() + ATTEMPT_OVERHEAD_SECONDS);
+    requireThat(this, budget <= Duration.minutes(14).toSeconds(),
+      `dataSync.activationMaxAttempts: received ${maxAttempts} attempts ${retryInterval.toHumanString()} apart after ` +
+      `${initialWait.toHumanString()}, which needs up to ${budget} s; expected at most 840 s (the activation function runs at most 15 minutes).`);
 
     this.instance = this.createAgentInstance(props);
 

@@ -4,10 +4,10 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { acknowledge, acknowledgeAll } from './private/acknowledgements';
 import { DmsTaskStopGuard } from './private/dms-task-guard';
-import { requireIntegerInRange, requireMatch, requireOneOf } from './private/validation';
+import { reportError, requireIntegerInRange, requireMatch, requireOneOf } from './private/validation';
 
 /** Settings of the DMS replication. */
 export interface DmsOptions {
@@ -155,20 +155,20 @@ export class DmsReplication extends Construct {
     const sourcePort = props.sourcePort ?? 3306;
     const sourceSslMode = props.sourceSslMode ?? 'require';
     this.migrationType = props.migrationType ?? 'full-load-and-cdc';
-    requireMatch('dms.replicationInstanceClass', instanceClass, /^dms\.(t2|t3|c4|c5|c6i|c7i|r4|r5|r6i|r7i)\.[0-9]*(micro|small|medium|large|xlarge)$/,
+    requireMatch(this, 'dms.replicationInstanceClass', instanceClass, /^dms\.(t2|t3|c4|c5|c6i|c7i|r4|r5|r6i|r7i)\.[0-9]*(micro|small|medium|large|xlarge)$/,
       "a DMS instance class such as 'dms.t3.medium'");
-    requireIntegerInRange('dms.allocatedStorage', allocatedStorage, 5, 6144);
-    requireIntegerInRange('dms.sourcePort', sourcePort, 1, 65535);
-    requireOneOf('dms.migrationType', this.migrationType, MIGRATION_TYPES);
-    requireOneOf('dms.sourceSslMode', sourceSslMode, SSL_MODES);
-    requireValidJson('dms.tableMappings', props.tableMappings);
-    requireValidJson('dms.replicationTaskSettings', props.replicationTaskSettings);
+    requireIntegerInRange(this, 'dms.allocatedStorage', allocatedStorage, 5, 6144);
+    requireIntegerInRange(this, 'dms.sourcePort', sourcePort, 1, 65535);
+    requireOneOf(this, 'dms.migrationType', this.migrationType, MIGRATION_TYPES);
+    requireOneOf(this, 'dms.sourceSslMode', sourceSslMode, SSL_MODES);
+    requireValidJson(this, 'dms.tableMappings', props.tableMappings);
+    requireValidJson(this, 'dms.replicationTaskSettings', props.replicationTaskSettings);
     const enableDataValidation = props.enableDataValidation ?? true;
     const maxFullLoadSubTasks = props.maxFullLoadSubTasks ?? 8;
     const batchApplyEnabled = props.batchApplyEnabled ?? !enableDataValidation;
-    requireIntegerInRange('dms.maxFullLoadSubTasks', maxFullLoadSubTasks, 1, 49);
+    requireIntegerInRange(this, 'dms.maxFullLoadSubTasks', maxFullLoadSubTasks, 1, 49);
     if (enableDataValidation && batchApplyEnabled) {
-      throw new Error('dms.batchApplyEnabled: received true with enableDataValidation true; expected one of them off, because DMS data validation needs row-by-row apply.');
+      reportError(this, 'dms.batchApplyEnabled: received true with enableDataValidation true; expected one of them off, because DMS data validation needs row-by-row apply.');
     }
 
     const suffix = props.environmentSuffix;
@@ -327,13 +327,13 @@ function defaultTaskSettings(enableValidation: boolean, maxFullLoadSubTasks: num
   });
 }
 
-function requireValidJson(prop: string, value: string | undefined): void {
+function requireValidJson(scope: IConstruct, prop: string, value: string | undefined): void {
   if (value === undefined) {
     return;
   }
   try {
     JSON.parse(value);
   } catch (e) {
-    throw new Error(`${prop}: received a string that is not JSON (${(e as Error).message}); expected a JSON document.`);
+    reportError(scope, `${prop}: received a string that is not JSON (${(e as Error).message}); expected a JSON document.`);
   }
 }

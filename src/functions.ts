@@ -104,14 +104,17 @@ export class PipelineFunctions extends Construct {
   public readonly remediationFunction: lambda.Function;
 
   private readonly props: PipelineFunctionsProps;
+  private readonly timeout: Duration;
 
   constructor(scope: Construct, id: string, props: PipelineFunctionsProps) {
     super(scope, id);
     this.props = props;
-    requireDurationInRange('functions.timeout', props.timeout, Duration.seconds(10), Duration.minutes(15));
-    requireIntegerInRange('functions.reservedConcurrency', props.reservedConcurrency, 1, 1000);
-    requireIntegerInRange('functions.maxDmsResumes', props.maxDmsResumes, 0, 10);
-    requireIntegerInRange('functions.maxRedrives', props.maxRedrives, 0, 10);
+    // Lambda rejects (at construction) a timeout over 15 minutes or not in whole seconds; the default stands in.
+    this.timeout = requireDurationInRange(this, 'functions.timeout', props.timeout, Duration.seconds(10), Duration.minutes(15))
+      ? props.timeout ?? Duration.minutes(1) : Duration.minutes(1);
+    requireIntegerInRange(this, 'functions.reservedConcurrency', props.reservedConcurrency, 1, 1000);
+    requireIntegerInRange(this, 'functions.maxDmsResumes', props.maxDmsResumes, 0, 10);
+    requireIntegerInRange(this, 'functions.maxRedrives', props.maxRedrives, 0, 10);
     const stack = Stack.of(this);
     const suffix = props.environmentSuffix;
     const pipelineName = props.pipelineName ?? 'migration-pipeline';
@@ -162,7 +165,7 @@ export class PipelineFunctions extends Construct {
       runtime: lambda.Runtime.PYTHON_3_12,
       handler: 'index.handler',
       code: lambda.Code.fromInline(readRuntimeSource(sourceFile)),
-      timeout: props.timeout ?? Duration.minutes(1),
+      timeout: this.timeout,
       memorySize: 256,
       vpc: props.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },

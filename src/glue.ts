@@ -8,12 +8,13 @@ import { Construct } from 'constructs';
 import { acknowledgeAll, exemptFromGuard, expectWildcards } from './private/acknowledgements';
 import { readRuntimeSource } from './private/runtime-code';
 import { INCOMING_PREFIX, REPORTS_PREFIX, SCRIPTS_PREFIX } from './storage';
-import { requireDurationInRange, requireIntegerInRange, requireOneOf } from './private/validation';
+import { requireDurationInRange, requireIntegerInRange, requireMatch, requireOneOf, requireThat } from './private/validation';
 
 /** Settings of the Glue validation job and the rules it checks. */
 export interface GlueOptions {
   /**
-   * The Glue version of the validation job.
+   * The Glue version of the validation job: '3.0', '4.0' or '5.0' (older versions have reached end of support,
+   * and Glue no longer creates jobs on them).
    * @default '4.0'
    */
   readonly glueVersion?: string;
@@ -57,19 +58,20 @@ export interface GlueOptions {
   readonly numberOfWorkers?: number;
 
   /**
-   * Columns every file must have.
+   * Columns every file must have. Names must not contain commas or blanks (the job receives them as one
+   * comma-separated argument).
    * @default - no column is required to exist
    */
   readonly expectedColumns?: string[];
 
   /**
-   * Columns that must not hold nulls or empty strings.
+   * Columns that must not hold nulls or empty strings; when `expectedColumns` is given, each must be one of them.
    * @default - none
    */
   readonly requiredColumns?: string[];
 
   /**
-   * Columns whose combined values must be unique.
+   * Columns whose combined values must be unique; when `expectedColumns` is given, each must be one of them.
    * @default - no uniqueness check
    */
   readonly uniqueKeyColumns?: string[];
@@ -107,6 +109,10 @@ export interface GlueValidationProps extends GlueOptions {
 }
 
 const WORKER_TYPES = ['G.025X', 'G.1X', 'G.2X', 'G.4X', 'G.8X', 'Z.2X'];
+/** Glue versions that still take new jobs ("AWS Glue version support policy", AWS Glue Developer Guide). */
+const GLUE_VERSIONS = ['3.0', '4.0', '5.0'];
+/** A column name the job can receive in its comma-separated arguments. */
+const COLUMN_NAME = /^[^,\s]+$/;
 
 /**
  * The Glue catalog database and the validation job. The job's script ships with this library and is
@@ -124,18 +130,22 @@ export class GlueValidation extends Construct {
 
   constructor(scope: Construct, id: string, props: GlueValidationProps) {
     super(scope, id);
-    const timeout = props.timeout ?? Duration.minutes(60);
+    const requestedTimeout = props.timeout ?? Duration.minutes(60);
     const maxRetries = props.maxRetries ?? 2;
     const maxConcurrentRuns = props.maxConcurrentRuns ?? 10;
     const workerType = props.workerType ?? 'G.1X';
     const numberOfWorkers = props.numberOfWorkers ?? 2;
     const minRows = props.minRows ?? 1;
-    requireDurationInRange('glue.timeout', timeout, Duration.minutes(1), Duration.days(7));
-    requireIntegerInRange('glue.maxRetries', maxRetries, 0, 10);
-    requireIntegerInRange('glue.maxConcurrentRuns', maxConcurrentRuns, 1, 1000);
-    requireIntegerInRange('glue.numberOfWorkers', numberOfWorkers, 2, 299);
-    requireIntegerInRange('glue.minRows', minRows, 0, Number.MAX_SAFE_INTEGER);
-    requireOneOf('glue.workerType', workerType, WORKER_TYPES);
+    // Glue takes the timeout in whole minutes.
+    const timeout = requireDurationInRange(this, 'glue.timeout', requestedTimeout, Duration.minutes(1), Duration.days(7), 'minutes')
+      ? requestedTimeout : Duration.minutes(60);
+    requireIntegerInRange(this, 'glue.maxRetries', maxRetries, 0, 10);
+    requireIntegerInRange(this, 'glue.maxConcurrentRuns', maxConcurrentRuns, 1, 1000);
+    requireIntegerInRange(this, 'glue.numberOfWorkers', numberOfWorkers, 2, 299);
+    requireIntegerInRange(this, 'glue.minRows', minRows, 0, Number.MAX_SAFE_INTEGER);
+    requireOneOf(this, 'glue.workerType', workerType, WORKER_TYPES);
+    requireOneOf(this, 'glue.glueVersion', props.glueVersion, GLUE_VERSIONS);
+    this.checkColumns(props);
 
     const stack = Stack.of(this);
     this.jobName = `migration-validation-${props.environmentSuffix}`;
@@ -219,6 +229,26 @@ export class GlueValidation extends Construct {
     // The job must not start before its script is in place.
     this.validationJob.node.addDependency(scriptDeployment);
     acknowledgeBucketDeployment(Stack.of(this));
+  }
+
+  /** Column names must survive the comma-separated job arguments; required and key columns must be expected ones. */
+  private checkColumns(props: GlueOptions): void {
+    const lists = { expectedColumns: props.expectedColumns, requiredColumns: props.requiredColumns, uniqueKeyColumns: props.uniqueKeyColumns };
+    for (const [name, columns] of Object.entries(lists)) {
+      for (const column of columns ?? []) {
+        requireMatch(this, `glue.${name}`, column, COLUMN_NAME, 'a column name without commas or blanks');
+      }
+    }
+    const expected = props.expectedColumns ?? [];
+    if (expected.length === 0) {
+      return;
+    }
+    for (const name of ['requiredColumns', 'uniqueKeyColumns'] as const) {
+      const unexpected = (props[name] ?? []).filter((column) => !expected.includes(column));
+      requireThat(this, unexpected.length === 0,
+        `glue.${name}: received ${unexpected.map((c) => `'${c}'`).join(', ')}, not in glue.expectedColumns; ` +
+        `expected columns from glue.expectedColumns (${expected.map((c) => `'${c}'`).join(', ')}).`);
+    }
   }
 
   /** Exactly the S3 and EventBridge access a validation run needs. */

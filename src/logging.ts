@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CfnMapping, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
@@ -7,6 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as opensearch from 'aws-cdk-lib/aws-opensearchservice';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { Construct } from 'constructs';
 import { acknowledge, acknowledgeAll, exemptFromGuard, expectWildcards } from './private/acknowledgements';
 import { acknowledgeAutoDeleteProvider, bucketRemoval } from './private/bucket-retention';
@@ -109,12 +110,14 @@ export class AuditLogging extends Construct {
     super(scope, id);
     const dataNodes = props.dataNodes ?? 1;
     const volumeSize = props.volumeSize ?? 20;
-    const instanceType = props.dataNodeInstanceType ?? 't3.small.search';
+    const requestedInstanceType = props.dataNodeInstanceType ?? 't3.small.search';
     const indexName = props.indexName ?? 'migration-audit';
-    requireIntegerInRange('logging.dataNodes', dataNodes, 1, 80);
-    requireIntegerInRange('logging.volumeSize', volumeSize, 10, 3584);
-    requireMatch('logging.dataNodeInstanceType', instanceType, /^[a-z0-9]+\.[0-9]*[a-z]+\.search$/, "an OpenSearch instance type such as 't3.small.search'");
-    requireMatch('logging.indexName', indexName, /^[a-z0-9][a-z0-9_-]{0,62}$/, 'a lower-case index name');
+    requireIntegerInRange(this, 'logging.dataNodes', dataNodes, 1, 80);
+    requireIntegerInRange(this, 'logging.volumeSize', volumeSize, 10, 3584);
+    // OpenSearch's construct rejects other types while it is built; the default stands in so the other props are checked.
+    const instanceType = requireMatch(this, 'logging.dataNodeInstanceType', requestedInstanceType, /^[a-z0-9]+\.[0-9]*[a-z]+\.search$/,
+      "an OpenSearch instance type such as 't3.small.search'") ? requestedInstanceType : 't3.small.search';
+    requireMatch(this, 'logging.indexName', indexName, /^[a-z0-9][a-z0-9_-]{0,62}$/, 'a lower-case index name');
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     this.volumeSize = volumeSize;
     this.deliveryStreamName = `migration-audit-${props.environmentSuffix}`;
@@ -156,10 +159,10 @@ export class AuditLogging extends Construct {
     if (autoDelete) {
       this.deliveryStream.node.addDependency(autoDelete);
     }
-    this.auditDeliveryStream = firehose.DeliveryStream.fromDeliveryStreamAttributes(this, 'AuditDeliveryStream', {
+    this.auditDeliveryStream = withConnectionsOnDemand(firehose.DeliveryStream.fromDeliveryStreamAttributes(this, 'AuditDeliveryStream', {
       deliveryStreamArn: this.deliveryStream.attrArn,
       deliveryStreamName: this.deliveryStream.ref,
-    });
+    }));
     this.acknowledgeFindings();
   }
 
@@ -393,4 +396,39 @@ export class AuditLogging extends Construct {
     stream.node.addDependency(role);
     return stream;
   }
+}
+
+/**
+ * The id of the mapping CDK's delivery streams add to their stack (Firehose's public CIDR block per region), as
+ * the construct tree stores it ('/' in an id becomes '--').
+ */
+const FIREHOSE_CIDR_MAPPING_ID = '@aws-cdk--aws-kinesisfirehose.CidrBlocks';
+
+/**
+ * CDK's delivery-stream classes build their `connections` (Firehose's public CIDR block) when they are created.
+ * In a stack without a concrete region that adds a CfnMapping to the template, which the pipeline never uses
+ * (cfn-lint W7001 in every environment-agnostic app). The mapping is removed here and rebuilt only when someone
+ * reads `connections`.
+ */
+function withConnectionsOnDemand(stream: firehose.IDeliveryStream): firehose.IDeliveryStream {
+  const stack = Stack.of(stream);
+  if (!stack.node.tryRemoveChild(FIREHOSE_CIDR_MAPPING_ID)) {
+    return stream;
+  }
+  let connections: ec2.Connections | undefined;
+  Object.defineProperty(stream, 'connections', {
+    get: () => connections ??= new ec2.Connections({ peer: ec2.Peer.ipv4(firehoseCidrBlock(stack)) }),
+  });
+  return stream;
+}
+
+/** Firehose's public CIDR block in the stack's region, through the mapping CDK itself would create. */
+function firehoseCidrBlock(stack: Stack): string {
+  const existing = stack.node.tryFindChild(FIREHOSE_CIDR_MAPPING_ID) as CfnMapping | undefined;
+  const mapping = existing ?? new CfnMapping(stack, FIREHOSE_CIDR_MAPPING_ID, {
+    mapping: Object.fromEntries(RegionInfo.regions.filter((region) => region.firehoseCidrBlock)
+      .map((region) => [region.name, { FirehoseCidrBlock: region.firehoseCidrBlock! }])),
+    lazy: true,
+  });
+  return mapping.findInMap(stack.region, 'FirehoseCidrBlock');
 }

@@ -61,9 +61,11 @@ export class Messaging extends Construct {
 
   constructor(scope: Construct, id: string, props: MessagingProps) {
     super(scope, id);
-    requireMatch('messaging.notificationEmail', props.notificationEmail, EMAIL_PATTERN, 'an e-mail address such as ops@example.com');
-    this.deadLetterRetention = props.deadLetterRetention ?? Duration.days(14);
-    requireDurationInRange('messaging.deadLetterRetention', this.deadLetterRetention, Duration.minutes(1), Duration.days(14));
+    requireMatch(this, 'messaging.notificationEmail', props.notificationEmail, EMAIL_PATTERN, 'an e-mail address such as ops@example.com');
+    const requestedRetention = props.deadLetterRetention ?? Duration.days(14);
+    // SQS rejects (at construction) a retention outside 1 minute to 14 days; the default stands in.
+    this.deadLetterRetention = requireDurationInRange(this, 'messaging.deadLetterRetention', requestedRetention, Duration.minutes(1), Duration.days(14))
+      ? requestedRetention : Duration.days(14);
 
     this.removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     this.key = new kms.Key(this, 'Key', {

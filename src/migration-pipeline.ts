@@ -1,4 +1,4 @@
-import { Aspects, Duration, NestedStack } from 'aws-cdk-lib';
+import { Aspects, CfnOutput, Duration, NestedStack, NestedStackProps, Stack, Token } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -16,6 +16,7 @@ import { Messaging, MessagingOptions } from './messaging';
 import { Monitoring } from './monitoring';
 import { Network, NetworkOptions } from './network';
 import { Orchestration, OrchestrationOptions } from './orchestration';
+import { operatorOutputs } from './private/operator-outputs';
 import { INCOMING_PREFIX, Storage, StorageOptions } from './storage';
 import { requireMatch } from './private/validation';
 
@@ -115,14 +116,19 @@ export class MigrationPipeline extends Construct {
     super(scope, id);
     const suffix = resolveEnvironmentSuffix(this, props.environmentSuffix);
     const pipelineName = props.pipelineName ?? `migration-pipeline-${suffix}`;
-    requireMatch('pipelineName', pipelineName, /^[A-Za-z0-9._-]{1,64}$/, 'up to 64 letters, digits, dots, underscores or hyphens');
+    requireMatch(this, 'pipelineName', pipelineName, /^[A-Za-z0-9._-]{1,64}$/, 'up to 64 letters, digits, dots, underscores or hyphens');
+    // Resource names carry the suffix, so a second pipeline with it in the same account and region would collide.
+    this.node.addValidation({ validate: () => this.duplicateSuffixErrors() });
     const retainData = resolveRetainData(this, suffix, props.retainData);
     const removalPolicy = removalPolicyFor(retainData);
     this.environmentSuffix = suffix;
     this.retainData = retainData;
     this.nestedStacks = {};
     const nested = (name: string, description: string) => {
-      const stack = new NestedStack(this, name, { description: `Migration pipeline (${suffix}): ${description}` });
+      const stack = new PipelineNestedStack(this, name, {
+        description: `Migration pipeline (${suffix}): ${description}`,
+        availabilityZones: name === 'NetworkStack' ? props.network?.availabilityZones : undefined,
+      });
       this.nestedStacks[name] = stack;
       return stack;
     };
@@ -260,15 +266,45 @@ export class MigrationPipeline extends Construct {
     }
 
     // The spec's explicit order; every other dependency follows from the data that flows between stacks.
-    storageStack.addDependency(networkStack);
-    databaseStack.addDependency(networkStack);
-    glueStack.addDependency(storageStack);
-    messagingStack.addDependency(glueStack);
-    dmsStack.addDependency(networkStack);
-    dmsStack.addDependency(databaseStack);
+    // (Set on the nested stacks' resources in this stack: Stack#addDependency is deprecated in newer aws-cdk-lib.)
+    const dependsOn = (stack: NestedStack, on: NestedStack) => stack.nestedStackResource!.addDependency(on.nestedStackResource!);
+    dependsOn(storageStack, networkStack);
+    dependsOn(databaseStack, networkStack);
+    dependsOn(glueStack, storageStack);
+    dependsOn(messagingStack, glueStack);
+    dependsOn(dmsStack, networkStack);
+    dependsOn(dmsStack, databaseStack);
 
     this.incomingObjectRule = this.routeIncomingObjects(incomingRuleDeadLetterQueue);
     Aspects.of(this).add(new IntendedDependsOnLintSuppression());
+  }
+
+  /**
+   * Adds the outputs an operator needs after deployment (the README's after-deployment steps refer to them):
+   * `SourceSecretArn`, `DataSyncActivationSuccess`, `DataSyncSetupInstructions`, the bucket, topic, state machine,
+   * database and domain names, and more. The outputs are created directly in `scope`, whose stack must not have
+   * outputs with these ids yet; in a stack (the default) the ids are the output names.
+   *
+   * @param scope where the outputs are created; when omitted, the stack that holds the pipeline
+   * @returns the outputs by name
+   */
+  public addOperatorOutputs(scope?: Construct): Record<string, CfnOutput> {
+    const target = scope ?? Stack.of(this);
+    const outputs: Record<string, CfnOutput> = {};
+    for (const [id, { value, description }] of Object.entries(operatorOutputs(this))) {
+      outputs[id] = new CfnOutput(target, id, { value, description });
+    }
+    return outputs;
+  }
+
+  /** One error per earlier pipeline of the app with this suffix in the same account and region (or both environment-agnostic). */
+  private duplicateSuffixErrors(): string[] {
+    const others = this.node.root.node.findAll().filter((c): c is MigrationPipeline => c instanceof MigrationPipeline);
+    const earlier = others.slice(0, others.indexOf(this))
+      .filter((other) => other.environmentSuffix === this.environmentSuffix && environmentKey(other) === environmentKey(this));
+    return earlier.map((other) =>
+      `environmentSuffix: received '${this.environmentSuffix}' for both ${other.node.path} and ${this.node.path} in ${environmentKey(this)}; ` +
+      'expected a suffix unique per account and region, because it is part of the names of buckets, jobs, functions and the database.');
   }
 
   /** Objects created under `incoming/` of the data bucket start a validation (the spec keeps this rule in the main stack). */
@@ -291,5 +327,34 @@ export class MigrationPipeline extends Construct {
       maxEventAge: Duration.hours(24),
     }));
     return rule;
+  }
+}
+
+/** The account and region a pipeline deploys to, in words ('any account, any region' when environment-agnostic). */
+function environmentKey(scope: Construct): string {
+  const { account, region } = Stack.of(scope);
+  const describe = (value: string, what: string) => (Token.isUnresolved(value) ? `any ${what}` : `${what} ${value}`);
+  return `${describe(account, 'account')}, ${describe(region, 'region')}`;
+}
+
+interface PipelineNestedStackProps extends NestedStackProps {
+  /** The zones the network stack's VPC spans, when the user named them. */
+  readonly availabilityZones?: string[];
+}
+
+/**
+ * A nested stack that knows its Availability Zones when the user named them: the VPC reads its stack's zones,
+ * which CDK otherwise looks up in the account (needing credentials) when the account and region are concrete.
+ */
+class PipelineNestedStack extends NestedStack {
+  private readonly zones?: string[];
+
+  constructor(scope: Construct, id: string, props: PipelineNestedStackProps) {
+    super(scope, id, props);
+    this.zones = props.availabilityZones;
+  }
+
+  public get availabilityZones(): string[] {
+    return this.zones ?? super.availabilityZones;
   }
 }

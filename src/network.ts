@@ -1,4 +1,4 @@
-import { ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -6,7 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledge, exemptFromGuard } from './private/acknowledgements';
 import { denyGrantsExceptForAwsServices } from './private/key-policies';
-import { requireIntegerInRange, requireMatch } from './private/validation';
+import { reportError, requireIntegerInRange, requireIpv4Cidr, requireThat } from './private/validation';
 
 /** Settings of the pipeline's network. */
 export interface NetworkOptions {
@@ -24,10 +24,20 @@ export interface NetworkOptions {
   readonly cidr?: string;
 
   /**
-   * How many Availability Zones the new VPC spans (Aurora needs two).
-   * @default 2
+   * How many Availability Zones the new VPC spans (Aurora needs two). With `availabilityZones`, the VPC
+   * uses the first `maxAzs` of them.
+   * @default 2, or the number of `availabilityZones` when they are given
    */
   readonly maxAzs?: number;
+
+  /**
+   * The Availability Zones of the new VPC, e.g. ['us-west-2a', 'us-west-2b']. Naming them lets a MigrationPipeline in
+   * a stack with a concrete account and region synthesize without AWS credentials: otherwise CDK looks the zones up
+   * in the account.
+   * At least two, all in the stack's region.
+   * @default - the first `maxAzs` zones of the stack's region (looked up when the stack's account and region are concrete)
+   */
+  readonly availabilityZones?: string[];
 
   /**
    * How many NAT gateways the new VPC gets (one per AZ removes the single point of failure).
@@ -58,6 +68,9 @@ export interface NetworkProps extends NetworkOptions {
 }
 
 const SUBNET_GROUPS = 3;
+const DEFAULT_CIDR = '10.0.0.0/16';
+/** An Availability Zone name such as us-west-2a or us-gov-west-1b (checked when the stack's region is not known). */
+const AZ_NAME_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d[a-z]$/;
 
 /**
  * The VPC (public, private-with-egress and isolated subnets) and one security group per kind of workload.
@@ -86,7 +99,7 @@ export class Network extends Construct {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     this.logEncryptionKey = this.createLogEncryptionKey(removalPolicy);
-    this.vpc = props.vpc ? validateExistingVpc(props) : this.createVpc(props, removalPolicy);
+    this.vpc = props.vpc && this.validateExistingVpc(props) ? props.vpc : this.createVpc(props.vpc ? {} : props, removalPolicy);
 
     this.dbSecurityGroup = this.securityGroup('DbSecurityGroup', 'Aurora MySQL cluster', false);
     this.dmsSecurityGroup = this.securityGroup('DmsSecurityGroup', 'DMS replication instance: reaches the on-premises source and Aurora', false);
@@ -97,23 +110,25 @@ export class Network extends Construct {
   }
 
   private createVpc(props: NetworkOptions, removalPolicy: RemovalPolicy): ec2.Vpc {
-    const cidr = props.cidr ?? '10.0.0.0/16';
-    const maxAzs = props.maxAzs ?? 2;
-    const natGateways = props.natGateways ?? 1;
     const cidrMask = props.subnetCidrMask ?? 24;
-    requireIntegerInRange('network.maxAzs', maxAzs, 2, 6);
-    requireIntegerInRange('network.natGateways', natGateways, 1, maxAzs);
-    requireIntegerInRange('network.subnetCidrMask', cidrMask, 16, 28);
-    requireCidrFits(cidr, cidrMask, maxAzs);
+    const zones = this.availabilityZones(props);
+    const maxAzs = zones?.length ?? this.validMaxAzs(props.maxAzs ?? 2);
+    const natGateways = props.natGateways ?? 1;
+    // A value CDK would reject while building the VPC is reported and replaced by the default, so that the
+    // remaining props are still checked in the same synthesis.
+    const natGatewaysOk = requireIntegerInRange(this, 'network.natGateways', natGateways, 1, maxAzs);
+    const cidrMaskOk = requireIntegerInRange(this, 'network.subnetCidrMask', cidrMask, 16, 28);
+    const subnetCidrMask = cidrMaskOk ? cidrMask : 24;
+    const cidr = this.validCidr(props.cidr ?? DEFAULT_CIDR, subnetCidrMask, maxAzs);
 
     const vpc = new ec2.Vpc(this, 'Vpc', {
       ipAddresses: ec2.IpAddresses.cidr(cidr),
-      maxAzs,
-      natGateways,
+      ...(zones ? { availabilityZones: zones } : { maxAzs }),
+      natGateways: natGatewaysOk ? natGateways : 1,
       subnetConfiguration: [
-        { name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask, mapPublicIpOnLaunch: false },
-        { name: 'Private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask },
-        { name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask },
+        { name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: subnetCidrMask, mapPublicIpOnLaunch: false },
+        { name: 'Private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: subnetCidrMask },
+        { name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: subnetCidrMask },
       ],
       // The default security group loses its rules, so nothing can rely on it by accident.
       restrictDefaultSecurityGroup: true,
@@ -163,40 +178,69 @@ export class Network extends Construct {
     return key;
   }
 
+  /** `maxAzs` when it is usable, else the default (the error is reported). */
+  private validMaxAzs(maxAzs: number): number {
+    return requireIntegerInRange(this, 'network.maxAzs', maxAzs, 2, 6) ? maxAzs : 2;
+  }
+
+  /**
+   * The named zones the VPC uses (the first `maxAzs` of them), or undefined when none are named or they cannot
+   * be used (the error is reported). Names are checked against the stack's region when it is concrete.
+   */
+  private availabilityZones(props: NetworkOptions): string[] | undefined {
+    const zones = props.availabilityZones;
+    if (zones === undefined) {
+      return undefined;
+    }
+    const wanted = props.maxAzs !== undefined ? this.validMaxAzs(props.maxAzs) : Math.max(zones.length, 2);
+    const received = `[${zones.map((zone) => `'${zone}'`).join(', ')}]`;
+    const distinct = new Set(zones).size === zones.length;
+    const enough = requireThat(this, distinct && zones.length >= wanted,
+      `network.availabilityZones: received ${received}; expected at least ${wanted} distinct Availability Zones` +
+      (props.maxAzs !== undefined ? ` (network.maxAzs is ${props.maxAzs})` : ' (Aurora needs two)') + '.');
+    const region = Stack.of(this).region;
+    const regionKnown = !Token.isUnresolved(region);
+    const pattern = regionKnown ? new RegExp(`^${region}[a-z]$`) : AZ_NAME_PATTERN;
+    const named = requireThat(this, zones.every((zone) => Token.isUnresolved(zone) || pattern.test(zone)),
+      `network.availabilityZones: received ${received}; expected Availability Zone names ` +
+      (regionKnown ? `of the stack's region ${region}, such as '${region}a'.` : "such as 'us-west-2a'."));
+    return enough && named ? zones.slice(0, wanted) : undefined;
+  }
+
+  /** `cidr` when it is a usable range for the subnets, else the default (the error is reported). */
+  private validCidr(cidr: string, cidrMask: number, maxAzs: number): string {
+    if (!requireIpv4Cidr(this, 'network.cidr', cidr)) {
+      return DEFAULT_CIDR;
+    }
+    const prefix = Number(cidr.split('/')[1]);
+    const subnetsNeeded = SUBNET_GROUPS * maxAzs;
+    const subnetsAvailable = prefix > cidrMask ? 0 : 2 ** (cidrMask - prefix);
+    const fits = requireThat(this, subnetsAvailable >= subnetsNeeded,
+      `network.cidr: received '${cidr}', which holds ${subnetsAvailable} /${cidrMask} subnets; expected room for ${subnetsNeeded} ` +
+      `(${SUBNET_GROUPS} subnet groups x ${maxAzs} AZs): use a larger range or a smaller subnetCidrMask.`);
+    return fits ? cidr : DEFAULT_CIDR;
+  }
+
+  /**
+   * Reports an existing VPC given together with settings for a new one (the settings are ignored), and one without
+   * the subnets the pipeline needs; returns false in that case, so that a new VPC stands in while the other props
+   * are checked (the synthesis fails either way).
+   */
+  private validateExistingVpc(props: NetworkOptions): boolean {
+    const vpc = props.vpc!;
+    const conflicting = (['cidr', 'maxAzs', 'availabilityZones', 'natGateways', 'subnetCidrMask', 'flowLogRetention'] as const)
+      .filter((key) => props[key] !== undefined);
+    if (conflicting.length > 0) {
+      reportError(this,
+        `network: received both an existing vpc and VPC settings (${conflicting.join(', ')}); ` +
+        'expected either an existing vpc or settings for a new one.');
+    }
+    return requireThat(this, vpc.isolatedSubnets.length >= 2 && vpc.privateSubnets.length >= 1 && vpc.publicSubnets.length >= 1,
+      `network.vpc: received a VPC with ${vpc.publicSubnets.length} public, ${vpc.privateSubnets.length} private-with-egress and ` +
+      `${vpc.isolatedSubnets.length} isolated subnets; expected at least 1 public, 1 private-with-egress and 2 isolated subnets.`);
+  }
+
   private securityGroup(id: string, description: string, allowAllOutbound: boolean): ec2.SecurityGroup {
     return new ec2.SecurityGroup(this, id, { vpc: this.vpc, description, allowAllOutbound });
-  }
-}
-
-function validateExistingVpc(props: NetworkOptions): ec2.IVpc {
-  const vpc = props.vpc!;
-  const conflicting = (['cidr', 'maxAzs', 'natGateways', 'subnetCidrMask', 'flowLogRetention'] as const)
-    .filter((key) => props[key] !== undefined);
-  if (conflicting.length > 0) {
-    throw new Error(
-      `network: received both an existing vpc and VPC settings (${conflicting.join(', ')}); ` +
-      'expected either an existing vpc or settings for a new one.',
-    );
-  }
-  if (vpc.isolatedSubnets.length < 2 || vpc.privateSubnets.length < 1 || vpc.publicSubnets.length < 1) {
-    throw new Error(
-      `network.vpc: received a VPC with ${vpc.publicSubnets.length} public, ${vpc.privateSubnets.length} private-with-egress and ` +
-      `${vpc.isolatedSubnets.length} isolated subnets; expected at least 1 public, 1 private-with-egress and 2 isolated subnets.`,
-    );
-  }
-  return vpc;
-}
-
-/** Fails when the VPC range cannot hold one subnet of each group in every AZ. */
-function requireCidrFits(cidr: string, cidrMask: number, maxAzs: number): void {
-  requireMatch('network.cidr', cidr, /^(\d{1,3}\.){3}\d{1,3}\/(\d|[12]\d|3[0-2])$/, 'an IPv4 CIDR block such as 10.0.0.0/16');
-  const prefix = Number(cidr.split('/')[1]);
-  const subnetsNeeded = SUBNET_GROUPS * maxAzs;
-  const subnetsAvailable = prefix > cidrMask ? 0 : 2 ** (cidrMask - prefix);
-  if (subnetsAvailable < subnetsNeeded) {
-    throw new Error(
-      `network.cidr: received '${cidr}', which holds ${subnetsAvailable} /${cidrMask} subnets; expected room for ${subnetsNeeded} ` +
-      `(${SUBNET_GROUPS} subnet groups x ${maxAzs} AZs): use a larger range or a smaller subnetCidrMask.`,
-    );
   }
 }

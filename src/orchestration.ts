@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 import { acknowledge, expectWildcards } from './private/acknowledgements';
 import { DMS_TABLE_STATES, DMS_VALIDATION_STATES } from './private/dms-table-statistics';
 import { createLogGroup } from './private/log-groups';
-import { requireDurationInRange } from './private/validation';
+import { reportError, requireDurationInRange } from './private/validation';
 
 /** Settings of the orchestration state machine. */
 export interface OrchestrationOptions {
@@ -126,12 +126,18 @@ export class Orchestration extends Construct {
 
   constructor(scope: Construct, id: string, props: OrchestrationProps) {
     super(scope, id);
-    const pollInterval = props.pollInterval ?? Duration.minutes(5);
-    const timeout = props.timeout ?? Duration.hours(2);
-    requireDurationInRange('orchestration.pollInterval', pollInterval, Duration.seconds(1), Duration.hours(1));
-    requireDurationInRange('orchestration.timeout', timeout, Duration.minutes(1), Duration.days(365));
+    // Invalid values are reported and the defaults stand in, so that the poll count below can be computed.
+    let pollInterval = props.pollInterval ?? Duration.minutes(5);
+    let timeout = props.timeout ?? Duration.hours(2);
+    if (!requireDurationInRange(this, 'orchestration.pollInterval', pollInterval, Duration.seconds(1), Duration.hours(1))) {
+      pollInterval = Duration.minutes(5);
+    }
+    if (!requireDurationInRange(this, 'orchestration.timeout', timeout, Duration.minutes(1), Duration.days(365))) {
+      timeout = Duration.hours(2);
+    }
     if (!pollInterval.isUnresolved() && !timeout.isUnresolved() && pollInterval.toSeconds() >= timeout.toSeconds()) {
-      throw new Error(`orchestration.pollInterval: received ${pollInterval.toHumanString()}; expected less than the timeout (${timeout.toHumanString()}).`);
+      reportError(this, `orchestration.pollInterval: received ${pollInterval.toHumanString()}; expected less than the timeout (${timeout.toHumanString()}).`);
+      [pollInterval, timeout] = [Duration.minutes(5), Duration.hours(2)];
     }
     this.taskArn = props.replicationTask.ref;
     this.reportBucket = props.reportBucket;

@@ -2,7 +2,7 @@ import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY } from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
-import { acknowledgeAll, exemptFromGuard } from './private/acknowledgements';
+import { acknowledgeAll, acknowledgeBucketNotifications, exemptFromGuard } from './private/acknowledgements';
 import { acknowledgeAutoDeleteProvider, bucketRemoval } from './private/bucket-retention';
 import { requireDurationInRange } from './private/validation';
 
@@ -50,8 +50,10 @@ export class Storage extends Construct {
     super(scope, id);
     // Log delivery is granted by a bucket policy scoped to the source buckets, not by the legacy log-delivery ACL.
     this.node.setContext(S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY, true);
-    const noncurrentVersionExpiration = props.noncurrentVersionExpiration ?? Duration.days(90);
-    requireDurationInRange('storage.noncurrentVersionExpiration', noncurrentVersionExpiration, Duration.days(1), Duration.days(3650));
+    const requested = props.noncurrentVersionExpiration ?? Duration.days(90);
+    // S3 lifecycle rules count whole days.
+    const noncurrentVersionExpiration = requireDurationInRange(this, 'storage.noncurrentVersionExpiration', requested, Duration.days(1), Duration.days(3650), 'days')
+      ? requested : Duration.days(90);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
     this.accessLogsBucket = new s3.Bucket(this, 'AccessLogsBucket', {
@@ -75,14 +77,11 @@ export class Storage extends Construct {
       lifecycleRules: [{ id: 'ExpireNoncurrentVersions', noncurrentVersionExpiration }],
     });
 
-    // Both buckets send their events to EventBridge: the pipeline starts from objects created under `incoming/`,
-    // and deletions and audit events are watched in both. Set on the bucket resources themselves, because the L2
-    // `eventBridgeEnabled` would add a notifications custom resource.
-    for (const bucket of [this.dataBucket, this.scriptBucket, this.accessLogsBucket]) {
-      (bucket.node.defaultChild as s3.CfnBucket).notificationConfiguration = {
-        eventBridgeConfiguration: { eventBridgeEnabled: true },
-      };
-    }
+    // The buckets send their events to EventBridge (eventBridgeEnabled in secureBucketDefaults): the pipeline starts
+    // from objects created under `incoming/`, and deletions and audit events are watched. CDK's notifications
+    // resource writes the bucket's whole notification configuration, EventBridge included, so notifications a user
+    // adds with addEventNotification() keep EventBridge on.
+    acknowledgeBucketNotifications([this.dataBucket, this.scriptBucket, this.accessLogsBucket]);
     for (const bucket of [this.dataBucket, this.scriptBucket, this.accessLogsBucket]) {
       acknowledgeAll(bucket, {
         'NIST.800.53.R5-S3DefaultEncryptionKMS': 'SSE-S3 is the specification\'s encryption (and the only one server access logs can be delivered to)',
@@ -99,6 +98,7 @@ export class Storage extends Construct {
 
 function secureBucketDefaults(removalPolicy: RemovalPolicy): s3.BucketProps {
   return {
+    eventBridgeEnabled: true,
     versioned: true,
     encryption: s3.BucketEncryption.S3_MANAGED,
     blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,

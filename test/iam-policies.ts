@@ -75,6 +75,7 @@ const role = (name: string) => ({ Ref: name, Arn: `arn:${PARTITION}:iam::${ACCOU
 const FAKE_RESOURCES: Record<string, Record<string, string>> = {
   StorageDataBucket: bucket('data-bucket'),
   StorageScriptBucket: bucket('script-bucket'),
+  StorageAccessLogsBucket: bucket('access-logs-bucket'),
   LoggingBackupBucket: bucket('audit-backup-bucket'),
   MessagingValidationTopic: topic('migration-validation-dev'),
   MessagingAlertTopic: topic('migration-alerts-dev'),

@@ -4,6 +4,11 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { MigrationPipeline, MigrationPipelineProps } from '../src';
 import { buildPipeline, synthPipeline } from './pipeline-fixture';
 
+/** Builds a pipeline and synthesizes its app, where the construct validations report bad props. */
+function synthesize(props: MigrationPipelineProps, context: Record<string, unknown> = {}) {
+  return (buildPipeline(props, context).node.root as App).synth();
+}
+
 describe('bad props fail at synth with a message naming the prop, the value and what is expected', () => {
   const vpcStack = new Stack(new App(), 'VpcStack', { env: { region: 'us-west-2' } });
   const existingVpc = new ec2.Vpc(vpcStack, 'Existing', { maxAzs: 2 });
@@ -38,11 +43,13 @@ describe('bad props fail at synth with a message naming the prop, the value and 
     ['a too-small OpenSearch volume', { logging: { volumeSize: 5 } }, /logging.volumeSize: received 5/],
     ['backups kept longer than Aurora allows', { database: { backupRetention: Duration.days(36) } }, /database.backupRetention: received 36 days; expected from 1 day to 35 days/],
   ])('fails when given %s', (_name, props, message) => {
-    expect(() => buildPipeline(props)).toThrow(message);
+    // Construction succeeds; the error is reported by synthesis, together with any other.
+    expect(() => buildPipeline(props)).not.toThrow();
+    expect(() => synthesize(props)).toThrow(message);
   });
 
   test('fails when the context suffix is invalid', () => {
-    expect(() => buildPipeline({}, { environmentSuffix: 'UPPER' })).toThrow(/environmentSuffix: received 'UPPER'/);
+    expect(() => synthesize({}, { environmentSuffix: 'UPPER' })).toThrow(/environmentSuffix: received 'UPPER'/);
   });
 });
 
@@ -94,7 +101,7 @@ describe('overrides', () => {
   test('an existing VPC without isolated subnets is rejected', () => {
     const stack = new Stack(new App(), 'NoIsolated', { env: { region: 'us-west-2' } });
     const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 });
-    expect(() => buildPipeline({ network: { vpc } })).toThrow(/network.vpc: received a VPC with 2 public, 2 private-with-egress and 0 isolated subnets/);
+    expect(() => synthesize({ network: { vpc } })).toThrow(/network.vpc: received a VPC with 2 public, 2 private-with-egress and 0 isolated subnets/);
   });
 
   test('a fixed AMI replaces the SSM parameter; settings reach each concern', () => {

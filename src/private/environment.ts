@@ -1,5 +1,6 @@
 import { Annotations, RemovalPolicy } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { reportError } from './validation';
 
 /** The suffix used when neither props nor the `environmentSuffix` context give one. */
 export const DEFAULT_ENVIRONMENT_SUFFIX = 'dev';
@@ -16,17 +17,18 @@ export const MAX_SUFFIX_LENGTH = 12;
 const SUFFIX_PATTERN = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
 /**
- * Resolves the environment suffix from props, else the `environmentSuffix` context, else `dev`,
- * and fails synthesis with a clear message when it cannot be used in resource names.
+ * Resolves the environment suffix from props, else the `environmentSuffix` context, else `dev`.
+ * A suffix that cannot be used in resource names fails synthesis with a clear message (the default is used
+ * meanwhile, so that the other props are still checked).
  */
 export function resolveEnvironmentSuffix(scope: Construct, fromProps?: string): string {
   const fromContext = scope.node.tryGetContext('environmentSuffix');
   const suffix = fromProps ?? (fromContext !== undefined ? String(fromContext) : DEFAULT_ENVIRONMENT_SUFFIX);
   if (suffix.length > MAX_SUFFIX_LENGTH || !SUFFIX_PATTERN.test(suffix)) {
-    throw new Error(
+    reportError(scope,
       `environmentSuffix: received '${suffix}'; expected 1-${MAX_SUFFIX_LENGTH} lower-case letters, digits or single inner hyphens ` +
-      "(for example 'dev', 'prod' or 'team-a'), because it ends the RDS, DMS, job and domain names, which allow no '--' and no trailing '-'.",
-    );
+      "(for example 'dev', 'prod' or 'team-a'), because it ends the RDS, DMS, job and domain names, which allow no '--' and no trailing '-'.");
+    return DEFAULT_ENVIRONMENT_SUFFIX;
   }
   return suffix;
 }

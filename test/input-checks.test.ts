@@ -1,0 +1,84 @@
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { MigrationPipeline, MigrationPipelineProps } from '../src';
+
+/*
+ * Inputs that CloudFormation or CDK would reject later, or that deploy something else than meant, fail at synth
+ * with `prop: received X; expected Y.` Every wrong prop of an app is reported by one synthesis.
+ */
+
+/** Builds every pipeline into one app (construction must not throw) and returns the error synthesis reports. */
+function synthesisError(pipelines: MigrationPipelineProps[]): string {
+  const app = new App();
+  const stack = new Stack(app, 'Checks', { env: { region: 'us-west-2' } });
+  pipelines.forEach((props, i) => new MigrationPipeline(stack, `Pipeline${i}`, props));
+  try {
+    app.synth();
+  } catch (error) {
+    return (error as Error).message;
+  }
+  return '';
+}
+
+describe('several wrong props are reported together by one synthesis', () => {
+  const message = synthesisError([
+    {
+      environmentSuffix: 'one',
+      // "Supported DB engines for DB instance classes", Amazon Aurora User Guide: CDK adds the db. prefix itself.
+      database: { instanceType: new ec2.InstanceType('db.r6g.large') },
+      // "AWS Glue versions", AWS Glue Developer Guide.
+      glue: { glueVersion: '9.9', expectedColumns: ['id', 'first name'], requiredColumns: ['id', 'email'], uniqueKeyColumns: ['a,b'] },
+      network: { cidr: '10.0.0.1/16', availabilityZones: ['us-east-1a', 'us-east-1b'] },
+      dataSync: { activationInitialWait: Duration.millis(1500) },
+      storage: { noncurrentVersionExpiration: Duration.hours(36) },
+    },
+    {
+      environmentSuffix: 'two',
+      // Aurora MySQL 3 does not run on t3.micro ("Supported DB engines for DB instance classes", Amazon Aurora User Guide).
+      database: { instanceType: ec2.InstanceType.of(ec2.InstanceClass.T3, ec2.InstanceSize.MICRO) },
+      network: { cidr: '10.0.0.256/16', availabilityZones: ['us-west-2a'] },
+      glue: { timeout: Duration.seconds(90) },
+      functions: { timeout: Duration.millis(2500) },
+    },
+  ]);
+
+  test.each<[string, RegExp]>([
+    ['the db. prefix', /database.instanceType: received 'db.r6g.large', which would become DB instance class 'db.db.r6g.large'; expected the type without the 'db.' prefix, such as 'r6g.large'/],
+    ['an instance class Aurora MySQL 3 does not run on', /database.instanceType: received 't3.micro'; expected a DB instance class Aurora MySQL 3 supports: r5, r6g.*t4g.large\./],
+    ['an unknown Glue version', /glue.glueVersion: received '9.9'; expected one of '3.0', '4.0', '5.0'\./],
+    ['a column name with a blank', /glue.expectedColumns: received 'first name'; expected a column name without commas or blanks\./],
+    ['a column name with a comma', /glue.uniqueKeyColumns: received 'a,b'; expected a column name without commas or blanks\./],
+    ['a required column that is not expected', /glue.requiredColumns: received 'email', not in glue.expectedColumns; expected columns from glue.expectedColumns \('id', 'first name'\)\./],
+    ['a CIDR with host bits set', /network.cidr: received '10.0.0.1\/16', which has host bits set; expected the network address of the block, '10.0.0.0\/16'\./],
+    ['an invalid IP address in the CIDR', /network.cidr: received '10.0.0.256\/16'; expected an IPv4 CIDR block such as 10.0.0.0\/16\./],
+    ['zones of another region', /network.availabilityZones: received \['us-east-1a', 'us-east-1b'\]; expected Availability Zone names of the stack's region us-west-2, such as 'us-west-2a'\./],
+    ['a single zone', /network.availabilityZones: received \['us-west-2a'\]; expected at least 2 distinct Availability Zones/],
+    ['milliseconds where whole seconds are needed', /dataSync.activationInitialWait: received 1 second 500 millis; expected a whole number of seconds, from 0 seconds to 5 minutes\./],
+    ['milliseconds for the function timeout', /functions.timeout: received 2 seconds 500 millis; expected a whole number of seconds, from 10 seconds to 15 minutes\./],
+    ['seconds where whole minutes are needed', /glue.timeout: received 1 minute 30 seconds; expected a whole number of minutes, from 1 minute to 7 days\./],
+    ['hours where whole days are needed', /storage.noncurrentVersionExpiration: received 1 day 12 hours; expected a whole number of days, from 1 day to 3650 days\./],
+  ])('%s', (_name, expected) => {
+    expect(message).toMatch(expected);
+  });
+
+  test('the error comes from synthesis, naming where each check failed', () => {
+    expect(message).toMatch(/Validation failed/);
+    expect(message).toMatch(/\[Checks\/Pipeline0\/NetworkStack\/Network\] network.cidr/);
+    expect(message).toMatch(/\[Checks\/Pipeline1\/NetworkStack\/Network\] network.cidr/);
+  });
+});
+
+describe('valid inputs pass', () => {
+  test('Graviton burstable and r8g classes, Glue 5.0, named zones, whole-unit durations', () => {
+    expect(synthesisError([
+      {
+        environmentSuffix: 'ok',
+        database: { instanceType: new ec2.InstanceType('t4g.medium') },
+        glue: { glueVersion: '5.0', expectedColumns: ['id', 'email'], requiredColumns: ['id'], uniqueKeyColumns: ['id', 'email'], timeout: Duration.hours(2) },
+        network: { cidr: '172.16.0.0/16', availabilityZones: ['us-west-2a', 'us-west-2b', 'us-west-2c'], maxAzs: 2 },
+        dataSync: { activationInitialWait: Duration.millis(60000) },
+      },
+      { environmentSuffix: 'ok2', database: { instanceType: new ec2.InstanceType('r8g.2xlarge') } },
+    ])).toBe('');
+  });
+});
