@@ -33,7 +33,7 @@ const STATELESS_TYPES = [
   'AWS::Logs::ResourcePolicy', 'AWS::S3::BucketPolicy', 'AWS::SNS::Subscription', 'AWS::SNS::Topic', 'AWS::SNS::TopicPolicy',
   'AWS::SQS::QueuePolicy', 'AWS::SecretsManager::SecretTargetAttachment', 'AWS::StepFunctions::StateMachine',
   'Custom::CDKBucketDeployment', 'Custom::DataSyncAgentActivation', 'Custom::MigrationAccountPrerequisites', 'Custom::VpcRestrictDefaultSG',
-  'Custom::S3AutoDeleteObjects', 'Custom::DataSyncAgentImage', 'Custom::DmsTaskStopGuard',
+  'Custom::S3AutoDeleteObjects', 'Custom::DataSyncAgentImage', 'Custom::DmsTaskStopGuard', 'Custom::S3BucketNotifications',
 ];
 
 const AUTO_DELETE_TAG = 'aws-cdk:auto-delete-objects';

@@ -1,6 +1,6 @@
 import { App, Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { buildPipeline, synthPipeline } from './pipeline-fixture';
+import { synthesizeWith, synthPipeline } from './pipeline-fixture';
 import { auroraMysqlVersion, TapStack } from '../integ/tap-stack';
 
 describe('the DataSync agent keeps its AMI across deployments', () => {
@@ -74,7 +74,7 @@ describe('the DataSync S3 location is created after its role has propagated', ()
   });
 
   test('fails when dataSync.activationInitialWait is shorter than the 30 s IAM propagation allowance', () => {
-    expect(() => buildPipeline({ dataSync: { activationInitialWait: Duration.seconds(10) } }))
+    expect(() => synthesizeWith({ dataSync: { activationInitialWait: Duration.seconds(10) } }))
       .toThrow(/dataSync\.activationInitialWait.*10 seconds/);
   });
 });

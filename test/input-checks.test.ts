@@ -53,7 +53,7 @@ describe('several wrong props are reported together by one synthesis', () => {
     ['an invalid IP address in the CIDR', /network.cidr: received '10.0.0.256\/16'; expected an IPv4 CIDR block such as 10.0.0.0\/16\./],
     ['zones of another region', /network.availabilityZones: received \['us-east-1a', 'us-east-1b'\]; expected Availability Zone names of the stack's region us-west-2, such as 'us-west-2a'\./],
     ['a single zone', /network.availabilityZones: received \['us-west-2a'\]; expected at least 2 distinct Availability Zones/],
-    ['milliseconds where whole seconds are needed', /dataSync.activationInitialWait: received 1 second 500 millis; expected a whole number of seconds, from 0 seconds to 5 minutes\./],
+    ['milliseconds where whole seconds are needed', /dataSync.activationInitialWait: received 1 second 500 millis; expected a whole number of seconds, from 30 seconds to 5 minutes\./],
     ['milliseconds for the function timeout', /functions.timeout: received 2 seconds 500 millis; expected a whole number of seconds, from 10 seconds to 15 minutes\./],
     ['seconds where whole minutes are needed', /glue.timeout: received 1 minute 30 seconds; expected a whole number of minutes, from 1 minute to 7 days\./],
     ['hours where whole days are needed', /storage.noncurrentVersionExpiration: received 1 day 12 hours; expected a whole number of days, from 1 day to 3650 days\./],

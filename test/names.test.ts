@@ -3,7 +3,7 @@
  * longest environment suffix. The names are found by walking every template for name properties, so a new named
  * resource fails this test until its service's rule is added to NAME_RULES below (with the document it comes from).
  */
-import { buildPipeline, NESTED_STACK_NAMES, synthPipeline } from './pipeline-fixture';
+import { buildPipeline, NESTED_STACK_NAMES, synthesizeWith, synthPipeline } from './pipeline-fixture';
 
 interface NameRule {
   /** The AWS document and the rule as it states it. */
@@ -305,7 +305,7 @@ describe('the rule table itself can fail', () => {
 
 describe('the environment suffix validator (names end in it, see above)', () => {
   test.each(['a--b', 'ab-', '-ab', 'UPPER', 'abcdefghijklm', 'a_b', ''])('fails when the suffix is %p', (suffix) => {
-    expect(() => buildPipeline({ environmentSuffix: suffix })).toThrow(
+    expect(() => synthesizeWith({ environmentSuffix: suffix })).toThrow(
       new RegExp(`environmentSuffix: received '${suffix}'; expected 1-12 lower-case letters, digits or single inner hyphens`));
   });
 

@@ -34,7 +34,8 @@ describe('operator outputs', () => {
 
   test('every output the README\'s after-deployment steps name exists, and the README shows the call', () => {
     const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf-8');
-    const steps = readme.slice(readme.indexOf('After deployment'), readme.indexOf('## Runbook'));
+    const start = readme.indexOf('After deployment');
+    const steps = readme.slice(start, readme.indexOf('\n## ', start));
     const named = [...steps.matchAll(/`([A-Z][A-Za-z0-9]+)`/g)].map(([, name]) => name);
     expect(named.length).toBeGreaterThanOrEqual(4);
     for (const name of named) {

@@ -42,3 +42,8 @@ export function buildPipeline(props: MigrationPipelineProps, context: Record<str
   const stack = new Stack(app, 'TestStack', { env: { region: 'us-west-2' } });
   return new MigrationPipeline(stack, 'Pipeline', props);
 }
+
+/** Builds a pipeline and synthesizes its app, where the construct validations report bad props. */
+export function synthesizeWith(props: MigrationPipelineProps, context: Record<string, unknown> = {}) {
+  return (buildPipeline(props, context).node.root as App).synth();
+}

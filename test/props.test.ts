@@ -2,12 +2,9 @@ import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { MigrationPipeline, MigrationPipelineProps } from '../src';
-import { buildPipeline, synthPipeline } from './pipeline-fixture';
+import { buildPipeline, synthesizeWith, synthPipeline } from './pipeline-fixture';
 
-/** Builds a pipeline and synthesizes its app, where the construct validations report bad props. */
-function synthesize(props: MigrationPipelineProps, context: Record<string, unknown> = {}) {
-  return (buildPipeline(props, context).node.root as App).synth();
-}
+const synthesize = synthesizeWith;
 
 describe('bad props fail at synth with a message naming the prop, the value and what is expected', () => {
   const vpcStack = new Stack(new App(), 'VpcStack', { env: { region: 'us-west-2' } });
