@@ -8,7 +8,7 @@ names=()
 pids=()
 while [ $# -ge 2 ]; do
   names+=("$1")
-  bash -c "$2" > "test-reports/$1.log" 2>&1 &
+  (started=$SECONDS; bash -c "$2"; status=$?; echo "(${1}: $((SECONDS - started)) s)"; exit $status) > "test-reports/$1.log" 2>&1 &
   pids+=($!)
   shift 2
 done
