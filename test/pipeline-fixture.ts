@@ -47,3 +47,16 @@ export function buildPipeline(props: MigrationPipelineProps, context: Record<str
 export function synthesizeWith(props: MigrationPipelineProps, context: Record<string, unknown> = {}) {
   return (buildPipeline(props, context).node.root as App).synth();
 }
+
+/**
+ * Runs every construct validation of the app, the first step of synthesis, and throws the errors as synthesis
+ * reports them ("[path] message"), without writing templates: the fast way to test the props checks (the library's
+ * checks are all construct validations; test/input-checks.test.ts shows that a real synthesis reports them).
+ */
+export function validateWith(props: MigrationPipelineProps, context: Record<string, unknown> = {}): void {
+  const root = buildPipeline(props, context).node.root;
+  const errors = root.node.findAll().flatMap((construct) => construct.node.validate().map((message) => `[${construct.node.path}] ${message}`));
+  if (errors.length > 0) {
+    throw new Error(`Validation failed with the following errors:\n  ${errors.join('\n  ')}`);
+  }
+}

@@ -2,9 +2,7 @@ import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { MigrationPipeline, MigrationPipelineProps } from '../src';
-import { buildPipeline, synthesizeWith, synthPipeline } from './pipeline-fixture';
-
-const synthesize = synthesizeWith;
+import { buildPipeline, synthPipeline, validateWith } from './pipeline-fixture';
 
 describe('bad props fail at synth with a message naming the prop, the value and what is expected', () => {
   const vpcStack = new Stack(new App(), 'VpcStack', { env: { region: 'us-west-2' } });
@@ -40,13 +38,13 @@ describe('bad props fail at synth with a message naming the prop, the value and 
     ['a too-small OpenSearch volume', { logging: { volumeSize: 5 } }, /logging.volumeSize: received 5/],
     ['backups kept longer than Aurora allows', { database: { backupRetention: Duration.days(36) } }, /database.backupRetention: received 36 days; expected from 1 day to 35 days/],
   ])('fails when given %s', (_name, props, message) => {
-    // Construction succeeds; the error is reported by synthesis, together with any other.
+    // Construction succeeds; the error is reported by the construct validations that synthesis runs first.
     expect(() => buildPipeline(props)).not.toThrow();
-    expect(() => synthesize(props)).toThrow(message);
+    expect(() => validateWith(props)).toThrow(message);
   });
 
   test('fails when the context suffix is invalid', () => {
-    expect(() => synthesize({}, { environmentSuffix: 'UPPER' })).toThrow(/environmentSuffix: received 'UPPER'/);
+    expect(() => validateWith({}, { environmentSuffix: 'UPPER' })).toThrow(/environmentSuffix: received 'UPPER'/);
   });
 });
 
@@ -98,7 +96,7 @@ describe('overrides', () => {
   test('an existing VPC without isolated subnets is rejected', () => {
     const stack = new Stack(new App(), 'NoIsolated', { env: { region: 'us-west-2' } });
     const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 });
-    expect(() => synthesize({ network: { vpc } })).toThrow(/network.vpc: received a VPC with 2 public, 2 private-with-egress and 0 isolated subnets/);
+    expect(() => validateWith({ network: { vpc } })).toThrow(/network.vpc: received a VPC with 2 public, 2 private-with-egress and 0 isolated subnets/);
   });
 
   test('a fixed AMI replaces the SSM parameter; settings reach each concern', () => {
