@@ -162,7 +162,7 @@ project.testTask.reset();
 project.testTask.spawn(project.tasks.tryFind('python:env')!);
 project.testTask.exec(inParallel({
   example: 'npx projen synth:example && npx projen lint:cfn && npx projen test:python',
-  jest: `npx projen typecheck && CDK_VALIDATION=false npx jest --passWithNoTests --ci --testPathIgnorePatterns ${PYTHON_BINDINGS_TEST}`,
+  jest: `npx projen typecheck && CDK_VALIDATION=false npx jest --passWithNoTests --ci --maxWorkers=2 --testPathIgnorePatterns ${PYTHON_BINDINGS_TEST}`,
   integ: 'npx projen integ:verify',
   // The Python bindings test reads the jsii assembly that docgen:check has just compiled, instead of compiling again.
   lint: `npx projen eslint && npx projen docgen:check && npx jest --ci ${PYTHON_BINDINGS_TEST}`,
