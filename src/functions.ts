@@ -14,8 +14,8 @@ import { Construct } from 'constructs';
 import { acknowledgeAll, exemptCrossStackReference, expectWildcards } from './private/acknowledgements';
 import { createLogGroup } from './private/log-groups';
 import { readRuntimeSource } from './private/runtime-code';
-import { INCOMING_PREFIX, QUARANTINE_PREFIX, REPORTS_PREFIX } from './storage';
 import { requireDurationInRange, requireIntegerInRange } from './private/validation';
+import { INCOMING_PREFIX, QUARANTINE_PREFIX, REPORTS_PREFIX } from './storage';
 
 /** Settings of the three pipeline functions. */
 export interface FunctionsOptions {

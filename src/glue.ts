@@ -7,8 +7,8 @@ import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import { acknowledgeAll, exemptFromGuard, expectWildcards } from './private/acknowledgements';
 import { readRuntimeSource } from './private/runtime-code';
-import { INCOMING_PREFIX, REPORTS_PREFIX, SCRIPTS_PREFIX } from './storage';
 import { requireDurationInRange, requireIntegerInRange, requireMatch, requireOneOf, requireThat } from './private/validation';
+import { INCOMING_PREFIX, REPORTS_PREFIX, SCRIPTS_PREFIX } from './storage';
 
 /** Settings of the Glue validation job and the rules it checks. */
 export interface GlueOptions {

@@ -7,18 +7,18 @@ import { AccountPrerequisites, AccountPrerequisitesOptions } from './account-pre
 import { Database, DatabaseOptions } from './database';
 import { DataSyncAgent, DataSyncOptions } from './datasync';
 import { DmsOptions, DmsReplication } from './dms';
-import { isProduction, removalPolicyFor, resolveEnvironmentSuffix, resolveRetainData } from './private/environment';
 import { FunctionsOptions, PipelineFunctions } from './functions';
 import { GlueOptions, GlueValidation } from './glue';
-import { IntendedDependsOnLintSuppression } from './private/lint-suppressions';
 import { AuditLogging, LoggingOptions } from './logging';
 import { Messaging, MessagingOptions } from './messaging';
 import { Monitoring } from './monitoring';
 import { Network, NetworkOptions } from './network';
 import { Orchestration, OrchestrationOptions } from './orchestration';
+import { isProduction, removalPolicyFor, resolveEnvironmentSuffix, resolveRetainData } from './private/environment';
+import { IntendedDependsOnLintSuppression } from './private/lint-suppressions';
 import { operatorOutputs } from './private/operator-outputs';
-import { INCOMING_PREFIX, Storage, StorageOptions } from './storage';
 import { requireMatch } from './private/validation';
+import { INCOMING_PREFIX, Storage, StorageOptions } from './storage';
 
 /** Props of {@link MigrationPipeline}. Every concern's settings default to the values of the pipeline's specification. */
 export interface MigrationPipelineProps {

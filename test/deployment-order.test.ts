@@ -1,4 +1,5 @@
 import { Template } from 'aws-cdk-lib/assertions';
+import { describe, test, expect } from 'vitest';
 import { NESTED_STACK_NAMES, synthPipeline } from './pipeline-fixture';
 
 /*

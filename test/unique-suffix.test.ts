@@ -1,4 +1,5 @@
 import { App, Stack, StackProps } from 'aws-cdk-lib';
+import { describe, test, expect } from 'vitest';
 import { MigrationPipeline } from '../src';
 
 /*
