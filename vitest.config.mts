@@ -9,7 +9,6 @@ export default defineConfig({
     globalSetup: ['test/global-setup.ts'],
     isolate: false,
     pool: 'forks',
-    maxWorkers: 2,
     clearMocks: true,
     restoreMocks: true,
     // Synthesizing a pipeline cold takes a few seconds on a small machine.
