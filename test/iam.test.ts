@@ -264,7 +264,7 @@ function withoutStatementsFor(role: RolePolicies, action: string): NamedPolicy[]
 
 type Call = [RoleLabel, string, string, Context?];
 
-/** Every row with its context, so each test callback has a fixed arity (jest reads a longer one as `done`). */
+/** Every row with its context, so each test callback receives the same four arguments. */
 const withContext = (calls: Call[]): Array<[RoleLabel, string, string, Context]> =>
   calls.map(([label, action, resource, context]) => [label, action, resource, context ?? {}]);
 
