@@ -9,6 +9,7 @@ the harness answers it from `Harness.tables`, shaped as the DMS API Reference do
 
 import base64
 import datetime
+import functools
 import importlib
 import json
 import re
@@ -27,6 +28,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
     StateTaskServiceAwsSdk,
 )
 from moto.stepfunctions.parser.asl.utils import json_path as sfn_json_path
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 from template_loader import Resolver, load_template, the_resource
 
@@ -420,8 +422,15 @@ def patch_sdk_timestamps(monkeypatch):
     monkeypatch.setattr(StateTaskServiceAwsSdk, "_eval_service_task", _eval_service_task)
 
 
+# Test speed only, behaviour unchanged: moto parses a definition twice, once on CreateStateMachine only to validate
+# it (the result is dropped) and once per execution to run it. The validation of one definition text always has the
+# same outcome, so a definition that passed once is not parsed again for validation; every execution still parses.
+_validate_definition_once = functools.lru_cache(maxsize=None)(StepFunctionsParserBackend._validate_definition)
+
+
 @pytest.fixture
 def harness(monkeypatch, orchestration_template, dms_task_properties):
+    monkeypatch.setattr(StepFunctionsParserBackend, "_validate_definition", staticmethod(_validate_definition_once))
     # moto's interpreter looks the aws-sdk service name up in boto3 as is; the SDK integration
     # `databasemigration` is boto3's `dms`.
     monkeypatch.setitem(StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES, "databasemigration", "dms")
