@@ -53,7 +53,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'jsii-pacmak',
   ],
 
-  // The TypeScript tests run with vitest (vitest.config.ts): its test files share one module cache per worker,
+  // The TypeScript tests run with vitest (vitest.config.mts): its test files share one module cache per worker,
   // so aws-cdk-lib loads once per worker instead of once per test file.
   jest: false,
 

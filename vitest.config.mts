@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 // The TypeScript tests. Most of their time goes into loading aws-cdk-lib and synthesizing pipelines, so the test
 // files of a worker share one module cache (isolate: false). The price is that a test file must leave no global
-// state behind: tests that change process.env or spy on console restore them.
+// state behind: tests that change process.env restore it, and spies are restored after each test (restoreMocks).
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
