@@ -30,6 +30,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 from moto.stepfunctions.parser.asl.utils import json_path as sfn_json_path
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
+from pipeline_helpers import drain_queue
 from template_loader import Resolver, load_template, the_resource
 
 ACCOUNT = "123456789012"
@@ -278,15 +279,7 @@ class Harness:
         return sorted(item["Key"] for item in listing.get("Contents", []))
 
     def audit_events(self):
-        events = []
-        while True:
-            messages = self.sqs.receive_message(QueueUrl=self.audit_queue_url, MaxNumberOfMessages=10,
-                                                WaitTimeSeconds=0).get("Messages", [])
-            if not messages:
-                return events
-            for message in messages:
-                events.append(json.loads(message["Body"]))
-                self.sqs.delete_message(QueueUrl=self.audit_queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return drain_queue(self.audit_queue_url)
 
     # Step Functions ----------------------------------------------------------------------------------------------
 
@@ -315,15 +308,7 @@ class Harness:
         return Run(execution, events, self.read_notifications())
 
     def read_notifications(self):
-        notifications = []
-        while True:
-            messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10,
-                                                WaitTimeSeconds=0).get("Messages", [])
-            if not messages:
-                return notifications
-            for message in messages:
-                notifications.append(json.loads(message["Body"]))
-                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return drain_queue(self.queue_url)
 
 
 def table_statistics(schema, table, table_state="Table completed", validation_state="Validated", rows=1000,
