@@ -144,7 +144,7 @@ project.addTask('docgen:check', {
 });
 
 project.addTask('bench', {
-  description: 'Median wall time of the example synth and of the whole test command',
+  description: 'Medians of the example synth (against an empty app) and of the whole test command (wall and CPU time)',
   exec: 'node scripts/bench.js',
 });
 project.addPackageIgnore('/scripts/');
