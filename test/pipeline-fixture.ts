@@ -54,7 +54,12 @@ export function synthesizeWith(props: MigrationPipelineProps, context: Record<st
  * checks are all construct validations; test/input-checks.test.ts shows that a real synthesis reports them).
  */
 export function validateWith(props: MigrationPipelineProps, context: Record<string, unknown> = {}): void {
-  const root = buildPipeline(props, context).node.root;
+  validatePipeline(buildPipeline(props, context));
+}
+
+/** validateWith for a pipeline already built. */
+export function validatePipeline(pipeline: MigrationPipeline): void {
+  const root = pipeline.node.root;
   const errors = root.node.findAll().flatMap((construct) => construct.node.validate().map((message) => `[${construct.node.path}] ${message}`));
   if (errors.length > 0) {
     throw new Error(`Validation failed with the following errors:\n  ${errors.join('\n  ')}`);
