@@ -181,6 +181,17 @@ def cfn_event(request_type, url, physical_id=None, dms="true", opensearch="true"
     return event
 
 
+class LambdaContext:
+    """The parts of the Lambda context object the handler reads."""
+
+    def __init__(self, remaining_ms, log_stream_name="2024/06/01/[$LATEST]abc"):
+        self.remaining_ms = remaining_ms
+        self.log_stream_name = log_stream_name
+
+    def get_remaining_time_in_millis(self):
+        return self.remaining_ms
+
+
 def invoke(event, server, context=None):
     """Run the handler and return the one JSON document it PUT to the response URL."""
     before = len(server.received)
@@ -445,13 +456,9 @@ def test_zero_wait_never_sleeps(clients, response_server, sleeps):
 
 
 def test_wait_is_shortened_to_leave_time_for_the_response(clients, response_server, sleeps):
-    class Context:
-        log_stream_name = "2024/06/01/[$LATEST]abc"
+    context = LambdaContext(remaining_ms=30_000)
 
-        def get_remaining_time_in_millis(self):
-            return 30_000
-
-    invoke(cfn_event("Create", response_server.url, wait="60"), response_server, Context())
+    invoke(cfn_event("Create", response_server.url, wait="60"), response_server, context)
 
     assert sleeps == [10.0]  # 30 s left minus the 20 s kept for answering CloudFormation
 
@@ -512,14 +519,10 @@ def test_a_role_iam_never_returns_fails_within_the_bound_with_a_reason(clients, 
     iam = clients["iam"]
     monkeypatch.setattr(iam, "get_role", LateRoles(iam, clock, visible_at=float("inf"), names=[LOGS_ROLE]))
 
-    class Context:
-        log_stream_name = "2024/06/01/[$LATEST]abc"
-
-        def get_remaining_time_in_millis(self):
-            return 120_000  # the function's whole 2-minute timeout
+    context = LambdaContext(remaining_ms=120_000)  # the function's whole 2-minute timeout
 
     event = cfn_event("Create", response_server.url, opensearch="false", wait="10")
-    body = invoke(event, response_server, Context())
+    body = invoke(event, response_server, context)
 
     assert body["Status"] == "FAILED"
     assert body["PhysicalResourceId"] == f"account-prerequisites:{VPC_ROLE},{LOGS_ROLE}"
@@ -537,13 +540,9 @@ def test_the_bound_shrinks_with_the_time_the_function_has_left(clients, response
     iam = clients["iam"]
     monkeypatch.setattr(iam, "get_role", LateRoles(iam, clock, visible_at=float("inf"), names=[VPC_ROLE]))
 
-    class Context:
-        log_stream_name = "s"
+    context = LambdaContext(remaining_ms=30_000, log_stream_name="s")
 
-        def get_remaining_time_in_millis(self):
-            return 30_000
-
-    body = invoke(cfn_event("Create", response_server.url, opensearch="false"), response_server, Context())
+    body = invoke(cfn_event("Create", response_server.url, opensearch="false"), response_server, context)
 
     assert body["Status"] == "FAILED"
     assert "within 10 s" in body["Reason"]
@@ -642,14 +641,10 @@ def test_create_failure_reports_a_reason_and_records_what_it_did_create(clients,
 
     monkeypatch.setattr(iam, "create_role", create_role)
 
-    class Context:
-        log_stream_name = "2024/06/01/[$LATEST]abc"
-
-        def get_remaining_time_in_millis(self):
-            return 300_000
+    context = LambdaContext(remaining_ms=300_000)
 
     event = cfn_event("Create", response_server.url)
-    body = invoke(event, response_server, Context())
+    body = invoke(event, response_server, context)
 
     reason = ("Could not set up the account prerequisites for DMS/OpenSearch: "
               f"{LOGS_ROLE}: CreateRole failed with LimitExceeded: Cannot exceed quota for RolesPerAccount")
