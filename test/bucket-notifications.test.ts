@@ -1,8 +1,8 @@
+import { describe, test, expect } from '@jest/globals';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { describe, test, expect } from 'vitest';
 import { buildPipeline } from './pipeline-fixture';
 
 /*

@@ -6,8 +6,8 @@ import {
   DeleteAgentCommand,
   DescribeAgentCommand,
 } from '@aws-sdk/client-datasync';
+import { describe, test, expect, beforeEach, afterEach, jest } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
-import { describe, test, expect, beforeEach, afterEach, vi, type Mock } from 'vitest';
 
 // The runtime file is plain CommonJS that is inlined into the template, so it has no type declarations.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -95,7 +95,7 @@ function context(remainingMs: () => number = () => 600000) {
   return {
     invokedFunctionArn: FUNCTION_ARN,
     logStreamName: '2024/05/17/[$LATEST]abc',
-    getRemainingTimeInMillis: vi.fn(remainingMs),
+    getRemainingTimeInMillis: jest.fn(remainingMs),
   };
 }
 
@@ -123,18 +123,18 @@ function createAgentKeys(): string[] {
 }
 
 function logLines(): string[] {
-  return (console.log as Mock).mock.calls.map((args) => args.join(' '));
+  return jest.mocked(console.log).mock.calls.map((args) => args.join(' '));
 }
 
 beforeEach(async () => {
   datasync.reset();
-  vi.spyOn(console, 'log').mockImplementation(() => undefined);
-  vi.spyOn(console, 'error').mockImplementation(() => undefined);
+  jest.spyOn(console, 'log').mockImplementation(() => undefined);
+  jest.spyOn(console, 'error').mockImplementation(() => undefined);
   cloudFormation = await startServer((res) => res.end());
 });
 
 afterEach(async () => {
-  vi.restoreAllMocks();
+  jest.restoreAllMocks();
   await Promise.all(servers.splice(0).map(closeServer));
 });
 

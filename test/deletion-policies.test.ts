@@ -1,5 +1,5 @@
+import { describe, test, expect } from '@jest/globals';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
-import { describe, test, expect } from 'vitest';
 import { MigrationPipelineProps } from '../src';
 import { synthPipeline } from './pipeline-fixture';
 import { allResources, PipelineResource } from './template-resources';

@@ -1,5 +1,5 @@
+import { describe, test, expect } from '@jest/globals';
 import { Template } from 'aws-cdk-lib/assertions';
-import { describe, test, expect } from 'vitest';
 import { NESTED_STACK_NAMES, synthPipeline } from './pipeline-fixture';
 
 /*

@@ -1,6 +1,6 @@
+import { describe, test, expect } from '@jest/globals';
 import { App, Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { describe, test, expect } from 'vitest';
 import { synthesizeWith, synthPipeline } from './pipeline-fixture';
 import { auroraMysqlVersion, TapStack } from '../integ/tap-stack';
 

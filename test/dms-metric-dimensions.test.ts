@@ -5,7 +5,7 @@
  * knowledge-center article on validation failures also names the task by that "external resource ID").
  * A metric on the friendly identifier never has data, so its alarm can never fire.
  */
-import { describe, test, expect } from 'vitest';
+import { describe, test, expect } from '@jest/globals';
 import { synthPipeline } from './pipeline-fixture';
 
 const fx = synthPipeline();

@@ -8,8 +8,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { describe, test, expect } from '@jest/globals';
 import { Template } from 'aws-cdk-lib/assertions';
-import { describe, test, expect } from 'vitest';
 import { MigrationPipelineProps } from '../src';
 import { synthPipeline } from './pipeline-fixture';
 

@@ -1,5 +1,5 @@
+import { describe, test } from '@jest/globals';
 import { Template } from 'aws-cdk-lib/assertions';
-import { describe, test } from 'vitest';
 import { synthPipeline } from './pipeline-fixture';
 
 // "AWS::Glue::Job", CloudFormation User Guide: JobRunQueuingEnabled; "AWS Glue job run statuses", Glue Developer Guide:

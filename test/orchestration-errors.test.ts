@@ -10,7 +10,7 @@
  *   (InvalidResourceStateFault, ResourceNotFoundFault), and "Common Errors" (ThrottlingException).
  * - Amazon SNS API Reference, Publish, Errors (Throttled, KMSThrottling, InternalError, ...).
  */
-import { describe, test, expect } from 'vitest';
+import { describe, test, expect } from '@jest/globals';
 import { synthPipeline } from './pipeline-fixture';
 
 /** The error names that can occur, by the state machine's resources they come from. */

@@ -2,7 +2,7 @@ import { execFileSync, execSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { describe, test, expect } from 'vitest';
+import { describe, test, expect } from '@jest/globals';
 
 /*
  * The library reads its runtime code (Lambda handlers, the Glue script, custom resources) from lib/runtime while

@@ -1,7 +1,7 @@
+import { describe, test, expect } from '@jest/globals';
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { describe, test, expect } from 'vitest';
 import { MigrationPipeline, MigrationPipelineProps } from '../src';
 import { buildPipeline, synthPipeline, validatePipeline, validateWith } from './pipeline-fixture';
 

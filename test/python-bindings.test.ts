@@ -2,7 +2,7 @@ import { execFileSync, execSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { describe, test, expect, beforeAll } from 'vitest';
+import { describe, test, expect, beforeAll } from '@jest/globals';
 
 /*
  * What a Python user imports: jsii-pacmak generates the `cdk_migration_pipeline` module from the jsii assembly

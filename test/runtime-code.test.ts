@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { describe, test, expect } from '@jest/globals';
 import { App } from 'aws-cdk-lib';
-import { describe, test, expect } from 'vitest';
 import { synthPipeline } from './pipeline-fixture';
 
 const runtimeFile = (name: string) => fs.readFileSync(path.join(__dirname, '..', 'src', 'runtime', name), 'utf-8');

@@ -1,6 +1,6 @@
+import { describe, test, expect } from '@jest/globals';
 import { App, PolicyValidationPluginReport, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
-import { describe, test, expect } from 'vitest';
 import { TapStack } from '../integ/tap-stack';
 
 /** Every finding of a pack as `rule  construct-path`, so a failure shows exactly what is new. */

@@ -1,5 +1,5 @@
+import { describe, test, expect, beforeAll } from '@jest/globals';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { describe, test, expect, beforeAll } from 'vitest';
 import { NESTED_STACK_NAMES, PipelineFixture, synthPipeline } from './pipeline-fixture';
 
 // One synthesis for the whole file: every describe block reads the same templates.

@@ -1,10 +1,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { describe, test, expect, beforeAll, jest } from '@jest/globals';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as cxapi from 'aws-cdk-lib/cx-api';
-import { describe, test, expect, beforeAll, vi } from 'vitest';
 import { MigrationPipeline } from '../src';
 
 /*
@@ -27,7 +27,7 @@ describe('an environment-agnostic app synthesizes without warnings from the libr
       }
       return original.apply(this, args);
     };
-    const warn = vi.spyOn(console, 'warn').mockImplementation((...args: unknown[]) => {
+    const warn = jest.spyOn(console, 'warn').mockImplementation((...args: unknown[]) => {
       printed.push(args.join(' '));
     });
     const previous = process.env.JSII_DEPRECATED;

@@ -1,5 +1,5 @@
+import { describe, test, expect } from '@jest/globals';
 import { App, Stack, StackProps } from 'aws-cdk-lib';
-import { describe, test, expect } from 'vitest';
 import { MigrationPipeline } from '../src';
 
 /*
