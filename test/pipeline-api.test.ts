@@ -3,17 +3,17 @@
  * methods that share the monitoring's metrics, resources typed as interfaces, and the names and ARNs of the Glue
  * job, the DMS task and the DataSync location.
  */
+import { readFileSync } from 'fs';
+import { join } from 'path';
 import { App, CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { readFileSync } from 'fs';
-import { join } from 'path';
 import { describe, expect, test } from 'vitest';
-import { grantPutUnderPrefix, grantReadUnderPrefix } from '../src/private/prefix-grants';
 import { buildPipeline } from './pipeline-fixture';
+import { grantPutUnderPrefix, grantReadUnderPrefix } from '../src/private/prefix-grants';
 
 const pipeline = buildPipeline({});
 const stack = Stack.of(pipeline);
@@ -36,7 +36,8 @@ for (const [id, value] of Object.entries({
   new CfnOutput(stack, id, { value });
 }
 const root = Template.fromStack(stack).toJSON() as { Resources: Record<string, any>; Outputs: Record<string, any> };
-const nested = (name: string) => Template.fromStack(pipeline.nestedStacks[name]).toJSON() as { Resources: Record<string, any>; Outputs: Record<string, any> };
+type TemplateJson = { Resources: Record<string, any>; Outputs: Record<string, any> };
+const nested = (name: string) => Template.fromStack(pipeline.nestedStacks[name]).toJSON() as TemplateJson;
 
 /** The logical id of the nested stack resource of `name` in the root template. */
 function nestedStackLogicalId(name: string): string {
@@ -137,16 +138,23 @@ describe('grant methods', () => {
 });
 
 describe('metric methods', () => {
-  const alarm = (id: string) => root.Resources[stack.getLogicalId((stack.node.findChild(id) as cloudwatch.Alarm).node.defaultChild as cloudwatch.CfnAlarm)].Properties;
+  const alarm = (id: string) =>
+    root.Resources[stack.getLogicalId((stack.node.findChild(id) as cloudwatch.Alarm).node.defaultChild as cloudwatch.CfnAlarm)].Properties;
 
   test('files validated and failed: the validation job\'s FilesValidated metric by outcome', () => {
     expect(alarm('FilesValidatedAlarm')).toMatchObject({
-      Namespace: 'MigrationPipeline', MetricName: 'FilesValidated', Statistic: 'Sum', Period: 300,
+      Namespace: 'MigrationPipeline',
+      MetricName: 'FilesValidated',
+      Statistic: 'Sum',
+      Period: 300,
       Dimensions: [{ Name: 'Outcome', Value: 'PASSED' }, { Name: 'Pipeline', Value: 'migration-pipeline-dev' }],
     });
     // MetricOptions override the defaults.
     expect(alarm('FilesFailedAlarm')).toMatchObject({
-      Namespace: 'MigrationPipeline', MetricName: 'FilesValidated', Statistic: 'Maximum', Period: 3600,
+      Namespace: 'MigrationPipeline',
+      MetricName: 'FilesValidated',
+      Statistic: 'Maximum',
+      Period: 3600,
       Dimensions: [{ Name: 'Outcome', Value: 'FAILED' }, { Name: 'Pipeline', Value: 'migration-pipeline-dev' }],
     });
   });
@@ -159,7 +167,9 @@ describe('metric methods', () => {
     glue.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
         Statement: Match.arrayWith([{
-          Action: 'cloudwatch:PutMetricData', Effect: 'Allow', Resource: '*',
+          Action: 'cloudwatch:PutMetricData',
+          Effect: 'Allow',
+          Resource: '*',
           Condition: { StringEquals: { 'cloudwatch:namespace': 'MigrationPipeline' } },
         }]),
       },
@@ -197,7 +207,9 @@ describe('metric methods', () => {
     const alarms = Object.values(monitoring.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm').map((r) => r.Properties);
     const cdc = alarms.find((a) => a.MetricName === 'CDCLatencySource');
     const failed = alarms.find((a) => a.MetricName === 'ExecutionsFailed');
-    const shape = (a: any) => ({ Namespace: a.Namespace, MetricName: a.MetricName, Statistic: a.Statistic, Period: a.Period, Dimensions: a.Dimensions.map((d: any) => d.Name) });
+    const shape = (a: any) => ({
+      Namespace: a.Namespace, MetricName: a.MetricName, Statistic: a.Statistic, Period: a.Period, Dimensions: a.Dimensions.map((d: any) => d.Name),
+    });
     expect(shape(cdc)).toEqual(shape(alarm('CdcSourceAlarm')));
     expect(shape(failed)).toEqual(shape(alarm('MigrationsFailedAlarm')));
     const dashboard = JSON.stringify(Object.values(monitoring.Resources).find((r) => r.Type === 'AWS::CloudWatch::Dashboard').Properties.DashboardBody);

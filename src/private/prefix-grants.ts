@@ -28,7 +28,8 @@ export function grantReadUnderPrefix(bucket: s3.IBucket, prefix: string, grantee
  * Adds the statement to the grantee's own policy. The pipeline's bucket policies are not changed, so the grantee
  * must be an identity of the pipeline's account that can hold a policy (a role, user or group).
  */
-function grantToIdentity(grantee: iam.IGrantable, actions: string[], resourceArns: string[], conditions?: Record<string, Record<string, unknown>>): iam.Grant {
+function grantToIdentity(grantee: iam.IGrantable, actions: string[], resourceArns: string[],
+  conditions?: Record<string, Record<string, unknown>>): iam.Grant {
   const grant = iam.Grant.addToPrincipal({ grantee, actions, resourceArns, conditions });
   grant.assertSuccess();
   return grant;
