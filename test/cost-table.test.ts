@@ -17,7 +17,8 @@ type Resource = { Type: string; Properties?: Record<string, any> };
 const app = new App();
 const tapStack = new TapStack(app, 'TapStack');
 const stacks: Stack[] = [tapStack, ...NESTED_STACK_NAMES.map((name) => tapStack.pipeline.nestedStacks[name])];
-const resources: Resource[] = stacks.flatMap((s) => Object.values((Template.fromStack(s).toJSON() as { Resources: Record<string, Resource> }).Resources));
+const templateOf = (s: Stack) => Template.fromStack(s).toJSON() as { Resources: Record<string, Resource> };
+const resources: Resource[] = stacks.flatMap((s) => Object.values(templateOf(s).Resources));
 const ofType = (type: string) => resources.filter((r) => r.Type === type);
 
 /** How each fixed-charge row of the README counts its resources in the templates. */
