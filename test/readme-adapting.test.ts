@@ -110,6 +110,27 @@ describe('README "Adapting it"', () => {
     expect(app.node.findAll().filter((c) => c instanceof library.MigrationPipeline)).toHaveLength(1);
   });
 
+  test('every example type-checks against the library (as a user\'s compiler would see it)', () => {
+    const root = join(__dirname, '..');
+    const files = new Map(examples.map((e, i) => [join(root, `readme-example-${i + 1}.ts`), e.code]));
+    const options: ts.CompilerOptions = {
+      strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS,
+      moduleResolution: ts.ModuleResolutionKind.Node10, skipLibCheck: true, types: [],
+      baseUrl: root, paths: { 'cdk-migration-pipeline': ['src/index.ts'] },
+    };
+    const host = ts.createCompilerHost(options);
+    const readFile = host.readFile.bind(host);
+    const getSourceFile = host.getSourceFile.bind(host);
+    host.fileExists = (name) => files.has(name) || ts.sys.fileExists(name);
+    host.readFile = (name) => files.get(name) ?? readFile(name);
+    host.getSourceFile = (name, version) =>
+      (files.has(name) ? ts.createSourceFile(name, files.get(name)!, version) : getSourceFile(name, version));
+    const program = ts.createProgram([...files.keys()], options, host);
+    const errors = ts.getPreEmitDiagnostics(program).filter((d) => d.file && files.has(d.file.fileName))
+      .map((d) => `${d.file!.fileName.slice(root.length + 1)}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
+    expect(errors).toEqual([]);
+  });
+
   test('the wrong inputs fail with the errors the README shows', () => {
     const example = byTitle('10.');
     expect(example.expectedError?.length).toBeGreaterThanOrEqual(3);
