@@ -114,9 +114,15 @@ describe('README "Adapting it"', () => {
     const root = join(__dirname, '..');
     const files = new Map(examples.map((e, i) => [join(root, `readme-example-${i + 1}.ts`), e.code]));
     const options: ts.CompilerOptions = {
-      strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS,
-      moduleResolution: ts.ModuleResolutionKind.Node10, skipLibCheck: true, types: [],
-      baseUrl: root, paths: { 'cdk-migration-pipeline': ['src/index.ts'] },
+      strict: true,
+      noEmit: true,
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.CommonJS,
+      moduleResolution: ts.ModuleResolutionKind.Node10,
+      skipLibCheck: true,
+      types: [],
+      baseUrl: root,
+      paths: { 'cdk-migration-pipeline': ['src/index.ts'] },
     };
     const host = ts.createCompilerHost(options);
     const readFile = host.readFile.bind(host);
