@@ -219,6 +219,10 @@ describe('metric methods', () => {
 });
 
 describe('names and ARNs', () => {
+  // Formats: the Glue job ARN as the Service Authorization Reference lists it for AWS Glue (resource type `job`:
+  // arn:${Partition}:glue:${Region}:${Account}:job/${JobName}); the DMS task's Ref and the DataSync location's
+  // LocationArn as the return values of AWS::DMS::ReplicationTask and AWS::DataSync::LocationS3 (CloudFormation
+  // Template Reference: "Ref returns the replication task ARN"; "LocationArn: the ARN of the Amazon S3 location").
   test('the Glue job: its name, and arn:<partition>:glue:<region>:<account>:job/<name>', () => {
     expect(root.Outputs.GlueJobName.Value).toEqual('migration-validation-dev');
     expect(root.Outputs.GlueJobArn.Value).toEqual({
