@@ -46,7 +46,7 @@ export class AccountPrerequisites extends Construct {
   /** The custom resource; stacks that need the roles depend on it. */
   public readonly resource: CustomResource;
   /** The function behind it. */
-  public readonly function: lambda.Function;
+  public readonly function: lambda.IFunction;
 
   constructor(scope: Construct, id: string, props: AccountPrerequisitesProps) {
     super(scope, id);

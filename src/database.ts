@@ -101,11 +101,11 @@ export const AURORA_LOG_EXPORTS = ['error', 'general', 'slowquery', 'audit'];
  */
 export class Database extends Construct {
   /** The Aurora MySQL cluster, target of the replication. */
-  public readonly auroraCluster: rds.DatabaseCluster;
+  public readonly auroraCluster: rds.IDatabaseCluster;
   /** The master credentials (username, password, host, port, dbname). */
   public readonly secret: secretsmanager.ISecret;
   /** The cluster parameter group that enables the audit, general and slow-query logs. */
-  public readonly parameterGroup: rds.ParameterGroup;
+  public readonly parameterGroup: rds.IParameterGroup;
 
   constructor(scope: Construct, id: string, props: DatabaseProps) {
     super(scope, id);
@@ -145,7 +145,7 @@ export class Database extends Construct {
     const removalPolicy = retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     const clusterIdentifier = `migration-aurora-${props.environmentSuffix}`;
 
-    this.auroraCluster = new rds.DatabaseCluster(this, 'AuroraCluster', {
+    const cluster = new rds.DatabaseCluster(this, 'AuroraCluster', {
       engine,
       clusterIdentifier,
       credentials: rds.Credentials.fromGeneratedSecret(masterUsername, { secretName: `migration-aurora-${props.environmentSuffix}` }),
@@ -169,7 +169,8 @@ export class Database extends Construct {
       removalPolicy,
       monitoringInterval: Duration.seconds(60),
     });
-    this.secret = this.auroraCluster.secret!;
+    this.auroraCluster = cluster;
+    this.secret = cluster.secret!;
     // The cluster's secret, parameter group and subnet group go with it: a kept cluster still uses the last two,
     // and deleting them while it does would fail the stack deletion.
     for (const companion of [this.masterSecretResource(), this.auroraCluster.node.findChild('Subnets')]) {
@@ -179,7 +180,7 @@ export class Database extends Construct {
     this.createLogGroups(clusterIdentifier, props.logRetention ?? logs.RetentionDays.ONE_YEAR, removalPolicy, props.logEncryptionKey);
 
     if (props.enableSecretRotation) {
-      this.auroraCluster.addRotationSingleUser({ automaticallyAfter: Duration.days(30) });
+      cluster.addRotationSingleUser({ automaticallyAfter: Duration.days(30) });
     } else {
       acknowledgeAll(this.masterSecretResource(), {
         'AwsSolutions-SMG4': 'Rotation is the database.enableSecretRotation prop (off by default: it needs a route to Secrets Manager from the isolated subnets)',

@@ -94,19 +94,21 @@ const IAM_PROPAGATION_SECONDS = 30;
  */
 export class DataSyncAgent extends Construct {
   /** The agent's EC2 instance. */
-  public readonly instance: ec2.Instance;
+  public readonly instance: ec2.IInstance;
   /** The activation custom resource. */
   public readonly activation: CustomResource;
   /** The function behind the activation. */
-  public readonly activationFunction: lambda.Function;
+  public readonly activationFunction: lambda.IFunction;
   /** The agent's ARN, or a placeholder ARN when activation did not succeed. */
   public readonly agentArn: string;
   /** 'true' when the agent was activated, 'false' when it needs manual activation. */
   public readonly activationSuccess: string;
   /** The S3 location for DataSync tasks (`incoming/` of the data bucket). */
   public readonly s3Location: datasync.CfnLocationS3;
+  /** The S3 location's ARN (`arn:<partition>:datasync:<region>:<account>:location/loc-...`), for your DataSync tasks' destination. */
+  public readonly locationArn: string;
   /** The role DataSync assumes to write to the bucket. */
-  public readonly bucketAccessRole: iam.Role;
+  public readonly bucketAccessRole: iam.IRole;
 
   constructor(scope: Construct, id: string, props: DataSyncAgentProps) {
     super(scope, id);
@@ -140,7 +142,7 @@ export class DataSyncAgent extends Construct {
     // Both rules land in this construct's stack, so the network stack never points back here.
     activationSecurityGroup.connections.allowTo(props.securityGroup, ec2.Port.tcp(80), 'Fetch the activation key from the agent');
 
-    this.activationFunction = new lambda.Function(this, 'ActivationFunction', {
+    const activationFunction = new lambda.Function(this, 'ActivationFunction', {
       functionName: `migration-datasync-activation-${props.environmentSuffix}`,
       runtime: lambda.Runtime.NODEJS_24_X,
       handler: 'index.handler',
@@ -159,8 +161,9 @@ export class DataSyncAgent extends Construct {
         removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
       }),
     });
+    this.activationFunction = activationFunction;
     const agentName = `migration-agent-${props.environmentSuffix}`;
-    this.grantActivation(this.activationFunction, agentName);
+    this.grantActivation(activationFunction, agentName);
 
     this.activation = new CustomResource(this, 'AgentActivation', {
       serviceToken: this.activationFunction.functionArn,
@@ -190,6 +193,7 @@ export class DataSyncAgent extends Construct {
     // User Guide). The role and its policy exist before the activation starts, and the location waits for the
     // activation, which first waits at least IAM_PROPAGATION_SECONDS: the role has propagated by then.
     this.activation.node.addDependency(this.bucketAccessRole);
+    this.locationArn = this.s3Location.attrLocationArn;
     this.s3Location.node.addDependency(this.bucketAccessRole, this.activation);
     this.acknowledgeFindings();
   }

@@ -140,13 +140,18 @@ export class DmsReplication extends Construct {
   /** The secret holding the source's connection details; fill in the real ones before the first run. */
   public readonly sourceSecret: secretsmanager.ISecret;
   /** The role DMS assumes to read the endpoint secrets. */
-  public readonly secretsAccessRole: iam.Role;
+  public readonly secretsAccessRole: iam.IRole;
   /** The task's migration type. */
   public readonly migrationType: string;
   /** The replication instance's identifier (a CloudWatch dimension). */
   public readonly replicationInstanceIdentifier: string;
   /** The replication task's friendly identifier (CloudWatch task metrics use its resource id, the last part of its ARN). */
   public readonly replicationTaskIdentifier: string;
+  /**
+   * The replication task's ARN, `arn:<partition>:dms:<region>:<account>:task:<resource id>` (the task's `Ref`;
+   * DMS chooses the resource id, so the ARN is known only after creation).
+   */
+  public readonly replicationTaskArn: string;
 
   constructor(scope: Construct, id: string, props: DmsReplicationProps) {
     super(scope, id);
@@ -270,6 +275,7 @@ export class DmsReplication extends Construct {
       sourceEndpointArn: this.sourceEndpoint.ref,
       targetEndpointArn: this.targetEndpoint.ref,
     });
+    this.replicationTaskArn = this.replicationTask.ref;
 
     // DMS refuses to modify or delete a running task (and a full-load-and-cdc task runs until stopped).
     new DmsTaskStopGuard(this, 'TaskStopGuard', {

@@ -97,11 +97,11 @@ export interface PipelineFunctionsProps extends FunctionsOptions {
  */
 export class PipelineFunctions extends Construct {
   /** Starts the validation job for a file that arrived under `incoming/`. */
-  public readonly glueTriggerFunction: lambda.Function;
+  public readonly glueTriggerFunction: lambda.IFunction;
   /** Starts a migration for a file that passed validation. */
-  public readonly stepFunctionTriggerFunction: lambda.Function;
+  public readonly stepFunctionTriggerFunction: lambda.IFunction;
   /** Heals what it can (resume DMS, redrive, quarantine) and alerts. */
-  public readonly remediationFunction: lambda.Function;
+  public readonly remediationFunction: lambda.IFunction;
 
   private readonly props: PipelineFunctionsProps;
   private readonly timeout: Duration;
@@ -190,7 +190,7 @@ export class PipelineFunctions extends Construct {
     return fn;
   }
 
-  private subscribeToOutcome(fn: lambda.Function, outcome: string): void {
+  private subscribeToOutcome(fn: lambda.IFunction, outcome: string): void {
     this.props.validationTopic.addSubscription(new subscriptions.LambdaSubscription(fn, {
       filterPolicy: { outcome: sns.SubscriptionFilter.stringFilter({ allowlist: [outcome] }) },
     }));
@@ -200,7 +200,7 @@ export class PipelineFunctions extends Construct {
   }
 
   /** Exactly what remediation does: resume the task, redrive executions, move files to quarantine, alert. */
-  private grantRemediation(fn: lambda.Function): void {
+  private grantRemediation(fn: lambda.IFunction): void {
     const props = this.props;
     const stack = Stack.of(this);
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [props.alertTopic.topicArn] }));

@@ -6,6 +6,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import { acknowledgeAll, exemptFromGuard, expectWildcards } from './private/acknowledgements';
+import { PIPELINE_METRIC_NAMESPACE } from './private/pipeline-metrics';
 import { readRuntimeSource } from './private/runtime-code';
 import { requireDurationInRange, requireIntegerInRange, requireMatch, requireOneOf, requireThat } from './private/validation';
 import { INCOMING_PREFIX, REPORTS_PREFIX, SCRIPTS_PREFIX } from './storage';
@@ -124,7 +125,7 @@ export class GlueValidation extends Construct {
   /** The job's name. */
   public readonly jobName: string;
   /** The role the job runs as. */
-  public readonly role: iam.Role;
+  public readonly role: iam.IRole;
   /** The Glue Data Catalog database of the migrated data. */
   public readonly catalogDatabase: glue.CfnDatabase;
 
@@ -181,6 +182,7 @@ export class GlueValidation extends Construct {
       { finding: /^Resource::<[^>]*DataBucket[^>]*>\/(incoming|reports)\/\*$/, reason: 'The job reads any file under incoming/ and writes its report under reports/: one prefix each' },
       { finding: /^Resource::<[^>]*ScriptBucket[^>]*>\/(scripts|temp)\/\*$/, reason: 'The job reads its script under scripts/ and keeps Spark temporary files under temp/' },
       { finding: /^Resource::arn:<AWS::Partition>:logs:[^:]+:<AWS::AccountId>:log-group:\/aws-glue\/\*$/, reason: 'Glue names the job log groups under /aws-glue/ at run time' },
+      { finding: /^Resource::\*$/, reason: 'Only cloudwatch:PutMetricData, which has no resource-level permissions; limited to the MigrationPipeline namespace by condition' },
     ]);
     acknowledgeAll(this.role, {
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSGlueServiceRole]':
@@ -260,6 +262,13 @@ export class GlueValidation extends Construct {
     allow(['s3:PutObject'], [dataBucket.arnForObjects(`${REPORTS_PREFIX}*`)]);
     allow(['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], [scriptBucket.arnForObjects('temp/*')]);
     allow(['events:PutEvents'], [stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' })]);
+    // One FilesValidated data point per file. PutMetricData has no resource-level permissions; the namespace
+    // condition keeps the job to the pipeline's own metrics.
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['cloudwatch:PutMetricData'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'cloudwatch:namespace': PIPELINE_METRIC_NAMESPACE } },
+    }));
   }
 
   /**

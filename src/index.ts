@@ -11,3 +11,4 @@ export * from './datasync';
 export * from './logging';
 export * from './monitoring';
 export * from './account-prerequisites';
+export * from './migration-run-input';

@@ -90,7 +90,7 @@ export interface AuditLoggingProps extends LoggingOptions {
  */
 export class AuditLogging extends Construct {
   /** The audit domain. */
-  public readonly openSearchDomain: opensearch.Domain;
+  public readonly openSearchDomain: opensearch.IDomain;
   /** The delivery stream that writes audit events into the domain. */
   public readonly deliveryStream: firehose.CfnDeliveryStream;
   /** The EBS volume size of each data node, in GiB. */
@@ -100,11 +100,11 @@ export class AuditLogging extends Construct {
   /** The delivery stream as an interface, for rule targets. */
   public readonly auditDeliveryStream: firehose.IDeliveryStream;
   /** The role the delivery stream writes with. */
-  public readonly deliveryRole: iam.Role;
+  public readonly deliveryRole: iam.IRole;
   /** Receives every document the stream could not index. */
-  public readonly backupBucket: s3.Bucket;
+  public readonly backupBucket: s3.IBucket;
   /** Turns each audit event into the envelope that is indexed (Firehose data transformation). */
-  public readonly transformFunction: lambda.Function;
+  public readonly transformFunction: lambda.IFunction;
 
   constructor(scope: Construct, id: string, props: AuditLoggingProps) {
     super(scope, id);

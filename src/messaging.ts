@@ -47,13 +47,13 @@ export interface MessagingProps extends MessagingOptions {
  */
 export class Messaging extends Construct {
   /** Validation results (attributes `outcome` PASSED/FAILED, `objectKey`, `bucket`) and migration outcomes. */
-  public readonly validationTopic: sns.Topic;
+  public readonly validationTopic: sns.ITopic;
   /** Alerts from the remediation function and the alarms. */
-  public readonly alertTopic: sns.Topic;
+  public readonly alertTopic: sns.ITopic;
   /** Events that the pipeline's functions could not process after their retries. */
-  public readonly deadLetterQueue: sqs.Queue;
+  public readonly deadLetterQueue: sqs.IQueue;
   /** The key of the topics and queues. */
-  public readonly key: kms.Key;
+  public readonly key: kms.IKey;
   /** How long dead-letter queues keep messages. */
   public readonly deadLetterRetention: Duration;
   /** What happens to the key and the dead-letter queues when the stack is deleted. */
@@ -68,14 +68,15 @@ export class Messaging extends Construct {
       ? requestedRetention : Duration.days(14);
 
     this.removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    this.key = new kms.Key(this, 'Key', {
+    const key = new kms.Key(this, 'Key', {
       description: `Encrypts the migration pipeline's topics and queues (${props.environmentSuffix})`,
       enableKeyRotation: true,
       removalPolicy: this.removalPolicy,
     });
+    this.key = key;
     this.allowEventBridgeToUseKey();
     this.allowServicesToUseKey(['cloudwatch.amazonaws.com', 'sns.amazonaws.com']);
-    denyGrantsExceptForAwsServices(this.key);
+    denyGrantsExceptForAwsServices(key);
 
     this.validationTopic = new sns.Topic(this, 'ValidationTopic', {
       topicName: `migration-validation-${props.environmentSuffix}`,

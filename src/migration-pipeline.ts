@@ -1,7 +1,11 @@
 import { Aspects, CfnOutput, Duration, NestedStack, NestedStackProps, Stack, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { AccountPrerequisites, AccountPrerequisitesOptions } from './account-prerequisites';
 import { Database, DatabaseOptions } from './database';
@@ -17,8 +21,9 @@ import { Orchestration, OrchestrationOptions } from './orchestration';
 import { isProduction, removalPolicyFor, resolveEnvironmentSuffix, resolveRetainData } from './private/environment';
 import { IntendedDependsOnLintSuppression } from './private/lint-suppressions';
 import { operatorOutputs } from './private/operator-outputs';
+import { grantPutUnderPrefix, grantReadUnderPrefix } from './private/prefix-grants';
 import { requireMatch } from './private/validation';
-import { INCOMING_PREFIX, Storage, StorageOptions } from './storage';
+import { INCOMING_PREFIX, REPORTS_PREFIX, Storage, StorageOptions } from './storage';
 
 /** Props of {@link MigrationPipeline}. Every concern's settings default to the values of the pipeline's specification. */
 export interface MigrationPipelineProps {
@@ -106,11 +111,28 @@ export class MigrationPipeline extends Construct {
   /** MonitoringStack: failure and audit rules. */
   public readonly monitoring: Monitoring;
   /** The rule that sends objects created under `incoming/` to the Glue trigger function. */
-  public readonly incomingObjectRule: events.Rule;
+  public readonly incomingObjectRule: events.IRule;
   /** Creates the account-level roles DMS and OpenSearch need when they are missing (absent when both are turned off). */
   public readonly accountPrerequisites?: AccountPrerequisites;
   /** The nested stacks by their spec names (NetworkStack, StorageStack, ...). */
   public readonly nestedStacks: Record<string, NestedStack>;
+  /** The data bucket: files arrive under `incoming/`, reports are written under `reports/`. */
+  public readonly dataBucket: s3.IBucket;
+  /**
+   * The migration state machine. Each execution's input is a JSON object described by {@link MigrationRunInput}
+   * (`bucket`, `key`, `versionId`, `reportKey`, `validation`): what the Step Functions trigger sends for a file that
+   * passed validation. Start it yourself (see {@link MigrationPipeline.grantStartMigration}) with the input of an
+   * earlier run to re-run a migration.
+   */
+  public readonly stateMachine: sfn.IStateMachine;
+  /** The Glue validation job's name (`migration-validation-<suffix>`). */
+  public readonly glueJobName: string;
+  /** The Glue validation job's ARN, `arn:<partition>:glue:<region>:<account>:job/<name>`. */
+  public readonly glueJobArn: string;
+  /** The DMS replication task's ARN (`arn:<partition>:dms:<region>:<account>:task:<resource id>`, known after deployment). */
+  public readonly replicationTaskArn: string;
+  /** The ARN of the DataSync S3 location (`incoming/` of the data bucket): the destination of your DataSync tasks. */
+  public readonly dataSyncLocationArn: string;
 
   constructor(scope: Construct, id: string, props: MigrationPipelineProps = {}) {
     super(scope, id);
@@ -276,6 +298,12 @@ export class MigrationPipeline extends Construct {
     dependsOn(dmsStack, databaseStack);
 
     this.incomingObjectRule = this.routeIncomingObjects(incomingRuleDeadLetterQueue);
+    this.dataBucket = this.storage.dataBucket;
+    this.stateMachine = this.orchestration.stateMachine;
+    this.glueJobName = this.glue.jobName;
+    this.glueJobArn = this.glue.jobArn;
+    this.replicationTaskArn = this.dms.replicationTaskArn;
+    this.dataSyncLocationArn = this.dataSync.locationArn;
     Aspects.of(this).add(new IntendedDependsOnLintSuppression());
   }
 
@@ -295,6 +323,82 @@ export class MigrationPipeline extends Construct {
       outputs[id] = new CfnOutput(target, id, { value, description });
     }
     return outputs;
+  }
+
+  /**
+   * Lets `grantee` upload files under `incoming/` of the data bucket (each upload starts a validation):
+   * `s3:PutObject` and `s3:AbortMultipartUpload` on `incoming/*` only, plus the bucket key's
+   * `kms:GenerateDataKey` and `kms:Decrypt` when the bucket is KMS-encrypted. Nothing else of the bucket.
+   * The statements go into the grantee's own policy, so it must be a role, user or group of this account.
+   */
+  public grantUpload(grantee: iam.IGrantable): iam.Grant {
+    return grantPutUnderPrefix(this.dataBucket, INCOMING_PREFIX, grantee);
+  }
+
+  /**
+   * Lets `grantee` start a migration run by hand (the README's "re-run a migration"): `states:StartExecution`
+   * on the migration state machine only. The input is described by {@link MigrationRunInput}. Files uploaded
+   * under `incoming/` start runs without it (see {@link grantUpload}).
+   */
+  public grantStartMigration(grantee: iam.IGrantable): iam.Grant {
+    return this.stateMachine.grantStartExecution(grantee);
+  }
+
+  /**
+   * Lets `grantee` list and read the validation and migration reports: `s3:ListBucket` limited to the `reports/`
+   * prefix, `s3:GetObject` and `s3:GetObjectVersion` on `reports/*`, plus the bucket key's `kms:Decrypt` when the
+   * bucket is KMS-encrypted. The statements go into the grantee's own policy.
+   */
+  public grantReadReports(grantee: iam.IGrantable): iam.Grant {
+    return grantReadUnderPrefix(this.dataBucket, REPORTS_PREFIX, grantee);
+  }
+
+  /**
+   * Files that passed validation (`MigrationPipeline` / `FilesValidated`, `Outcome=PASSED`).
+   * @default - Sum over 5 minutes
+   */
+  public metricFilesValidated(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.monitoring.metricFilesValidated(props);
+  }
+
+  /**
+   * Files that failed validation (`MigrationPipeline` / `FilesValidated`, `Outcome=FAILED`).
+   * @default - Sum over 5 minutes
+   */
+  public metricFilesFailedValidation(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.monitoring.metricFilesFailedValidation(props);
+  }
+
+  /**
+   * Migration runs that succeeded (the state machine's `ExecutionsSucceeded`).
+   * @default - Sum over 5 minutes
+   */
+  public metricMigrationsSucceeded(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.monitoring.metricMigrationsSucceeded(props);
+  }
+
+  /**
+   * Migration runs that failed (the state machine's `ExecutionsFailed`).
+   * @default - Sum over 5 minutes
+   */
+  public metricMigrationsFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.monitoring.metricMigrationsFailed(props);
+  }
+
+  /**
+   * How late DMS reads changes from the source, in seconds (`AWS/DMS` `CDCLatencySource` of the pipeline's task).
+   * @default - Maximum over 5 minutes
+   */
+  public metricCdcLatencySource(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.monitoring.metricCdcLatencySource(props);
+  }
+
+  /**
+   * How late DMS applies changes to Aurora, in seconds (`AWS/DMS` `CDCLatencyTarget` of the pipeline's task).
+   * @default - Maximum over 5 minutes
+   */
+  public metricCdcLatencyTarget(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.monitoring.metricCdcLatencyTarget(props);
   }
 
   /** One error per earlier pipeline of the app with this suffix in the same account and region (or both environment-agnostic). */

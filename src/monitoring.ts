@@ -13,6 +13,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { PipelineAlarms } from './private/monitoring-alarms';
+import { PipelineMetrics } from './private/pipeline-metrics';
 import { INCOMING_PREFIX } from './storage';
 
 /** Props of {@link Monitoring}. */
@@ -82,41 +83,43 @@ export const SFN_FAILURE_STATUSES = ['FAILED', 'TIMED_OUT', 'ABORTED'];
  */
 export class Monitoring extends Construct {
   /** Glue validation runs that failed or timed out. */
-  public readonly glueFailureRule: events.Rule;
+  public readonly glueFailureRule: events.IRule;
   /** The DMS task failed or stopped. */
-  public readonly dmsFailureRule: events.Rule;
+  public readonly dmsFailureRule: events.IRule;
   /** Migration executions that failed, timed out or were aborted. */
-  public readonly stepFunctionsFailureRule: events.Rule;
+  public readonly stepFunctionsFailureRule: events.IRule;
   /** Objects deleted from the data or script bucket (a data-loss guard). */
-  public readonly s3DeletionRule: events.Rule;
+  public readonly s3DeletionRule: events.IRule;
   /** The rules that send audit events to OpenSearch, by kind: Glue, Dms, StepFunctions, DataSync, S3, Pipeline. */
-  public readonly auditRules: events.Rule[];
+  public readonly auditRules: events.IRule[];
   /** The alarms (to the alert topic), by id. */
-  public readonly alarms: { [id: string]: cloudwatch.Alarm };
+  public readonly alarms: { [id: string]: cloudwatch.IAlarm };
   /** The dashboard that follows a file from arrival to replication. */
   public readonly dashboard: cloudwatch.Dashboard;
+
+  private readonly metrics: PipelineMetrics;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
     const suffix = props.environmentSuffix;
-    this.glueFailureRule = this.rule('GlueFailureRule', `migration-glue-failures-${suffix}`, 'Glue validation job failed or timed out', {
+    const glueFailureRule = this.rule('GlueFailureRule', `migration-glue-failures-${suffix}`, 'Glue validation job failed or timed out', {
       source: ['aws.glue'],
       detailType: ['Glue Job State Change'],
       detail: { jobName: [props.glueJobName], state: GLUE_FAILURE_STATES },
     });
-    this.dmsFailureRule = this.rule('DmsFailureRule', `migration-dms-failures-${suffix}`, 'DMS replication task failed or stopped', {
+    const dmsFailureRule = this.rule('DmsFailureRule', `migration-dms-failures-${suffix}`, 'DMS replication task failed or stopped', {
       source: ['aws.dms'],
       detailType: ['DMS Replication Task State Change'],
       resources: [props.replicationTask.ref],
       detail: { eventType: DMS_FAILURE_EVENT_TYPES },
     });
-    this.stepFunctionsFailureRule = this.rule('StepFunctionsFailureRule', `migration-sfn-failures-${suffix}`,
+    const stepFunctionsFailureRule = this.rule('StepFunctionsFailureRule', `migration-sfn-failures-${suffix}`,
       'Migration execution failed, timed out or was aborted', {
         source: ['aws.states'],
         detailType: ['Step Functions Execution Status Change'],
         detail: { stateMachineArn: [props.stateMachine.stateMachineArn], status: SFN_FAILURE_STATUSES },
       });
-    this.s3DeletionRule = this.rule('S3DeletionRule', `migration-s3-deletions-${suffix}`, 'Objects deleted from the pipeline buckets', {
+    const s3DeletionRule = this.rule('S3DeletionRule', `migration-s3-deletions-${suffix}`, 'Objects deleted from the pipeline buckets', {
       source: ['aws.s3'],
       detailType: ['Object Deleted'],
       detail: {
@@ -128,7 +131,11 @@ export class Monitoring extends Construct {
       },
     });
 
-    for (const rule of [this.glueFailureRule, this.dmsFailureRule, this.stepFunctionsFailureRule, this.s3DeletionRule]) {
+    this.glueFailureRule = glueFailureRule;
+    this.dmsFailureRule = dmsFailureRule;
+    this.stepFunctionsFailureRule = stepFunctionsFailureRule;
+    this.s3DeletionRule = s3DeletionRule;
+    for (const rule of [glueFailureRule, dmsFailureRule, stepFunctionsFailureRule, s3DeletionRule]) {
       rule.addTarget(new targets.LambdaFunction(props.remediationFunction, {
         deadLetterQueue: props.deadLetterQueue,
         retryAttempts: TARGET_RETRY_ATTEMPTS,
@@ -137,16 +144,21 @@ export class Monitoring extends Construct {
     }
     this.auditRules = this.createAuditRules(props);
 
+    this.metrics = new PipelineMetrics({
+      pipelineName: props.pipelineName ?? 'migration-pipeline',
+      stateMachine: props.stateMachine,
+      replicationInstanceIdentifier: props.replicationInstanceIdentifier,
+      // The task's Ref is its ARN (arn:<partition>:dms:<region>:<account>:task:<resource id>); DMS names the task's
+      // metrics after that resource id.
+      replicationTaskResourceId: Fn.select(6, Fn.split(':', props.replicationTask.ref)),
+    });
     const observability = new PipelineAlarms(this, 'Alarms', {
       alarmTopic: props.alarmTopic,
       functions: props.functions,
       deadLetterQueues: { ...props.deadLetterQueues, EventTargets: props.deadLetterQueue },
       glueJobName: props.glueJobName,
       stateMachine: props.stateMachine,
-      replicationInstanceIdentifier: props.replicationInstanceIdentifier,
-      // The task's Ref is its ARN (arn:<partition>:dms:<region>:<account>:task:<resource id>); DMS names the task's
-      // metrics after that resource id.
-      replicationTaskResourceId: Fn.select(6, Fn.split(':', props.replicationTask.ref)),
+      metrics: this.metrics,
       openSearchDomain: props.openSearchDomain,
       openSearchVolumeSize: props.openSearchVolumeSize,
       deliveryStreamName: props.auditDeliveryStreamName,
@@ -155,6 +167,57 @@ export class Monitoring extends Construct {
     });
     this.alarms = observability.alarms;
     this.dashboard = observability.dashboard;
+  }
+
+  /**
+   * Files that passed validation (namespace `MigrationPipeline`, metric `FilesValidated`, dimensions `Pipeline` and
+   * `Outcome=PASSED`, published by the validation job once per file).
+   * @default - Sum over 5 minutes
+   */
+  public metricFilesValidated(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metrics.filesValidated('PASSED', props);
+  }
+
+  /**
+   * Files that failed validation (and were quarantined): `FilesValidated` with `Outcome=FAILED`.
+   * @default - Sum over 5 minutes
+   */
+  public metricFilesFailedValidation(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metrics.filesValidated('FAILED', props);
+  }
+
+  /**
+   * Migration runs whose outcome was SUCCEEDED (the state machine's `ExecutionsSucceeded`).
+   * @default - Sum over 5 minutes
+   */
+  public metricMigrationsSucceeded(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metrics.migrationsSucceeded(props);
+  }
+
+  /**
+   * Migration runs whose outcome was FAILED (the state machine's `ExecutionsFailed`; runs cut off by the hard
+   * timeout count as `ExecutionsTimedOut` instead).
+   * @default - Sum over 5 minutes
+   */
+  public metricMigrationsFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metrics.migrationsFailed(props);
+  }
+
+  /**
+   * How late DMS reads changes from the source, in seconds (`AWS/DMS` `CDCLatencySource`, dimensions
+   * `ReplicationInstanceIdentifier` and `ReplicationTaskIdentifier` = the task's resource id).
+   * @default - Maximum over 5 minutes
+   */
+  public metricCdcLatencySource(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metrics.dmsTask('CDCLatencySource', props);
+  }
+
+  /**
+   * How late DMS applies changes to Aurora, in seconds (`AWS/DMS` `CDCLatencyTarget`, same dimensions).
+   * @default - Maximum over 5 minutes
+   */
+  public metricCdcLatencyTarget(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metrics.dmsTask('CDCLatencyTarget', props);
   }
 
   private rule(id: string, ruleName: string, description: string, eventPattern: events.EventPattern): events.Rule {

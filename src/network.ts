@@ -80,20 +80,20 @@ export class Network extends Construct {
   /** The VPC every component runs in. */
   public readonly vpc: ec2.IVpc;
   /** Aurora's security group (no egress; ingress 3306 is opened by its consumers). */
-  public readonly dbSecurityGroup: ec2.SecurityGroup;
+  public readonly dbSecurityGroup: ec2.ISecurityGroup;
   /** The DMS replication instance's security group (egress is opened by the replication for the ports it uses). */
-  public readonly dmsSecurityGroup: ec2.SecurityGroup;
+  public readonly dmsSecurityGroup: ec2.ISecurityGroup;
   /** The OpenSearch domain's security group (no egress; ingress 443 is opened by its writers). */
-  public readonly openSearchSecurityGroup: ec2.SecurityGroup;
+  public readonly openSearchSecurityGroup: ec2.ISecurityGroup;
   /** The pipeline functions' security group (egress HTTPS only). */
-  public readonly lambdaSecurityGroup: ec2.SecurityGroup;
+  public readonly lambdaSecurityGroup: ec2.ISecurityGroup;
   /** The DataSync agent's security group (ingress 80 only from the activation function). */
-  public readonly dataSyncSecurityGroup: ec2.SecurityGroup;
+  public readonly dataSyncSecurityGroup: ec2.ISecurityGroup;
   /**
    * The customer-managed key (rotating) that encrypts every log group of the pipeline. It lives here because the
    * network is the first stack every other one depends on.
    */
-  public readonly logEncryptionKey: kms.Key;
+  public readonly logEncryptionKey: kms.IKey;
 
   constructor(scope: Construct, id: string, props: NetworkProps = {}) {
     super(scope, id);

@@ -117,9 +117,9 @@ interface Verdict {
  */
 export class Orchestration extends Construct {
   /** The migration state machine. */
-  public readonly stateMachine: sfn.StateMachine;
+  public readonly stateMachine: sfn.IStateMachine;
   /** The execution log group (level ALL). */
-  public readonly logGroup: logs.LogGroup;
+  public readonly logGroup: logs.ILogGroup;
 
   private readonly taskArn: string;
   private readonly reportBucket?: s3.IBucket;

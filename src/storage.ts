@@ -40,11 +40,11 @@ export interface StorageProps extends StorageOptions {
  */
 export class Storage extends Construct {
   /** Where migrated files land, are validated (`reports/`) and quarantined (`quarantine/`). */
-  public readonly dataBucket: s3.Bucket;
+  public readonly dataBucket: s3.IBucket;
   /** Holds the Glue scripts (`scripts/`) and Glue's temporary files. */
-  public readonly scriptBucket: s3.Bucket;
+  public readonly scriptBucket: s3.IBucket;
   /** Receives the server access logs of the data and script buckets. */
-  public readonly accessLogsBucket: s3.Bucket;
+  public readonly accessLogsBucket: s3.IBucket;
 
   constructor(scope: Construct, id: string, props: StorageProps = {}) {
     super(scope, id);

@@ -153,6 +153,8 @@ const EXPECTED_ACTIONS_ON_ANY_RESOURCE: Record<string, string> = {
   'dms:DescribeReplicationTasks': 'remediation, the state machine and the task stop guard read the task status',
   // The agent ARN exists only after the call.
   'datasync:CreateAgent': 'DataSync agent activation',
+  // Metric data points are not resources; the statement is limited by the cloudwatch:namespace condition.
+  'cloudwatch:PutMetricData': 'the validation job counts files (namespace MigrationPipeline only)',
   // Step Functions logging to CloudWatch Logs (vended-log delivery): these calls have no resource types.
   'logs:CreateLogDelivery': 'state machine logging',
   'logs:GetLogDelivery': 'state machine logging',
@@ -179,6 +181,8 @@ const EXPECTED_ACTIONS_ON_ANY_RESOURCE: Record<string, string> = {
  * This is what Firehose documents for VPC delivery.
  */
 const RESOURCE_LEVEL_ACTIONS_ON_ANY_RESOURCE = [
+  // Its only resource type is the optional OTLP `dataset`; plain metric data points have none.
+  'cloudwatch:PutMetricData',
   'ec2:CreateNetworkInterface',
   'ec2:CreateNetworkInterfacePermission',
   'ec2:DeleteNetworkInterface',
@@ -308,6 +312,7 @@ const ALLOWED_CALLS: Call[] = [
   ['glueJob', 'sns:Publish', VALIDATION_TOPIC],
   ['glueJob', 'kms:GenerateDataKey', MESSAGING_KEY],
   ['glueJob', 'events:PutEvents', DEFAULT_EVENT_BUS],
+  ['glueJob', 'cloudwatch:PutMetricData', '*', { 'cloudwatch:namespace': 'MigrationPipeline' }],
 
   ['stateMachine', 'dms:StartReplicationTask', REPLICATION_TASK],
   ['stateMachine', 'dms:DescribeReplicationTasks', '*'],
@@ -354,6 +359,7 @@ const DENIED_CALLS: Call[] = [
   ['glueJob', 's3:DeleteObject', `${DATA_BUCKET}/incoming/x.csv`],
   ['glueJob', 's3:GetObject', `${DATA_BUCKET}/quarantine/x.csv`],
   ['glueJob', 'sns:Publish', ALERT_TOPIC],
+  ['glueJob', 'cloudwatch:PutMetricData', '*', { 'cloudwatch:namespace': 'AWS/Glue' }],
 
   ['stateMachine', 'dms:DeleteReplicationTask', REPLICATION_TASK],
   ['stateMachine', 'sns:Publish', ALERT_TOPIC],

@@ -7,6 +7,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { PipelineMetrics } from './pipeline-metrics';
 
 /** What the alarms and the dashboard watch. */
 export interface PipelineAlarmsProps {
@@ -20,10 +21,8 @@ export interface PipelineAlarmsProps {
   readonly glueJobName: string;
   /** The migration state machine. */
   readonly stateMachine: sfn.IStateMachine;
-  /** The replication instance's identifier (its friendly name): the `ReplicationInstanceIdentifier` dimension. */
-  readonly replicationInstanceIdentifier: string;
-  /** The replication task's resource id (last part of its ARN): the `ReplicationTaskIdentifier` dimension. */
-  readonly replicationTaskResourceId: string;
+  /** The pipeline's headline metrics (validation, migration outcomes, DMS), shared with the public `metric*` methods. */
+  readonly metrics: PipelineMetrics;
   /** The audit domain. */
   readonly openSearchDomain: opensearch.IDomain;
   /** The audit delivery stream's name. */
@@ -62,18 +61,7 @@ export class PipelineAlarms extends Construct {
         queue.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: 'Maximum' }), 1);
     }
 
-    // Task metrics carry two dimensions: the instance's friendly identifier and the task's resource id, not its
-    // friendly identifier (DMS User Guide, "AWS Database Migration Service metrics" and "Replication task metrics").
-    const dms = (metricName: string) => new cloudwatch.Metric({
-      namespace: 'AWS/DMS',
-      metricName,
-      dimensionsMap: {
-        ReplicationInstanceIdentifier: props.replicationInstanceIdentifier,
-        ReplicationTaskIdentifier: props.replicationTaskResourceId,
-      },
-      period: FIVE_MINUTES,
-      statistic: 'Maximum',
-    });
+    const dms = (metricName: string) => props.metrics.dmsTask(metricName);
     const cdcLatency = props.cdcLatencyThreshold.toSeconds();
     this.alarm('DmsCdcLatencySource', `DMS reads changes from the source more than ${cdcLatency} s late`, dms('CDCLatencySource'), cdcLatency, 3);
     this.alarm('DmsCdcLatencyTarget', `DMS applies changes to Aurora more than ${cdcLatency} s late`, dms('CDCLatencyTarget'), cdcLatency, 3);
@@ -87,7 +75,7 @@ export class PipelineAlarms extends Construct {
     });
     this.alarm('GlueFailedTasks', 'Glue validation tasks failed', glueFailedTasks, 1);
 
-    this.alarm('StateMachineFailed', 'Migration executions failed', props.stateMachine.metricFailed({ period: FIVE_MINUTES, statistic: 'Sum' }), 1);
+    this.alarm('StateMachineFailed', 'Migration executions failed', props.metrics.migrationsFailed(), 1);
     this.alarm('StateMachineTimedOut', 'Migration executions timed out', props.stateMachine.metricTimedOut({ period: FIVE_MINUTES, statistic: 'Sum' }), 1);
 
     const deliverySuccess = new cloudwatch.Metric({
@@ -136,15 +124,16 @@ export class PipelineAlarms extends Construct {
         left: [glueTrigger.metricInvocations({ period: FIVE_MINUTES, statistic: 'Sum' })],
       }),
       new cloudwatch.GraphWidget({
-        title: '2. Validation (Glue failed tasks)',
-        left: [glueFailedTasks],
+        title: '2. Validation (files by outcome; Glue failed tasks)',
+        left: [props.metrics.filesValidated('PASSED'), props.metrics.filesValidated('FAILED')],
+        right: [glueFailedTasks],
       }),
       new cloudwatch.GraphWidget({
         title: '3. Migrations (executions)',
         left: [
           props.stateMachine.metricStarted({ period: FIVE_MINUTES, statistic: 'Sum' }),
-          props.stateMachine.metricSucceeded({ period: FIVE_MINUTES, statistic: 'Sum' }),
-          props.stateMachine.metricFailed({ period: FIVE_MINUTES, statistic: 'Sum' }),
+          props.metrics.migrationsSucceeded(),
+          props.metrics.migrationsFailed(),
         ],
       }),
       new cloudwatch.GraphWidget({

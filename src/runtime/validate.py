@@ -5,7 +5,9 @@ records the verdict three ways:
 
 * a JSON report in the source bucket (``<report_prefix><key relative to the incoming prefix>.json``),
 * an SNS message that the migration workflow reacts to,
-* a custom EventBridge event for the audit trail (best effort, never fatal).
+* a custom EventBridge event for the audit trail (best effort, never fatal),
+* one data point of the CloudWatch metric ``MigrationPipeline/FilesValidated`` with the
+  dimensions ``Pipeline`` and ``Outcome`` (best effort, never fatal).
 
 Only ``main()`` touches Spark and awsglue, and it imports them itself, so the
 rules, the pure-Python profiler and the AWS side-effects can be unit-tested on
@@ -28,6 +30,11 @@ FAILED = "FAILED"
 
 EVENT_SOURCE = "migration.pipeline"
 EVENT_DETAIL_TYPE = "Validation Result"
+
+# The library's metric*() methods, alarms and dashboard read this metric; the job role may publish to this
+# namespace only (condition cloudwatch:namespace).
+METRIC_NAMESPACE = "MigrationPipeline"
+METRIC_NAME = "FilesValidated"
 
 REQUIRED_ARGUMENTS = [
     "JOB_NAME",
@@ -487,8 +494,32 @@ def emit_audit_event(events, event_bus: str, detail: dict) -> bool:
     return True
 
 
-def record_result(s3, sns, events, settings: Settings, source, rules, profile, result, job_run_id, now=None) -> str:
-    """Write the report, publish the verdict and emit the audit event; returns the report key."""
+def publish_metric(cloudwatch, pipeline_name: str, outcome: str) -> bool:
+    """Best effort, like the audit event: a lost data point must never fail a finished validation."""
+    try:
+        cloudwatch.put_metric_data(
+            Namespace=METRIC_NAMESPACE,
+            MetricData=[
+                {
+                    "MetricName": METRIC_NAME,
+                    "Dimensions": [
+                        {"Name": "Pipeline", "Value": pipeline_name},
+                        {"Name": "Outcome", "Value": outcome},
+                    ],
+                    "Value": 1,
+                    "Unit": "Count",
+                }
+            ],
+        )
+    except Exception as error:  # noqa: BLE001 - logged and ignored on purpose
+        LOGGER.warning("Could not publish the %s metric: %s", METRIC_NAME, error)
+        return False
+    return True
+
+
+def record_result(s3, sns, events, settings: Settings, source, rules, profile, result, job_run_id, now=None,
+                  cloudwatch=None) -> str:
+    """Write the report, publish the verdict, emit the audit event and count the file; returns the report key."""
     checked_at = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
     report_key = report_key_for(source.key, settings.incoming_prefix, settings.report_prefix)
     report = build_report(source, rules, profile, result, report_key, job_run_id, checked_at)
@@ -496,6 +527,8 @@ def record_result(s3, sns, events, settings: Settings, source, rules, profile, r
     message = build_message(source, result, report_key, job_run_id)
     publish_result(sns, settings.topic_arn, message)
     emit_audit_event(events, settings.event_bus, {"pipeline": settings.pipeline_name, **message})
+    if cloudwatch is not None:
+        publish_metric(cloudwatch, settings.pipeline_name, result.outcome)
     LOGGER.info("Validation of %s: %s %s (report %s)", source.uri, result.outcome, list(result.findings), report_key)
     return report_key
 
@@ -587,6 +620,7 @@ def main(argv=None) -> None:
     s3 = boto3.client("s3", region_name=region)
     sns = boto3.client("sns", region_name=region)
     events = boto3.client("events", region_name=region)
+    cloudwatch = boto3.client("cloudwatch", region_name=region)
 
     def spark_profiler(source_to_read, file_format, rules_to_check):
         changed = check_source_version(s3, source_to_read)
@@ -597,7 +631,7 @@ def main(argv=None) -> None:
 
     profile, result = validate_source(source, rules, spark_profiler)
     # JOB_RUN_ID is a reserved argument that Glue always passes and getResolvedOptions always returns.
-    record_result(s3, sns, events, settings, source, rules, profile, result, args.get("JOB_RUN_ID") or "")
+    record_result(s3, sns, events, settings, source, rules, profile, result, args.get("JOB_RUN_ID") or "", cloudwatch=cloudwatch)
     job.commit()
 
 

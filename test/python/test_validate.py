@@ -4,7 +4,7 @@ import json
 import logging
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import boto3
 import pytest
@@ -316,7 +316,7 @@ def aws(monkeypatch):
     monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     with mock_aws():
-        clients = {name: boto3.client(name, region_name=REGION) for name in ("s3", "sns", "sqs", "events")}
+        clients = {name: boto3.client(name, region_name=REGION) for name in ("s3", "sns", "sqs", "events", "cloudwatch")}
         clients["s3"].create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         yield clients
 
@@ -428,7 +428,8 @@ def run_job(aws, key, body, rules, topic_arn, event_bus="audit-bus"):
 
     profile, result = validate.validate_source(source, rules, profiler)
     report_key = validate.record_result(
-        aws["s3"], aws["sns"], aws["events"], settings, source, rules, profile, result, "jr_42", now=CHECKED_AT
+        aws["s3"], aws["sns"], aws["events"], settings, source, rules, profile, result, "jr_42", now=CHECKED_AT,
+        cloudwatch=aws["cloudwatch"],
     )
     return report_key
 
@@ -503,6 +504,43 @@ def test_job_still_reports_when_the_audit_bus_is_missing(aws):
 
     assert read_json_object(aws["s3"], report_key)["findings"] == ["File has 1 row; at least 5 required"]
     assert json.loads(receive_one(aws["sqs"], topic_queue)["Message"])["outcome"] == FAILED
+
+
+def files_validated(cloudwatch, outcome):
+    """The Sum of MigrationPipeline/FilesValidated for pipeline 'orders' and one outcome, as CloudWatch reports it."""
+    now = datetime.now(timezone.utc)
+    datapoints = cloudwatch.get_metric_statistics(
+        Namespace="MigrationPipeline",
+        MetricName="FilesValidated",
+        Dimensions=[{"Name": "Pipeline", "Value": "orders"}, {"Name": "Outcome", "Value": outcome}],
+        StartTime=now - timedelta(hours=1),
+        EndTime=now + timedelta(minutes=5),
+        Period=3600,
+        Statistics=["Sum"],
+    )["Datapoints"]
+    return sum(point["Sum"] for point in datapoints)
+
+
+def test_job_counts_every_file_in_the_files_validated_metric(aws):
+    topic_arn, _ = topic_with_queue(aws)
+    rules = Rules(("id",), (), (), 1)
+
+    run_job(aws, "incoming/good-1.csv", b"id\n1\n", rules, topic_arn)
+    run_job(aws, "incoming/good-2.csv", b"id\n2\n", rules, topic_arn)
+    run_job(aws, "incoming/bad.csv", b"name\nAnn\n", rules, topic_arn)
+
+    assert files_validated(aws["cloudwatch"], PASSED) == 2
+    assert files_validated(aws["cloudwatch"], FAILED) == 1
+
+
+def test_publish_metric_failure_is_logged_not_raised(caplog):
+    class BrokenCloudWatch:
+        def put_metric_data(self, **_):
+            raise RuntimeError("AccessDenied for cloudwatch:PutMetricData")
+
+    with caplog.at_level(logging.WARNING, logger="validate"):
+        assert validate.publish_metric(BrokenCloudWatch(), "orders", PASSED) is False
+    assert caplog.messages == ["Could not publish the FilesValidated metric: AccessDenied for cloudwatch:PutMetricData"]
 
 
 def test_source_version_check_on_a_versioned_bucket(aws):
