@@ -6,9 +6,9 @@
  */
 import { readFileSync } from 'fs';
 import { join } from 'path';
+import { describe, expect, test } from '@jest/globals';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { describe, expect, test } from 'vitest';
 import { NESTED_STACK_NAMES } from './pipeline-fixture';
 import { TapStack } from '../integ/tap-stack';
 
@@ -53,7 +53,7 @@ function readCostSection(): { rows: Row[]; total: number } {
   const table = section!.split('\n\n').find((block) => block.startsWith('| Resource | Count |'))!;
   const rows = table.split('\n').slice(2).map((line) => {
     const [resource, count, , monthly] = line.split('|').slice(1, -1).map((cell) => cell.trim());
-    expect(monthly, resource).toMatch(/^\$[\d.]+$/);
+    expect({ resource, monthly }).toEqual({ resource, monthly: expect.stringMatching(/^\$[\d.]+$/) });
     return { resource, count: Number(count), monthly: Number(monthly.slice(1)) };
   });
   const total = Number(/Roughly \*\*\$(\d+)\*\*/.exec(section!)?.[1]);
@@ -68,7 +68,7 @@ describe('README cost table', () => {
   });
 
   test.each(rows.map((r) => [r.resource, r] as const))('%s: the count matches the templates', (_resource, row) => {
-    expect(COUNTED[row.resource](), row.resource).toEqual(row.count);
+    expect(COUNTED[row.resource]()).toEqual(row.count);
   });
 
   test('the stated total is the sum of the rows (to the nearest $10)', () => {

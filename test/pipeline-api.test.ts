@@ -5,13 +5,13 @@
  */
 import { readFileSync } from 'fs';
 import { join } from 'path';
+import { describe, expect, test } from '@jest/globals';
 import { App, CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { describe, expect, test } from 'vitest';
 import { buildPipeline } from './pipeline-fixture';
 import { grantPutUnderPrefix, grantReadUnderPrefix } from '../src/private/prefix-grants';
 

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'fs';
 import { join } from 'path';
+import { describe, expect, test } from '@jest/globals';
 import * as cdk from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -16,7 +17,6 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as constructs from 'constructs';
 import * as ts from 'typescript';
-import { describe, expect, test } from 'vitest';
 import * as library from '../src';
 
 /** The modules an example may import, as the example names them. */
@@ -160,7 +160,7 @@ describe('README "Adapting it"', () => {
       .map(([id, role]) => [`${s.node.path}/${id}`, role.Properties.PermissionsBoundary] as const));
     expect(roles.length).toBeGreaterThan(20);
     for (const [path, boundary] of roles) {
-      expect(JSON.stringify(boundary), path).toMatch(/:policy\/data-platform-boundary"/);
+      expect({ path, boundary: JSON.stringify(boundary) }).toEqual({ path, boundary: expect.stringMatching(/:policy\/data-platform-boundary"/) });
     }
   });
 
