@@ -162,7 +162,7 @@ def test_json_array_profile(tmp_path):
     assert profile == {
         "format": "json",
         "rowCount": 3,
-        "columns": ["id", "address"],
+        "columns": ["address", "id"],  # in name order, as Spark's schema inference gives them
         "nullCounts": {"address": 1},
         "duplicateCount": 1,
     }
