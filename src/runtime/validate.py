@@ -444,6 +444,20 @@ def spark_path(source: Source) -> str:
     return f"s3://{source.bucket}/{escaped}"
 
 
+# Spark 3.3 reads a multi-line CSV or JSON file through Hadoop's FileInputFormat with the file's own path, which
+# takes [ ] { } in it for a pattern even though spark_path() escaped them, and the read fails ("matches 0 files").
+MULTI_LINE_PATTERN_CHARACTERS = "[]{}"
+
+
+def refuse_multi_line_pattern_key(source: Source, file_format: str) -> None:
+    """Stop with a finding that says why, instead of Spark's error, for a multi-line file Spark cannot open."""
+    if any(char in source.key for char in MULTI_LINE_PATTERN_CHARACTERS):
+        raise ValidationStop(
+            f"{source.uri} cannot be read as multi-line {file_format}: Spark takes [ ] {{ }} in its key for a "
+            "pattern; upload it under a key without them"
+        )
+
+
 def check_source_version(s3, source: Source) -> Optional[str]:
     """Spark always reads the current object; say so if it is no longer the version from the event.
 
@@ -473,8 +487,10 @@ def read_object_head(s3, source: Source, size: int = 4096) -> bytes:
 
 
 def profile_small_object(s3, source: Source, file_format: str, rules: Rules) -> dict:
-    """Profiler that downloads the current object and profiles it in memory (small CSV/JSON files)."""
+    """Profiler that downloads the current object and profiles it in memory (small files)."""
     data = s3.get_object(Bucket=source.bucket, Key=source.key)["Body"].read()
+    if file_format == "csv" or (file_format == "json" and json_layout(data) == "array"):
+        refuse_multi_line_pattern_key(source, file_format)  # as the Spark profiler must
     return profile_bytes(data, file_format, rules)
 
 
@@ -602,6 +618,7 @@ def read_dataframe(spark, s3, source: Source, file_format: str):
         # With column pruning (Spark's default), the CSV parser reads only the columns a query uses and FAILFAST
         # misses a record with too many or too few fields unless the rules use every column: a ragged file passed.
         spark.conf.set("spark.sql.csv.parser.columnPruning.enabled", "false")
+        refuse_multi_line_pattern_key(source, file_format)
         # multiLine allows quoted line breaks; escape='"' reads RFC 4180 doubled quotes.
         return (
             spark.read.option("header", "true")
@@ -613,6 +630,8 @@ def read_dataframe(spark, s3, source: Source, file_format: str):
     if file_format == "json":
         # A top-level array needs multiLine; JSON Lines must not use it (it would stop after one record).
         multi_line = json_layout(read_object_head(s3, source)) == "array"
+        if multi_line:
+            refuse_multi_line_pattern_key(source, file_format)
         return spark.read.option("mode", "FAILFAST").option("multiLine", str(multi_line).lower()).json(path)
     return spark.read.parquet(path)
 

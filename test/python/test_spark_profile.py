@@ -223,6 +223,41 @@ def test_spark_and_python_profilers_agree(case, s3, local_spark):
         assert spark_result.findings == python_result.findings == case.findings
 
 
+@pytest.mark.parametrize(
+    "key, body, outcome, findings",
+    [
+        (
+            "incoming/corpus/run[1].csv", b"id\n1\n", FAILED,
+            ("s3://landing-bucket/incoming/corpus/run[1].csv cannot be read as multi-line csv: Spark takes [ ] { } in "
+             "its key for a pattern; upload it under a key without them",),
+        ),
+        (
+            "incoming/{batch}/rows.json", b'[{"id": 1}]', FAILED,
+            ("s3://landing-bucket/incoming/{batch}/rows.json cannot be read as multi-line json: Spark takes [ ] { } in "
+             "its key for a pattern; upload it under a key without them",),
+        ),
+        ("incoming/corpus/run[1] *?.jsonl", b'{"id": 1}\n', PASSED, ()),
+        ("incoming/corpus/run*? x.csv", b"id\n1\n", PASSED, ()),
+    ],
+)
+def test_keys_with_pattern_characters(key, body, outcome, findings, s3, local_spark):
+    """Escaped, * and ? match themselves; [ ] { } defeat Spark's multi-line readers, and both profilers say so."""
+    source = Source(BUCKET, key)
+    s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+    local_spark.copy_to_spark(s3, BUCKET, key)
+
+    def spark_profiler(source_to_read, file_format, rules):
+        df = validate.read_dataframe(local_spark.session, s3, source_to_read, file_format)
+        return validate.profile_dataframe(df, file_format, rules)
+
+    def python_profiler(source_to_read, file_format, rules):
+        return validate.profile_small_object(s3, source_to_read, file_format, rules)
+
+    for profiler in (spark_profiler, python_profiler):
+        _, result = validate.validate_source(source, Rules(min_rows=1), profiler)
+        assert (result.outcome, result.findings) == (outcome, findings)
+
+
 def test_spark_read_error_is_one_bounded_line(s3, local_spark):
     source = Source(BUCKET, "incoming/corpus/ragged.csv")
     s3.put_object(Bucket=BUCKET, Key=source.key, Body=b"id,name\n1,Ann\n2,Bo,extra\n")
