@@ -260,7 +260,7 @@ def _as_text_when_kinds_mix(records: list, column: str) -> None:
 
 
 def parse_parquet(data: bytes) -> tuple:
-    """(columns, rows) from Parquet bytes; nested values become dicts and lists (needs pyarrow, which Glue has)."""
+    """(columns, rows) from Parquet bytes; nested values become dicts and lists (needs pyarrow)."""
     import pyarrow.parquet  # imported here: only Parquet files held in memory need it
 
     table = pyarrow.parquet.read_table(io.BytesIO(data))
@@ -615,10 +615,10 @@ def _spark_column(name: str):
 def read_dataframe(spark, s3, source: Source, file_format: str):
     path = spark_path(source)
     if file_format == "csv":
+        refuse_multi_line_pattern_key(source, file_format)
         # With column pruning (Spark's default), the CSV parser reads only the columns a query uses and FAILFAST
         # misses a record with too many or too few fields unless the rules use every column: a ragged file passed.
         spark.conf.set("spark.sql.csv.parser.columnPruning.enabled", "false")
-        refuse_multi_line_pattern_key(source, file_format)
         # multiLine allows quoted line breaks; escape='"' reads RFC 4180 doubled quotes.
         return (
             spark.read.option("header", "true")
