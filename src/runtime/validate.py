@@ -9,9 +9,15 @@ records the verdict three ways:
 * one data point of the CloudWatch metric ``MigrationPipeline/FilesValidated`` with the
   dimensions ``Pipeline`` and ``Outcome`` (best effort, never fatal).
 
-Only ``main()`` touches Spark and awsglue, and it imports them itself, so the
-rules, the pure-Python profiler and the AWS side-effects can be unit-tested on
-a machine without Spark.
+Only ``start_glue_job()`` imports awsglue, which exists only in Glue; the tests
+replace it with a local Spark session and run ``main()`` as it is. The rules,
+the pure-Python profiler and the AWS side-effects need no Spark at all.
+
+The pure-Python profiler is the reference the Spark one is checked against: on
+every input both read, they give the same profile. Where Python's csv and json
+modules see a file differently from Spark, the pure-Python profiler follows
+Spark, which is what runs in Glue (blank means empty or spaces only; CSV header
+names are made unique as Spark makes them; JSON columns come in name order).
 """
 
 import csv
@@ -197,11 +203,25 @@ def json_layout(head: bytes) -> str:
     return "array" if text.startswith("[") else "lines"
 
 
+def spark_csv_header(names: list) -> list:
+    """The column names Spark gives a CSV header (Spark 3.3 CSVUtils.makeSafeHeader).
+
+    An empty name becomes _c<position>; a name that occurs more than once, ignoring case (Spark's default
+    spark.sql.caseSensitive=false), gets its position appended: 'id,name,ID,' -> id0, name, ID2, _c3.
+    """
+    lowered = [name.lower() for name in names if name]
+    repeated = {name for name in lowered if lowered.count(name) > 1}
+    return [
+        f"_c{position}" if not name else f"{name}{position}" if name.lower() in repeated else name
+        for position, name in enumerate(names)
+    ]
+
+
 def parse_csv(data: bytes) -> tuple:
     """(columns, rows) from CSV bytes with a header row; rows are dicts of strings."""
     reader = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))
     lines = (line for line in reader if line)  # blank lines carry no record
-    columns = next(lines, [])
+    columns = spark_csv_header(next(lines, []))
     rows = []
     for number, line in enumerate(lines, start=2):
         if len(line) != len(columns):
@@ -211,22 +231,52 @@ def parse_csv(data: bytes) -> tuple:
 
 
 def parse_json(data: bytes) -> tuple:
-    """(columns, rows) from a top-level JSON array or JSON Lines; columns in first-seen order."""
+    """(columns, rows) from a top-level JSON array or JSON Lines; columns in name order, as Spark infers them."""
     text = data.decode("utf-8-sig")
     if json_layout(data) == "array":
         records = json.loads(text)
     else:
         records = [json.loads(line) for line in text.splitlines() if line.strip()]
-    columns = {}
+    columns = set()
     for number, record in enumerate(records, start=1):
         if not isinstance(record, dict):
             raise ValueError(f"JSON record {number} is not an object")
-        columns.update(dict.fromkeys(record))
-    return list(columns), records
+        columns.update(record)
+    columns = sorted(columns)
+    for column in columns:
+        _as_text_when_kinds_mix(records, column)
+    return columns, records
+
+
+def _json_kind(value) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    return "number" if isinstance(value, (int, float)) else type(value).__name__
+
+
+def _as_text_when_kinds_mix(records: list, column: str) -> None:
+    """Spark infers a string column for a field that holds strings, numbers and booleans side by side, and reads
+    each value as its JSON text: then {"id": 1} and {"id": "1"} have the same key. Do the same to the records."""
+    kinds = {_json_kind(record[column]) for record in records if record.get(column) is not None}
+    if len(kinds) < 2 or not kinds <= {"str", "number", "boolean"}:
+        return
+    for record in records:
+        value = record.get(column)
+        if value is not None and not isinstance(value, str):
+            record[column] = json.dumps(value)
+
+
+def parse_parquet(data: bytes) -> tuple:
+    """(columns, rows) from Parquet bytes; nested values become dicts and lists (needs pyarrow)."""
+    import pyarrow.parquet  # imported here: only Parquet files held in memory need it
+
+    table = pyarrow.parquet.read_table(io.BytesIO(data))
+    return list(table.column_names), table.to_pylist()
 
 
 def is_blank(value) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
+    # Spark's trim() removes spaces only, so a tab or a no-break space is a value in both profilers.
+    return value is None or (isinstance(value, str) and not value.strip(" "))
 
 
 def build_profile(file_format: str, columns: list, rows: list, rules: Rules) -> dict:
@@ -249,18 +299,27 @@ def build_profile(file_format: str, columns: list, rows: list, rules: Rules) -> 
 
 
 def _hashable(value):
-    # Nested JSON values (objects, arrays) cannot go into a set as they are.
-    return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else value
+    # Nested values (objects, arrays) cannot go into a set as they are. An absent field and a null field are the
+    # same to Spark (a struct has every field of its inferred type), so null fields are left out of the key.
+    return json.dumps(_without_null_fields(value), sort_keys=True) if isinstance(value, (dict, list)) else value
+
+
+def _without_null_fields(value):
+    if isinstance(value, dict):
+        return {key: _without_null_fields(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_null_fields(item) for item in value]
+    return value
+
+
+PARSERS = {"csv": parse_csv, "json": parse_json, "parquet": parse_parquet}
 
 
 def profile_bytes(data: bytes, file_format: str, rules: Rules) -> dict:
-    """Profile a small CSV or JSON file held in memory."""
-    if file_format == "csv":
-        columns, rows = parse_csv(data)
-    elif file_format == "json":
-        columns, rows = parse_json(data)
-    else:
+    """Profile a small CSV, JSON or Parquet file held in memory."""
+    if file_format not in PARSERS:
         raise ValueError(f"the pure-Python profiler cannot read {file_format} files")
+    columns, rows = PARSERS[file_format](data)
     return build_profile(file_format, columns, rows, rules)
 
 
@@ -342,8 +401,33 @@ def validate_source(source: Source, rules: Rules, profiler: Profiler) -> tuple:
         return None, failed_result(str(stop))
     except Exception as error:  # noqa: BLE001 - any read error is reported as the finding
         LOGGER.exception("Could not read %s", source.uri)
-        return None, failed_result(f"Could not read {source.uri} as {file_format}: {error}")
+        return None, failed_result(f"Could not read {source.uri} as {file_format}: {error_summary(error)}")
     return profile, evaluate(profile, rules)
+
+
+MAX_ERROR_SUMMARY = 1000
+
+
+def error_summary(error: Exception) -> str:
+    """The error's messages on one line, at most MAX_ERROR_SUMMARY characters, for the report and the SNS message.
+
+    A Spark read error is a Py4J error whose text is the JVM's whole stack trace (tens of kilobytes, with task and
+    host details); its summary is the chain of Java causes instead, class and message each, without Spark's
+    "Job aborted due to stage failure" wrapper. The log keeps the full trace.
+    """
+    java_exception = getattr(error, "java_exception", None)
+    if java_exception is not None:
+        causes = []
+        while java_exception is not None:
+            message = java_exception.getMessage() or ""
+            if not message.startswith("Job aborted due to stage failure"):
+                causes.append(f"{java_exception.getClass().getSimpleName()}: {message}")
+            java_exception = java_exception.getCause()
+        text = "; ".join(causes)
+    else:
+        text = str(error)
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_ERROR_SUMMARY else text[: MAX_ERROR_SUMMARY - 3] + "..."
 
 
 # --------------------------------------------------------------------------
@@ -365,6 +449,20 @@ def spark_path(source: Source) -> str:
     """s3:// path for Spark; Hadoop treats * ? [ ] { } and \\ in a path as a glob, so escape them."""
     escaped = "".join("\\" + char if char in "\\*?[]{}" else char for char in source.key)
     return f"s3://{source.bucket}/{escaped}"
+
+
+# Spark 3.3 reads a multi-line CSV or JSON file through Hadoop's FileInputFormat with the file's own path, which
+# takes [ ] { } in it for a pattern even though spark_path() escaped them, and the read fails ("matches 0 files").
+MULTI_LINE_PATTERN_CHARACTERS = "[]{}"
+
+
+def refuse_multi_line_pattern_key(source: Source, file_format: str) -> None:
+    """Stop with a finding that says why, instead of Spark's error, for a multi-line file Spark cannot open."""
+    if any(char in source.key for char in MULTI_LINE_PATTERN_CHARACTERS):
+        raise ValidationStop(
+            f"{source.uri} cannot be read as multi-line {file_format}: Spark takes [ ] {{ }} in its key for a "
+            "pattern; upload it under a key without them"
+        )
 
 
 def check_source_version(s3, source: Source) -> Optional[str]:
@@ -396,8 +494,10 @@ def read_object_head(s3, source: Source, size: int = 4096) -> bytes:
 
 
 def profile_small_object(s3, source: Source, file_format: str, rules: Rules) -> dict:
-    """Profiler that downloads the current object and profiles it in memory (small CSV/JSON files)."""
+    """Profiler that downloads the current object and profiles it in memory (small files)."""
     data = s3.get_object(Bucket=source.bucket, Key=source.key)["Body"].read()
+    if file_format == "csv" or (file_format == "json" and json_layout(data) == "array"):
+        refuse_multi_line_pattern_key(source, file_format)  # as the Spark profiler must
     return profile_bytes(data, file_format, rules)
 
 
@@ -548,6 +648,10 @@ def _spark_column(name: str):
 def read_dataframe(spark, s3, source: Source, file_format: str):
     path = spark_path(source)
     if file_format == "csv":
+        refuse_multi_line_pattern_key(source, file_format)
+        # With column pruning (Spark's default), the CSV parser reads only the columns a query uses and FAILFAST
+        # misses a record with too many or too few fields unless the rules use every column: a ragged file passed.
+        spark.conf.set("spark.sql.csv.parser.columnPruning.enabled", "false")
         # multiLine allows quoted line breaks; escape='"' reads RFC 4180 doubled quotes.
         return (
             spark.read.option("header", "true")
@@ -559,6 +663,8 @@ def read_dataframe(spark, s3, source: Source, file_format: str):
     if file_format == "json":
         # A top-level array needs multiLine; JSON Lines must not use it (it would stop after one record).
         multi_line = json_layout(read_object_head(s3, source)) == "array"
+        if multi_line:
+            refuse_multi_line_pattern_key(source, file_format)
         return spark.read.option("mode", "FAILFAST").option("multiLine", str(multi_line).lower()).json(path)
     return spark.read.parquet(path)
 
@@ -589,16 +695,30 @@ def profile_dataframe(df, file_format: str, rules: Rules) -> dict:
     }
 
 
-def main(argv=None) -> None:
-    import boto3
+def start_glue_job(argv: list) -> tuple:
+    """(resolved arguments, Spark session, job) from Glue's runtime.
+
+    The one place that imports awsglue (it exists only inside Glue); tests replace this function with one that
+    returns a local Spark session, and main() runs unchanged.
+    """
     from awsglue.context import GlueContext
     from awsglue.job import Job
     from awsglue.utils import getResolvedOptions
     from pyspark.context import SparkContext
 
+    args = getResolvedOptions(argv, REQUIRED_ARGUMENTS)
+    glue_context = GlueContext(SparkContext.getOrCreate())
+    job = Job(glue_context)
+    job.init(args["JOB_NAME"], args)
+    return args, glue_context.spark_session, job
+
+
+def main(argv=None) -> None:
+    import boto3
+
     logging.basicConfig(level=logging.INFO)
     argv = sys.argv if argv is None else argv
-    args = getResolvedOptions(argv, REQUIRED_ARGUMENTS)
+    args, spark, job = start_glue_job(argv)
     options = read_optional_arguments(argv[1:])
     rules = rules_from_arguments(options)
     settings = Settings(
@@ -609,11 +729,6 @@ def main(argv=None) -> None:
         pipeline_name=options["pipeline_name"],
     )
     source = Source(args["source_bucket"], args["source_key"], normalize_version_id(args["source_version"]))
-
-    glue_context = GlueContext(SparkContext.getOrCreate())
-    spark = glue_context.spark_session
-    job = Job(glue_context)
-    job.init(args["JOB_NAME"], args)
 
     # The topic ARN names the pipeline's region, so the clients need no region setting of their own.
     region = region_from_arn(settings.topic_arn)

@@ -42,6 +42,7 @@ import glue_trigger  # noqa: E402
 import remediation  # noqa: E402
 import step_function_trigger  # noqa: E402
 from pipeline_helpers import REGION, AlertCapture, AuditCapture  # noqa: E402
+from local_glue import LocalSpark  # noqa: E402
 
 HANDLER_MODULES = (glue_trigger, step_function_trigger, remediation)
 HANDLER_ENV_VARS = (
@@ -85,3 +86,11 @@ def audit_events(aws):
 @pytest.fixture
 def alerts(aws):
     return AlertCapture()
+
+
+@pytest.fixture(scope="session")
+def local_spark(tmp_path_factory):
+    """One local Spark session (local[2]) for the whole run: starting one takes seconds; see local_glue.py."""
+    spark = LocalSpark.start(tmp_path_factory.mktemp("spark-s3-copies"))
+    yield spark
+    spark.stop()

@@ -1,4 +1,4 @@
-"""Tests for the Glue validation script (src/runtime/validate.py) without Spark."""
+"""Tests for the Glue validation script (src/runtime/validate.py); the job tests run main() in local Spark."""
 
 import json
 import logging
@@ -13,7 +13,8 @@ from moto import mock_aws
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "src", "runtime"))
 
 import validate  # noqa: E402
-from validate import FAILED, PASSED, Rules, Settings, Source  # noqa: E402
+from local_glue import run_glue_main  # noqa: E402
+from validate import FAILED, PASSED, Rules, Source  # noqa: E402
 
 REGION = "us-west-2"
 BUCKET = "landing-bucket"
@@ -161,7 +162,7 @@ def test_json_array_profile(tmp_path):
     assert profile == {
         "format": "json",
         "rowCount": 3,
-        "columns": ["id", "address"],
+        "columns": ["address", "id"],  # in name order, as Spark's schema inference gives them
         "nullCounts": {"address": 1},
         "duplicateCount": 1,
     }
@@ -178,9 +179,9 @@ def test_json_layout(head, layout):
     assert validate.json_layout(head) == layout
 
 
-def test_pure_profiler_refuses_parquet():
-    with pytest.raises(ValueError, match="cannot read parquet"):
-        validate.profile_bytes(b"PAR1", "parquet", Rules())
+def test_pure_profiler_refuses_an_unknown_format():
+    with pytest.raises(ValueError, match="cannot read xlsx"):
+        validate.profile_bytes(b"PK", "xlsx", Rules())
 
 
 # --------------------------------------------------------------------------
@@ -417,32 +418,45 @@ def test_emit_audit_event_rejected_entry_is_logged_not_raised(caplog):
     assert caplog.messages == ["EventBridge rejected the audit event on bus default: Throttled slow down"]
 
 
-def run_job(aws, key, body, rules, topic_arn, event_bus="audit-bus"):
-    """The job's flow as main() runs it, with the pure-Python profiler in place of Spark."""
-    version = aws["s3"].put_object(Bucket=BUCKET, Key=key, Body=body).get("VersionId")
-    source = Source(BUCKET, key, version)
-    settings = Settings(topic_arn=topic_arn, report_prefix="reports/", event_bus=event_bus, pipeline_name="orders")
+def run_main(aws, local_spark, monkeypatch, key, body, rule_arguments, topic_arn, event_bus="audit-bus"):
+    """Put the file into (moto's) S3 and run the Glue script's main() on it in local Spark, as the trigger starts it:
+    the source version of an unversioned object is its ETag. Returns the job main() initialised and committed."""
+    etag = aws["s3"].put_object(Bucket=BUCKET, Key=key, Body=body)["ETag"].strip('"')
+    local_spark.copy_to_spark(aws["s3"], BUCKET, key)
+    monkeypatch.setattr(validate, "datetime", FixedClock)
+    argv = [
+        "validate.py",
+        "--JOB_NAME", "migration-validation-dev",
+        "--JOB_RUN_ID", "jr_42",
+        "--source_bucket", BUCKET,
+        "--source_key", key,
+        "--source_version", etag,
+        "--validation_topic_arn", topic_arn,
+        "--report_prefix", "reports/",
+        "--incoming_prefix", "incoming/",
+        "--audit_event_bus", event_bus,
+        "--pipeline_name", "orders",
+        *rule_arguments,
+    ]
+    return run_glue_main(monkeypatch, local_spark, argv)
 
-    def profiler(source_to_read, file_format, rules_to_check):
-        return validate.profile_small_object(aws["s3"], source_to_read, file_format, rules_to_check)
 
-    profile, result = validate.validate_source(source, rules, profiler)
-    report_key = validate.record_result(
-        aws["s3"], aws["sns"], aws["events"], settings, source, rules, profile, result, "jr_42", now=CHECKED_AT,
-        cloudwatch=aws["cloudwatch"],
-    )
-    return report_key
+class FixedClock(datetime):
+    @classmethod
+    def now(cls, tz=None):
+        return CHECKED_AT
 
 
-def test_job_records_a_passed_validation(aws):
+def test_job_records_a_passed_validation(aws, local_spark, monkeypatch):
     topic_arn, topic_queue = topic_with_queue(aws)
     audit_queue = audit_bus_with_queue(aws)
-    rules = Rules(("id", "name"), ("id",), ("id",), 2)
+    rules = ["--expected_columns", "id,name", "--required_columns", "id", "--unique_key_columns", "id", "--min_rows", "2"]
     key = "incoming/eu/orders 2024+1.csv"
 
-    report_key = run_job(aws, key, b"id,name\n1,Ann\n2,Bo\n", rules, topic_arn)
+    job = run_main(aws, local_spark, monkeypatch, key, b"id,name\n1,Ann\n2,Bo\n", rules, topic_arn)
 
-    assert report_key == "reports/eu/orders 2024+1.csv.json"
+    assert (job.name, job.committed) == ("migration-validation-dev", True)
+    report_key = "reports/eu/orders 2024+1.csv.json"
     assert read_json_object(aws["s3"], report_key) == {
         "outcome": PASSED,
         "findings": [],
@@ -454,7 +468,7 @@ def test_job_records_a_passed_validation(aws):
             "nullCounts": {"id": 0},
             "duplicateCount": 0,
         },
-        "source": {"bucket": BUCKET, "key": key, "versionId": None},
+        "source": {"bucket": BUCKET, "key": key, "versionId": "25b3fe7336221e6e3bfc6b411642f58e"},
         "reportKey": report_key,
         "jobRunId": "jr_42",
         "rules": {"expectedColumns": ["id", "name"], "requiredColumns": ["id"], "uniqueKeyColumns": ["id"], "minRows": 2},
@@ -464,7 +478,7 @@ def test_job_records_a_passed_validation(aws):
         "outcome": PASSED,
         "bucket": BUCKET,
         "key": key,
-        "versionId": None,
+        "versionId": "25b3fe7336221e6e3bfc6b411642f58e",
         "reportKey": report_key,
         "rowCount": 2,
         "findings": [],
@@ -477,19 +491,20 @@ def test_job_records_a_passed_validation(aws):
     assert receive_one(aws["sqs"], audit_queue)["detail"] == {"pipeline": "orders", **message}
 
 
-def test_job_records_an_unreadable_file_as_failed(aws):
+def test_job_records_an_unreadable_file_as_failed(aws, local_spark, monkeypatch):
     topic_arn, topic_queue = topic_with_queue(aws)
 
-    report_key = run_job(aws, "incoming/broken.json", b'{"id": 1}\n{"id": \n', Rules(), topic_arn)
+    job = run_main(aws, local_spark, monkeypatch, "incoming/broken.json", b'{"id": 1}\n{"id": \n', [], topic_arn)
 
-    report = read_json_object(aws["s3"], report_key)
-    assert report_key == "reports/broken.json.json"
+    assert job.committed is True
+    report = read_json_object(aws["s3"], "reports/broken.json.json")
     assert report["outcome"] == FAILED
     assert report["profile"] is None
     assert report["rowCount"] is None
     assert report["findings"] == [
         "Could not read s3://landing-bucket/incoming/broken.json as json: "
-        "Expecting value: line 1 column 8 (char 7)"
+        "SparkException: Malformed records are detected in schema inference. Parse Mode: FAILFAST.; "
+        "JsonEOFException: Unexpected end-of-input within/between Object entries at [Source: UNKNOWN; line: 1, column: 8]"
     ]
     envelope = receive_one(aws["sqs"], topic_queue)
     assert envelope["Subject"] == "Validation FAILED"
@@ -497,12 +512,13 @@ def test_job_records_an_unreadable_file_as_failed(aws):
     assert envelope["MessageAttributes"]["outcome"] == {"Type": "String", "Value": "FAILED"}
 
 
-def test_job_still_reports_when_the_audit_bus_is_missing(aws):
+def test_job_still_reports_when_the_audit_bus_is_missing(aws, local_spark, monkeypatch):
     topic_arn, topic_queue = topic_with_queue(aws)
 
-    report_key = run_job(aws, "incoming/tiny.jsonl", b'{"id": 1}\n', Rules(min_rows=5), topic_arn, event_bus="no-such-bus")
+    run_main(aws, local_spark, monkeypatch, "incoming/tiny.jsonl", b'{"id": 1}\n', ["--min_rows", "5"], topic_arn,
+             event_bus="no-such-bus")
 
-    assert read_json_object(aws["s3"], report_key)["findings"] == ["File has 1 row; at least 5 required"]
+    assert read_json_object(aws["s3"], "reports/tiny.jsonl.json")["findings"] == ["File has 1 row; at least 5 required"]
     assert json.loads(receive_one(aws["sqs"], topic_queue)["Message"])["outcome"] == FAILED
 
 
@@ -521,13 +537,13 @@ def files_validated(cloudwatch, outcome):
     return sum(point["Sum"] for point in datapoints)
 
 
-def test_job_counts_every_file_in_the_files_validated_metric(aws):
+def test_job_counts_every_file_in_the_files_validated_metric(aws, local_spark, monkeypatch):
     topic_arn, _ = topic_with_queue(aws)
-    rules = Rules(("id",), (), (), 1)
+    rules = ["--expected_columns", "id", "--min_rows", "1"]
 
-    run_job(aws, "incoming/good-1.csv", b"id\n1\n", rules, topic_arn)
-    run_job(aws, "incoming/good-2.csv", b"id\n2\n", rules, topic_arn)
-    run_job(aws, "incoming/bad.csv", b"name\nAnn\n", rules, topic_arn)
+    run_main(aws, local_spark, monkeypatch, "incoming/good-1.csv", b"id\n1\n", rules, topic_arn)
+    run_main(aws, local_spark, monkeypatch, "incoming/good-2.csv", b"id\n2\n", rules, topic_arn)
+    run_main(aws, local_spark, monkeypatch, "incoming/bad.csv", b"name\nAnn\n", rules, topic_arn)
 
     assert files_validated(aws["cloudwatch"], PASSED) == 2
     assert files_validated(aws["cloudwatch"], FAILED) == 1
