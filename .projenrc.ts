@@ -155,6 +155,19 @@ project.addTask('integ:update', {
   exec: `integ-runner ${INTEG_ARGS} --update-on-failed --dry-run`,
 });
 
+// The rehearsal: one file through every stage of a synthesized pipeline, in moto and a local Spark (tools/rehearsal).
+project.addTask('rehearse', {
+  description: 'Take a file through every stage of the synthesized pipeline in cdk.out: rehearse -- FILE [--cdk-out DIR] [--stack NAME]',
+  env: quietCdk,
+  receiveArgs: true,
+  exec: `${VENV_PYTHON} tools/rehearsal/rehearse.py`,
+});
+project.addTask('test:rehearsal', {
+  description: 'The rehearsal\'s paths on the example app, and the wiring edits that must break it',
+  env: quietCdk,
+  exec: `${VENV_PYTHON} -m pytest test/rehearsal -q -p no:cacheprovider`,
+});
+
 project.addTask('docgen:check', {
   description: 'Compile with jsii (proves the API fits every target language) and fail when API.md is stale',
   steps: [

@@ -22,6 +22,21 @@ export function auroraMysqlVersion(version: unknown): rds.AuroraMysqlEngineVersi
   return rds.AuroraMysqlEngineVersion.of(`8.0.mysql_aurora.${text}`, '8.0');
 }
 
+/**
+ * The Glue rule's required columns from a comma-separated context value (`-c requiredColumns=order_id,amount`);
+ * none when the value is absent, as in the specification.
+ */
+export function requiredColumns(value: unknown): string[] | undefined {
+  if (value === undefined) {
+    return undefined;
+  }
+  const columns = String(value).split(',').map((column) => column.trim()).filter((column) => column.length > 0);
+  if (columns.length === 0) {
+    throw new Error(`requiredColumns: received '${String(value)}'; expected column names separated by commas`);
+  }
+  return columns;
+}
+
 /** Props of the example {@link TapStack}. */
 export interface TapStackProps extends cdk.StackProps {
   /**
@@ -63,7 +78,12 @@ export class TapStack extends cdk.Stack {
         readers: 1,
         backupRetention: cdk.Duration.days(7),
       },
-      glue: { glueVersion: '4.0', timeout: cdk.Duration.minutes(60), maxRetries: 2 },
+      glue: {
+        glueVersion: '4.0',
+        timeout: cdk.Duration.minutes(60),
+        maxRetries: 2,
+        requiredColumns: requiredColumns(this.node.tryGetContext('requiredColumns')),
+      },
       messaging: { notificationEmail, deadLetterRetention: cdk.Duration.days(14) },
       dms: {
         replicationInstanceClass: 'dms.t3.medium',

@@ -1,0 +1,109 @@
+"""DMS in the rehearsal: the template's replication tasks created in moto, and what moto lacks.
+
+moto has no DescribeTableStatistics; it is answered here from the scenario's tables, shaped and paged as the DMS
+API Reference documents it (ReplicationTaskArn, MaxRecords 20 to 500, an opaque Marker present only when more
+records exist). The task's statistics (ReplicationTaskStats) are overlaid with the scenario's. The Step Functions
+adjustments are the test set-up's (test/python/test_state_machine.py): the `databasemigration` SDK name mapped to
+boto3's `dms`, definite JSONPaths giving the node itself, SDK timestamps as JSON.
+"""
+
+import base64
+import json
+
+import boto3
+from moto.dms import models as dms_models
+from moto.dms import responses as dms_responses
+from moto.dms.exceptions import DmsClientError, ResourceNotFoundFault
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
+    StateTaskService,
+)
+
+from assembly import REGION
+
+import test_state_machine as sfn_setup
+
+
+def table(schema, name, table_state="Table completed", validation_state="Validated", rows=1000):
+    """One TableStatistics entry with the fields of the DMS API Reference."""
+    return {
+        "SchemaName": schema, "TableName": name, "Inserts": 0, "Deletes": 0, "Updates": 0, "Ddls": 0,
+        "AppliedInserts": 0, "AppliedDeletes": 0, "AppliedUpdates": 0, "AppliedDdls": 0,
+        "FullLoadRows": rows, "FullLoadCondtnlChkFailedRows": 0, "FullLoadErrorRows": 0,
+        "FullLoadStartTime": 1764590000, "FullLoadEndTime": 1764590600, "FullLoadReloaded": False,
+        "LastUpdateTime": 1764590600, "TableState": table_state, "ValidationPendingRecords": 0,
+        "ValidationFailedRecords": 0, "ValidationSuspendedRecords": 0, "ValidationState": validation_state,
+        "ValidationStateDetails": "",
+    }
+
+
+SCENARIOS = {
+    # Every table loaded and validated.
+    "validated": {"tables": [table("sales", "orders"), table("sales", "customers")],
+                  "task_stats": {"FullLoadProgressPercent": 100, "TablesLoaded": 2, "TablesErrored": 0}},
+    # One table DMS could not load.
+    "table-error": {"tables": [table("sales", "orders"), table("sales", "customers", table_state="Table error",
+                                                               validation_state="Error")],
+                    "task_stats": {"FullLoadProgressPercent": 100, "TablesLoaded": 1, "TablesErrored": 1}},
+}
+
+
+class DmsSimulation:
+    def __init__(self, assembly, scenario, patcher):
+        self.scenario = SCENARIOS[scenario] if isinstance(scenario, str) else scenario
+        self.dms = boto3.client("dms", region_name=REGION)
+        self.task_arns = []
+        self._patch(patcher)
+        for stack, logical_id, resource in assembly.resources("AWS::DMS::ReplicationTask"):
+            arn = self._create_task(assembly.resolve(stack, resource["Properties"]))
+            assembly.set_physical(stack, logical_id, ref=arn)
+            self.task_arns.append(arn)
+
+    def _create_task(self, properties):
+        identifier = properties["ReplicationTaskIdentifier"]
+        instance = self.dms.create_replication_instance(
+            ReplicationInstanceIdentifier=f"{identifier}-instance", ReplicationInstanceClass="dms.t3.medium",
+            AllocatedStorage=50)["ReplicationInstance"]["ReplicationInstanceArn"]
+        endpoints = [self.dms.create_endpoint(
+            EndpointIdentifier=f"{identifier}-{kind}", EndpointType=kind, EngineName="mysql",
+            ServerName=f"{kind}.example.internal", Port=3306, Username="rehearsal", Password="rehearsal",
+        )["Endpoint"]["EndpointArn"] for kind in ("source", "target")]
+        arn = self.dms.create_replication_task(
+            ReplicationTaskIdentifier=identifier, SourceEndpointArn=endpoints[0], TargetEndpointArn=endpoints[1],
+            ReplicationInstanceArn=instance, MigrationType=properties["MigrationType"],
+            TableMappings=properties["TableMappings"],
+            ReplicationTaskSettings=properties.get("ReplicationTaskSettings", "{}"),
+        )["ReplicationTask"]["ReplicationTaskArn"]
+        dms_models.dms_backends[arn.split(":")[4]][REGION].replication_tasks[arn].ready()
+        return arn
+
+    def _patch(self, patcher):
+        simulation = self
+        original_to_dict = dms_models.FakeReplicationTask.to_dict
+
+        def to_dict(task):
+            answer = original_to_dict(task)
+            if task.arn in simulation.task_arns and task.status == "running":
+                answer["ReplicationTaskStats"].update(simulation.scenario["task_stats"])
+            return answer
+
+        def describe_table_statistics(self):
+            task_arn = self._get_param("ReplicationTaskArn")
+            max_records = self._get_param("MaxRecords") or 100
+            marker = self._get_param("Marker")
+            if task_arn not in self.dms_backend.replication_tasks:
+                raise ResourceNotFoundFault("Replication Task not found")
+            if not 20 <= max_records <= 500:
+                raise DmsClientError("InvalidParameterValueException", "MaxRecords must be between 20 and 500")
+            start = int(base64.b64decode(marker).decode()) if marker else 0
+            tables = simulation.scenario["tables"]
+            answer = {"ReplicationTaskArn": task_arn, "TableStatistics": tables[start:start + max_records]}
+            if start + max_records < len(tables):
+                answer["Marker"] = base64.b64encode(str(start + max_records).encode()).decode()
+            return json.dumps(answer)
+
+        patcher.setattr(dms_models.FakeReplicationTask, "to_dict", to_dict)
+        patcher.setattr(dms_responses.DatabaseMigrationServiceResponse, "describe_table_statistics",
+                        describe_table_statistics, raising=False)
+        patcher.setitem(StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES, "databasemigration", "dms")
+        sfn_setup.patch_definite_json_paths(patcher)
+        sfn_setup.patch_sdk_timestamps(patcher)
