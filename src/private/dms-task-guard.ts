@@ -10,6 +10,13 @@ import { acknowledgeAll, exemptFromGuard, expectWildcards } from './acknowledgem
 import { createLogGroup } from './log-groups';
 import { readRuntimeSource } from './runtime-code';
 
+/**
+ * The tag the guard puts on the task before it stops it for a deployment, and removes once the deployment has
+ * updated the guarded resources. A migration run that finds the task stopped with this tag leaves it stopped.
+ * src/runtime/dms_task_guard.py spells the same key.
+ */
+export const DEPLOYMENT_MARKER_TAG = 'migration-pipeline:stopped-for-deployment';
+
 /** Props of {@link DmsTaskStopGuard}. */
 export interface DmsTaskStopGuardProps {
   /** The task to stop. */

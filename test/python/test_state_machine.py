@@ -12,12 +12,15 @@ import datetime
 import functools
 import importlib
 import json
+import os
 import re
 import time
+from unittest import mock
 
 import boto3
 import pytest
 from moto import mock_aws
+from moto.awslambda import models as lambda_models
 from moto.dms import models as dms_models
 from moto.dms import responses as dms_responses
 from moto.dms.exceptions import DmsClientError, ResourceNotFoundFault
@@ -30,8 +33,9 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 from moto.stepfunctions.parser.asl.utils import json_path as sfn_json_path
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
+import table_review
 from pipeline_helpers import drain_queue
-from template_loader import Resolver, load_template, the_resource
+from template_loader import Resolver, load_template, resources_of_type, the_resource
 
 ACCOUNT = "123456789012"
 REGION = "us-west-2"
@@ -41,7 +45,13 @@ EXECUTION_DEADLINE_SECONDS = 30
 TASK_PARAMETER = "DmsReplicationTask"
 TOPIC_PARAMETER = "MessagingValidationTopic"
 BUCKET_PARAMETER = "StorageDataBucket"
+REVIEW_FUNCTION = "TableReviewFunction"
 DATA_BUCKET = "migration-data-dev"
+REVIEW_FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:migration-table-review-dev"
+# Step Functions quotas (Step Functions Developer Guide, "Service quotas"): the state passed between states is at
+# most 256 KiB, and an execution whose history reaches 25,000 events fails.
+STATE_LIMIT_BYTES = 256 * 1024
+HISTORY_LIMIT_EVENTS = 25_000
 
 # What the example app synthesizes: orchestration.pollInterval = 5 minutes, orchestration.timeout = 2 hours.
 TEMPLATE_POLL_SECONDS = 300
@@ -50,11 +60,11 @@ TEMPLATE_MAX_POLLS = 22  # floor(timeout / pollInterval) - 2: one interval of ma
 
 RUN_INPUT = {"trigger": "validation-passed", "bucket": "fake-data-bucket", "key": "incoming/sales/orders.csv"}
 
-# Once the load is complete: read every page of table statistics, save it, count it, then judge the tables.
-TABLE_PAGE_PATH = ["SaveTablePage", "ClassifyTablePage", "CountTablePage", "MoreTablePages"]
-REVIEW_START_PATH = ["StartTableReview", "ReadFirstTablePage", *TABLE_PAGE_PATH, "ForgetTablePage", "JudgeTables"]
+# Once the load is complete the table-review function judges the tables; every run ends by announcing its outcome.
+REVIEW_PATH = ["ReviewTables", "IsVerdictSettled"]
 ANNOUNCE_PATH = ["WriteReport", "PublishOutcomeEvent", "ByOutcome"]
-VALIDATED_PATH = [*REVIEW_START_PATH, "TablesValidated", *ANNOUNCE_PATH, "NotifySuccess", "MigrationSucceeded"]
+VALIDATED_PATH = [*REVIEW_PATH, "TableVerdict", *ANNOUNCE_PATH, "NotifySuccess", "MigrationSucceeded"]
+FAILURE_END = [*ANNOUNCE_PATH, "NotifyFailure", "MigrationFailed"]
 
 HAPPY_START_PATH = ["Initialise", "DescribeTask", "HowToStart", "StartReplication", "WaitForReplication",
                     "CheckReplication", "IsReplicationComplete", *VALIDATED_PATH]
@@ -74,10 +84,21 @@ def dms_task_properties():
     return the_resource(load_template("DMSStack"), "AWS::DMS::ReplicationTask")["Properties"]
 
 
+def resolver_for(template, task_arn, topic_arn, bucket=DATA_BUCKET):
+    return Resolver(template, {TASK_PARAMETER: task_arn, TOPIC_PARAMETER: topic_arn, BUCKET_PARAMETER: bucket,
+                               REVIEW_FUNCTION: REVIEW_FUNCTION_ARN})
+
+
 def resolve_definition(template, task_arn, topic_arn, bucket=DATA_BUCKET):
     state_machine = the_resource(template, "AWS::StepFunctions::StateMachine")
-    resolver = Resolver(template, {TASK_PARAMETER: task_arn, TOPIC_PARAMETER: topic_arn, BUCKET_PARAMETER: bucket})
-    return json.loads(resolver.resolve(state_machine["Properties"]["DefinitionString"]))
+    return json.loads(resolver_for(template, task_arn, topic_arn, bucket).resolve(
+        state_machine["Properties"]["DefinitionString"]))
+
+
+def review_function_environment(template, task_arn, topic_arn):
+    """The table-review function's environment as synthesized, with the task and bucket filled in."""
+    [function] = [f for lid, f in resources_of_type(template, "AWS::Lambda::Function").items() if REVIEW_FUNCTION in lid]
+    return resolver_for(template, task_arn, topic_arn).resolve(function["Properties"]["Environment"]["Variables"])
 
 
 def timeout_choice(definition):
@@ -97,25 +118,30 @@ def test_template_poll_settings(orchestration_template):
     assert definition["States"]["WaitForReplication"] == {"Type": "Wait", "Seconds": TEMPLATE_POLL_SECONDS,
                                                           "Next": "CheckReplication"}
     assert timeout_choice(definition)["NumericGreaterThanEquals"] == TEMPLATE_MAX_POLLS
-    # Every Task state retries and routes any other error to the failure notification (or, for the two
-    # notifications themselves, to a Fail state).
+    # Every Task state retries and routes any other error to the outcome's announcement (report, audit event,
+    # notification), or, for the notifications themselves, to a Fail state.
     tasks = {name: state for name, state in definition["States"].items() if state["Type"] == "Task"}
-    assert sorted(tasks) == ["CheckReplication", "DescribeTask", "NotifyFailure", "NotifySuccess",
-                             "PublishOutcomeEvent", "ReadFirstTablePage", "ReadNextTablePage",
-                             "ResumeReplication", "SaveTablePage", "StartReplication", "WriteReport"]
+    assert sorted(tasks) == ["CheckReplication", "DescribeTask", "IsStoppedForDeploymentTags",
+                             "IsStoppedForDeploymentWhilePollingTags", "NotifyFailure", "NotifyInterrupted",
+                             "NotifySuccess", "PublishOutcomeEvent", "ResumeReplication", "ReviewTables",
+                             "StartReplication", "WriteReport"]
     for name, state in tasks.items():
         # The audit event is best effort: no retry, and a failure goes on to the notification.
         assert state.get("Retry") or name == "PublishOutcomeEvent", name
-        assert state["TimeoutSeconds"] == 60, name
+        assert state["TimeoutSeconds"] == (360 if name == "ReviewTables" else 60), name
         assert [c["ErrorEquals"] for c in state["Catch"]] == [["States.ALL"]], name
         expected = {"NotifySuccess": "NotificationFailed",
                     "NotifyFailure": "FailureNotificationFailed",
+                    "NotifyInterrupted": "InterruptionNotificationFailed",
                     "WriteReport": "ReportNotWritten",
-                    "ReadFirstTablePage": "TableReviewFailed",
-                    "ReadNextTablePage": "TableReviewFailed",
-                    "SaveTablePage": "TableReviewFailed",
-                    "PublishOutcomeEvent": "ByOutcome"}.get(name, "NotifyFailure")
+                    "ReviewTables": "TableReviewFailed",
+                    "PublishOutcomeEvent": "ByOutcome"}.get(name, "WriteReport")
         assert state["Catch"][0]["Next"] == expected, name
+    # The failure paths that are not Task errors announce too.
+    for name in ("ReplicationFailed", "MigrationTimedOut", "TableReviewFailed", "InterruptedForDeployment",
+                 "TableVerdict", "VerdictAtTimeout"):
+        assert definition["States"][name]["Next"] == "WriteReport", name
+    assert definition["States"]["ReportNotWritten"]["Next"] == "PublishOutcomeEvent"
 
 
 def test_timeout_path_runs_one_interval_before_the_execution_timeout(orchestration_template):
@@ -187,6 +213,8 @@ class Harness:
 
         self._instrument_dms(monkeypatch)
         self._fake_table_statistics(monkeypatch)
+        self.review_environment = review_function_environment(template, self.task_arn, self.topic_arn)
+        self._run_table_review_in_process(monkeypatch)
         self.definition = resolve_definition(template, self.task_arn, self.topic_arn)
         # The library exposes the Wait as the `orchestration.pollInterval` prop (300 s in the example app, checked
         # in test_template_poll_settings); moto's interpreter really sleeps in Wait states, so shorten it here.
@@ -270,6 +298,32 @@ class Harness:
         monkeypatch.setattr(dms_responses.DatabaseMigrationServiceResponse, "describe_table_statistics",
                             describe_table_statistics, raising=False)
 
+    def _run_table_review_in_process(self, monkeypatch):
+        """moto runs Lambda code in Docker, which the tests do not use: an Invoke of the table-review function runs
+        src/runtime/table_review.py in this process instead, with the environment the template gives the function,
+        against the same moto DMS and S3. Like Lambda, a raised error becomes a function error (errorType,
+        errorMessage) that the state machine sees as the task's error."""
+        self.review_events = []
+        harness = self
+        original_invoke = lambda_models.LambdaBackend.invoke
+
+        def invoke(self, function_name, qualifier, body, headers, response_headers):
+            if function_name not in (REVIEW_FUNCTION_ARN, REVIEW_FUNCTION_ARN.rsplit(":", 1)[-1]):
+                return original_invoke(self, function_name, qualifier, body, headers, response_headers)
+            event = json.loads(body)
+            harness.review_events.append(event)
+            with mock.patch.dict(os.environ, harness.review_environment):
+                try:
+                    result = table_review.handler(event, None)
+                except Exception as error:  # noqa: BLE001 - Lambda reports any error the same way
+                    response_headers["x-amz-function-error"] = "Unhandled"
+                    result = {"errorType": type(error).__name__, "errorMessage": str(error)}
+            payload = json.dumps(result).encode("utf-8")
+            response_headers["Content-Length"] = str(len(payload))
+            return payload
+
+        monkeypatch.setattr(lambda_models.LambdaBackend, "invoke", invoke)
+
     def report(self, execution_name):
         body = self.s3.get_object(Bucket=DATA_BUCKET, Key=f"reports/migrations/{execution_name}.json")["Body"]
         return json.loads(body.read())
@@ -292,19 +346,26 @@ class Harness:
                 roleArn=f"arn:aws:iam::{ACCOUNT}:role/migration-orchestration-role")["stateMachineArn"]
         return self._state_machine_arn
 
-    def run(self, name="migration-run-1"):
+    def run(self, name="migration-run-1", deadline_seconds=EXECUTION_DEADLINE_SECONDS):
         # moto limitation: without an explicit name, $$.Execution.Id ends in ":None" (the context object is
         # built before moto generates the name), so the notification's `execution` would not be the real ARN.
         execution_arn = self.sfn.start_execution(stateMachineArn=self.state_machine_arn, name=name,
                                                  input=json.dumps(RUN_INPUT))["executionArn"]
-        deadline = time.monotonic() + EXECUTION_DEADLINE_SECONDS
+        deadline = time.monotonic() + deadline_seconds
         while True:
             execution = self.sfn.describe_execution(executionArn=execution_arn)
             if execution["status"] != "RUNNING":
                 break
-            assert time.monotonic() < deadline, f"execution still RUNNING after {EXECUTION_DEADLINE_SECONDS}s"
+            assert time.monotonic() < deadline, f"execution still RUNNING after {deadline_seconds}s"
             time.sleep(0.1)
-        events = self.sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+        events = []
+        paging = {}
+        while True:
+            page = self.sfn.get_execution_history(executionArn=execution_arn, maxResults=1000, **paging)
+            events.extend(page["events"])
+            if not page.get("nextToken"):
+                break
+            paging = {"nextToken": page["nextToken"]}
         return Run(execution, events, self.read_notifications())
 
     def read_notifications(self):
@@ -327,6 +388,16 @@ def table_statistics(schema, table, table_state="Table completed", validation_st
     }
 
 
+def state_texts(events):
+    """Every state input, state output, task parameter and task result in the history (the data the quota limits)."""
+    for event in events:
+        for key, details in event.items():
+            if key.endswith("EventDetails") and isinstance(details, dict):
+                for field in ("input", "output", "parameters"):
+                    if isinstance(details.get(field), str):
+                        yield details[field]
+
+
 class Run:
     def __init__(self, execution, events, notifications):
         self.execution = execution
@@ -334,6 +405,11 @@ class Run:
         self.events = events
         self.path = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"].endswith("StateEntered")]
         self.notifications = notifications
+        self.history_length = len(events)
+        self.largest_state_bytes = max(len(text.encode("utf-8")) for text in state_texts(events))
+        # Both quotas hold for every run the tests make.
+        assert self.largest_state_bytes < STATE_LIMIT_BYTES, self.largest_state_bytes
+        assert self.history_length < HISTORY_LIMIT_EVENTS, self.history_length
 
     def count(self, state):
         return self.path.count(state)
@@ -442,13 +518,14 @@ def assert_notification(run, harness, outcome, task_status):
     return message
 
 
-def assert_failed(run, cause_fragment="see the execution history"):
+def assert_failed(run, reason):
+    """A failed run: one ExecutionFailed whose cause is the outcome, announced (report, audit event, notification)."""
     assert run.status == "FAILED"
     failed = [e["executionFailedEventDetails"] for e in run.events if e["type"] == "ExecutionFailed"]
     assert len(failed) == 1
     assert failed[0]["error"] == "MigrationFailed"
-    assert cause_fragment in failed[0]["cause"]
-    assert run.path[-2:] == ["NotifyFailure", "MigrationFailed"]
+    assert json.loads(failed[0]["cause"])["reason"] == reason
+    assert run.path[-5:] == FAILURE_END
 
 
 def test_the_task_is_full_load_and_cdc(dms_task_properties):
@@ -481,7 +558,9 @@ def test_b_rerun_of_a_stopped_task_resumes_processing_and_succeeds(harness):
     run = harness.run()
 
     assert run.status == "SUCCEEDED"
-    assert run.path == [p if p != "StartReplication" else "ResumeReplication" for p in HAPPY_START_PATH]
+    # The task carries no deployment marker (the stop guard's tag), so the run resumes it.
+    assert run.path == [*HAPPY_START_PATH[:3], "IsStoppedForDeploymentTags", "IsStoppedForDeployment",
+                        "ResumeReplication", *HAPPY_START_PATH[4:]]
     assert harness.start_calls == [(harness.task_arn, "resume-processing")]
     assert harness.task.status == "running"
     assert_notification(run, harness, "SUCCEEDED", "running")
@@ -509,10 +588,9 @@ def test_d_task_failing_after_start_takes_the_failure_path(harness):
 
     run = harness.run()
 
-    assert_failed(run)
+    assert_failed(run, "REPLICATION_FAILED")
     assert run.path == ["Initialise", "DescribeTask", "HowToStart", "StartReplication", "WaitForReplication",
-                        "CheckReplication", "IsReplicationComplete", "ReplicationFailed", "NotifyFailure",
-                        "MigrationFailed"]
+                        "CheckReplication", "IsReplicationComplete", "ReplicationFailed", *FAILURE_END]
     assert harness.start_calls == [(harness.task_arn, "start-replication")]
     assert harness.task.status == "failed"
     message = assert_notification(run, harness, "FAILED", "failed")
@@ -527,7 +605,7 @@ def test_e_errored_tables_fail_the_run_although_the_load_reached_100_percent(har
 
     run = harness.run()
 
-    assert_failed(run)
+    assert_failed(run, "REPLICATION_FAILED")
     assert "ReplicationFailed" in run.path
     assert "NotifySuccess" not in run.path
     assert harness.task.status == "running"  # the state machine reports, it does not stop the task
@@ -544,11 +622,11 @@ def test_f_progress_never_reaching_100_times_out_with_a_failure_notification(har
 
     run = harness.run()
 
-    assert_failed(run)
+    assert_failed(run, "MIGRATION_TIMED_OUT")
     assert run.count("CheckReplication") == max_polls + 1
     assert run.count("CountPoll") == max_polls
     assert run.count("WaitForReplication") == max_polls + 1
-    assert run.path[-3:] == ["MigrationTimedOut", "NotifyFailure", "MigrationFailed"]
+    assert run.path[-6:] == ["MigrationTimedOut", *FAILURE_END]
     assert "ReplicationFailed" not in run.path
     assert harness.start_calls == [(harness.task_arn, "start-replication")]
     assert harness.task.status == "running"
@@ -584,9 +662,9 @@ def test_h_dms_access_denied_while_polling_is_caught_and_notified(harness):
 
     run = harness.run()
 
-    assert_failed(run)
+    assert_failed(run, "REPLICATION_FAILED")
     assert run.path == ["Initialise", "DescribeTask", "HowToStart", "StartReplication", "WaitForReplication",
-                        "CheckReplication", "NotifyFailure", "MigrationFailed"]
+                        "CheckReplication", *FAILURE_END]
     [failure] = run.failed_tasks()
     # moto spells aws-sdk errors "<integration name>.<error class>Exception" with the lower-case integration name
     # (it only knows the PascalCase prefix of dynamodb and sfn), so the definition's DatabaseMigration.* Retry
@@ -606,8 +684,8 @@ def test_h_task_deleted_while_polling_is_caught_and_notified(harness):
 
     run = harness.run()
 
-    assert_failed(run)
-    assert run.path[-3:] == ["CheckReplication", "NotifyFailure", "MigrationFailed"]
+    assert_failed(run, "REPLICATION_FAILED")
+    assert run.path[-6:] == ["CheckReplication", *FAILURE_END]
     [failure] = run.failed_tasks()
     assert failure["error"] == "databasemigration.ResourceNotFoundFaultException", failure
     assert harness.task_arn not in dms_models.dms_backends[ACCOUNT][REGION].replication_tasks
@@ -623,7 +701,7 @@ def test_h_dms_error_on_the_first_describe_is_notified(harness):
     run = harness.run()
 
     assert run.status == "FAILED"
-    assert run.path[:3] == ["Initialise", "DescribeTask", "NotifyFailure"]
+    assert run.path == ["Initialise", "DescribeTask", *FAILURE_END]
     assert harness.start_calls == []
     envelope, message = run.the_notification()
     assert envelope["MessageAttributes"] == {"migrationOutcome": {"Type": "String", "Value": "FAILED"}}
