@@ -17,7 +17,7 @@ import { reportError, requireDurationInRange } from './private/validation';
 export interface OrchestrationOptions {
   /**
    * How long the state machine waits between two looks at the replication task.
-   * timeout / pollInterval may be at most 720 (the polls of one run must fit in an execution's history).
+   * timeout / pollInterval may be at most 600 (the polls of one run must fit in an execution's history).
    * @default Duration.minutes(5)
    */
   readonly pollInterval?: Duration;
@@ -88,10 +88,10 @@ export const MIGRATION_REPORT_PREFIX = 'reports/migrations/';
 
 /**
  * The most polls one run may make: timeout / pollInterval. An execution fails once its history reaches 25,000
- * events (Step Functions service quotas); one poll costs at most 33 events (18 without retries), so 720 polls stay
- * under 24,000 with every retry taken. test/orchestration-quotas.test.ts recomputes this from the definition.
+ * events (Step Functions service quotas); one poll costs at most 36 events with every retry taken (18 without), so
+ * 600 polls stay under 22,000 events. test/orchestration-quotas.test.ts recomputes this from the definition.
  */
-export const MAX_POLLS_PER_RUN = 720;
+export const MAX_POLLS_PER_RUN = 600;
 
 // Retry lists, by integration. Names follow "Handling errors" of "AWS SDK service integrations" (Step Functions
 // Developer Guide): `<PascalCase service>.<error name>` with an `Exception` suffix added when the API's own name has

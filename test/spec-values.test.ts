@@ -338,9 +338,10 @@ describe('OrchestrationStack', () => {
   });
 
   test('uses the dms IAM prefix for the databasemigration SDK integration', () => {
-    const policy = onlyResource(fx.nested('OrchestrationStack'), 'AWS::IAM::Policy');
-    const actions = policy.Properties.PolicyDocument.Statement.flatMap((s: any) => [s.Action].flat());
-    expect(actions).toEqual(expect.arrayContaining(['dms:DescribeReplicationTasks', 'dms:StartReplicationTask']));
+    const policies = Object.values(fx.nested('OrchestrationStack').findResources('AWS::IAM::Policy')) as any[];
+    const actions = policies.flatMap((p) => p.Properties.PolicyDocument.Statement.flatMap((s: any) => [s.Action].flat()));
+    expect(actions).toEqual(expect.arrayContaining(['dms:DescribeReplicationTasks', 'dms:StartReplicationTask',
+      'dms:ListTagsForResource', 'dms:DescribeTableStatistics']));
     expect(actions.join(' ')).not.toContain('databasemigration:');
   });
 });

@@ -63,8 +63,19 @@ export class TableReviewFunction extends Construct {
       actions: ['dms:DescribeTableStatistics'],
       resources: [props.replicationTaskArn],
     }));
-    // The previous review's report is read back (tables already verified during the run) and replaced.
-    props.reportBucket?.grantReadWrite(this.function, `${props.reportPrefix}*`);
+    // The previous review's report is read back (tables already verified during the run) and replaced. Listing,
+    // limited to the prefix, lets a missing report read as NoSuchKey rather than AccessDenied (S3 GetObject).
+    if (props.reportBucket) {
+      this.function.addToRolePolicy(new iam.PolicyStatement({
+        actions: ['s3:GetObject', 's3:PutObject'],
+        resources: [props.reportBucket.arnForObjects(`${props.reportPrefix}*`)],
+      }));
+      this.function.addToRolePolicy(new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [props.reportBucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${props.reportPrefix}*`] } },
+      }));
+    }
     this.acknowledgeFindings(props.reportPrefix);
   }
 
@@ -72,7 +83,6 @@ export class TableReviewFunction extends Construct {
     const reason = 'Called synchronously by the migration state machine, once per poll after the load';
     expectWildcards(this.function, [
       { finding: /^Resource::\*$/, reason: 'Only X-Ray trace upload, which supports no resource-level permissions' },
-      { finding: /^Action::s3:(GetBucket|GetObject|List|DeleteObject|Abort)\*$/, reason: `Read and write of the run reports under ${reportPrefix} only (grantReadWrite's action groups)` },
       { finding: new RegExp(`^Resource::.*${reportPrefix.replace(/\//g, '\\/')}\\*>?$`), reason: `The run reports under ${reportPrefix} only` },
     ]);
     acknowledgeAll(this.function, {

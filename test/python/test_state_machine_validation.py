@@ -389,3 +389,18 @@ def test_a_review_that_fails_ends_the_run_with_a_report_an_event_and_a_notificat
     assert "not in a valid state" in message["error"]["Cause"]
     assert harness.report("run-unreadable-tables") == cause
     assert the_audit_event(harness)["outcome"] == cause
+
+
+def test_h_one_poll_costs_18_history_events_as_the_quota_bound_assumes(harness):
+    # test/orchestration-quotas.test.ts bounds the history with 18 events per poll without retries (36 with every
+    # retry); the interpreter's history agrees: the events from one CountPoll to the next are one poll.
+    budget_rule(harness)["NumericGreaterThanEquals"] = 3
+    harness.tables[2] = table_statistics("sales", "invoices", validation_state="Pending records", pending=250)
+
+    run = harness.run(name="run-three-polls")
+
+    polls = [i for i, e in enumerate(run.events)
+             if e["type"] == "PassStateEntered" and e["stateEnteredEventDetails"]["name"] == "CountPoll"]
+    assert len(polls) == 3
+    assert [b - a for a, b in zip(polls, polls[1:])] == [18, 18]
+    assert assert_announced(run, harness, "FAILED")["reason"] == "VALIDATION_PENDING"
