@@ -177,8 +177,10 @@ export class Orchestration extends Construct {
     wait.next(check).next(new sfn.Choice(this, 'IsReplicationComplete')
       .when(failedCondition(), replicationFailed)
       .when(completeCondition(props.migrationType), review)
-      .when(sfn.Condition.stringEquals('$.task.Status', 'stopped'),
-        this.checkDeploymentMarker('IsStoppedForDeploymentWhilePolling', interrupted, replicationFailed, announce))
+      .when(sfn.Condition.stringEquals('$.task.Status', 'stopped'), this.readDeploymentMarker('ReadDeploymentMarkerWhilePolling', announce)
+        .next(new sfn.Choice(this, 'IsStoppedForDeployment')
+          .when(markerPresent(), interrupted)
+          .otherwise(replicationFailed)))
       .when(sfn.Condition.numberGreaterThanEquals('$.polls.count', maxPolls), timedOut)
       .otherwise(countPoll));
 
@@ -186,15 +188,19 @@ export class Orchestration extends Construct {
     // resume-processing reloads the tables a stopped full load had not finished; the task's TargetTablePrepMode
     // (TRUNCATE_BEFORE_LOAD, see dms.ts) empties them first, so no row is loaded twice.
     const resume = this.startTask('ResumeReplication', 'resume-processing', announce).next(wait);
+    const notRunning = ['ready', 'stopped', 'failed'].map((status) => sfn.Condition.stringEquals('$.task.Status', status));
     const definition = this.initialise()
       .next(this.describeTask('DescribeTask', announce))
+      .next(this.readDeploymentMarker('ReadDeploymentMarker', announce))
       .next(new sfn.Choice(this, 'HowToStart')
+        // A deployment holds the task: starting it now would collide with the update (or the rollback).
+        .when(sfn.Condition.and(markerPresent(), sfn.Condition.or(...notRunning)), interrupted)
         .when(sfn.Condition.stringEquals('$.task.Status', 'ready'), start)
         .when(sfn.Condition.or(
           sfn.Condition.stringEquals('$.task.Status', 'stopped'),
           sfn.Condition.stringEquals('$.task.Status', 'failed'),
-        ), this.checkDeploymentMarker('IsStoppedForDeployment', interrupted, resume, announce))
-        // Already running (or busy starting/modifying): just watch it.
+        ), resume)
+        // Already running (or busy starting/stopping/modifying): just watch it.
         .otherwise(wait));
 
     this.logGroup = createLogGroup(this, 'Logs', {
@@ -279,21 +285,18 @@ export class Orchestration extends Construct {
   }
 
   /**
-   * The stop guard tags the task before it stops it for a deployment and untags it once the deployment is over;
-   * a stopped task with the tag is left stopped (DMS refuses to modify a running task).
+   * The stop guard tags the task before it stops it for a deployment and untags it once the deployment has updated
+   * the task; `$.deployment.marker` is the list of the tag's values, empty when the tag is absent.
    */
-  private checkDeploymentMarker(id: string, interrupted: sfn.IChainable, otherwise: sfn.IChainable, onError: sfn.IChainable): sfn.IChainable {
-    const readTags = this.dmsCall(`${id}Tags`, 'listTagsForResource', 'dms:ListTagsForResource', {
+  private readDeploymentMarker(id: string, onError: sfn.IChainable): tasks.CallAwsService {
+    return this.dmsCall(id, 'listTagsForResource', 'dms:ListTagsForResource', {
       ResourceArn: this.taskArn,
     }, onError, {
       iamResources: [this.taskArn],
-      // A filter yields the list of matches, empty when the tag is absent (Paths, Step Functions Developer Guide).
+      // A filter yields the list of matches, empty when nothing matches (Paths, Step Functions Developer Guide).
       resultSelector: { 'marker.$': `$.TagList[?(@.Key == '${DEPLOYMENT_MARKER_TAG}')].Value` },
       resultPath: '$.deployment',
     });
-    return readTags.next(new sfn.Choice(this, id)
-      .when(sfn.Condition.isPresent('$.deployment.marker[0]'), interrupted)
-      .otherwise(otherwise));
   }
 
   /** The table-review function: its fixed-size summary goes to `$.review`; its failure ends the run, saying so. */
@@ -501,6 +504,11 @@ function checkedPollSettings(scope: Construct, props: OrchestrationOptions): { p
     return defaults;
   }
   return { pollInterval, timeout };
+}
+
+/** The stop guard's deployment marker is on the task (see readDeploymentMarker). */
+function markerPresent(): sfn.Condition {
+  return sfn.Condition.isPresent('$.deployment.marker[0]');
 }
 
 /** A failed task, or any table in error. */

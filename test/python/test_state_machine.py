@@ -34,7 +34,7 @@ from moto.stepfunctions.parser.asl.utils import json_path as sfn_json_path
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 import table_review
-from pipeline_helpers import drain_queue
+from pipeline_helpers import add_dms_tagging, drain_queue
 from template_loader import Resolver, load_template, resources_of_type, the_resource
 
 ACCOUNT = "123456789012"
@@ -66,8 +66,10 @@ ANNOUNCE_PATH = ["WriteReport", "PublishOutcomeEvent", "ByOutcome"]
 VALIDATED_PATH = [*REVIEW_PATH, "TableVerdict", *ANNOUNCE_PATH, "NotifySuccess", "MigrationSucceeded"]
 FAILURE_END = [*ANNOUNCE_PATH, "NotifyFailure", "MigrationFailed"]
 
-HAPPY_START_PATH = ["Initialise", "DescribeTask", "HowToStart", "StartReplication", "WaitForReplication",
-                    "CheckReplication", "IsReplicationComplete", *VALIDATED_PATH]
+START_PATH = ["Initialise", "DescribeTask", "ReadDeploymentMarker", "HowToStart"]
+HAPPY_START_PATH = [*START_PATH, "StartReplication", "WaitForReplication", "CheckReplication", "IsReplicationComplete",
+                    *VALIDATED_PATH]
+DEPLOYMENT_MARKER = "migration-pipeline:stopped-for-deployment"  # the stop guard's tag (src/private/dms-task-guard.ts)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -121,9 +123,9 @@ def test_template_poll_settings(orchestration_template):
     # Every Task state retries and routes any other error to the outcome's announcement (report, audit event,
     # notification), or, for the notifications themselves, to a Fail state.
     tasks = {name: state for name, state in definition["States"].items() if state["Type"] == "Task"}
-    assert sorted(tasks) == ["CheckReplication", "DescribeTask", "IsStoppedForDeploymentTags",
-                             "IsStoppedForDeploymentWhilePollingTags", "NotifyFailure", "NotifyInterrupted",
-                             "NotifySuccess", "PublishOutcomeEvent", "ResumeReplication", "ReviewTables",
+    assert sorted(tasks) == ["CheckReplication", "DescribeTask", "NotifyFailure", "NotifyInterrupted",
+                             "NotifySuccess", "PublishOutcomeEvent", "ReadDeploymentMarker",
+                             "ReadDeploymentMarkerWhilePolling", "ResumeReplication", "ReviewTables",
                              "StartReplication", "WriteReport"]
     for name, state in tasks.items():
         # The audit event is best effort: no retry, and a failure goes on to the notification.
@@ -497,6 +499,7 @@ def harness(monkeypatch, orchestration_template, dms_task_properties):
     monkeypatch.setitem(StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES, "databasemigration", "dms")
     patch_definite_json_paths(monkeypatch)
     patch_sdk_timestamps(monkeypatch)
+    add_dms_tagging(monkeypatch)
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         yield Harness(monkeypatch, orchestration_template, dms_task_properties)
 
@@ -559,8 +562,7 @@ def test_b_rerun_of_a_stopped_task_resumes_processing_and_succeeds(harness):
 
     assert run.status == "SUCCEEDED"
     # The task carries no deployment marker (the stop guard's tag), so the run resumes it.
-    assert run.path == [*HAPPY_START_PATH[:3], "IsStoppedForDeploymentTags", "IsStoppedForDeployment",
-                        "ResumeReplication", *HAPPY_START_PATH[4:]]
+    assert run.path == [p if p != "StartReplication" else "ResumeReplication" for p in HAPPY_START_PATH]
     assert harness.start_calls == [(harness.task_arn, "resume-processing")]
     assert harness.task.status == "running"
     assert_notification(run, harness, "SUCCEEDED", "running")
@@ -572,8 +574,7 @@ def test_c_task_already_running_at_100_percent_is_only_watched(harness):
     run = harness.run()
 
     assert run.status == "SUCCEEDED"
-    assert run.path == ["Initialise", "DescribeTask", "HowToStart", "WaitForReplication", "CheckReplication",
-                        "IsReplicationComplete", *VALIDATED_PATH]
+    assert run.path == [*START_PATH, "WaitForReplication", "CheckReplication", "IsReplicationComplete", *VALIDATED_PATH]
     assert harness.start_calls == []
     assert harness.task.status == "running"
     assert_notification(run, harness, "SUCCEEDED", "running")
@@ -589,8 +590,8 @@ def test_d_task_failing_after_start_takes_the_failure_path(harness):
     run = harness.run()
 
     assert_failed(run, "REPLICATION_FAILED")
-    assert run.path == ["Initialise", "DescribeTask", "HowToStart", "StartReplication", "WaitForReplication",
-                        "CheckReplication", "IsReplicationComplete", "ReplicationFailed", *FAILURE_END]
+    assert run.path == [*START_PATH, "StartReplication", "WaitForReplication", "CheckReplication",
+                        "IsReplicationComplete", "ReplicationFailed", *FAILURE_END]
     assert harness.start_calls == [(harness.task_arn, "start-replication")]
     assert harness.task.status == "failed"
     message = assert_notification(run, harness, "FAILED", "failed")
@@ -663,8 +664,7 @@ def test_h_dms_access_denied_while_polling_is_caught_and_notified(harness):
     run = harness.run()
 
     assert_failed(run, "REPLICATION_FAILED")
-    assert run.path == ["Initialise", "DescribeTask", "HowToStart", "StartReplication", "WaitForReplication",
-                        "CheckReplication", *FAILURE_END]
+    assert run.path == [*START_PATH, "StartReplication", "WaitForReplication", "CheckReplication", *FAILURE_END]
     [failure] = run.failed_tasks()
     # moto spells aws-sdk errors "<integration name>.<error class>Exception" with the lower-case integration name
     # (it only knows the PascalCase prefix of dynamodb and sfn), so the definition's DatabaseMigration.* Retry
@@ -710,3 +710,96 @@ def test_h_dms_error_on_the_first_describe_is_notified(harness):
     # The notification says what went wrong: the caught error, and the task as last seen (not described yet).
     assert "AccessDenied" in message["error"]["Error"]
     assert message["task"] == {"Status": "NOT_DESCRIBED"}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# A deployment in the middle, and a stop during the full load
+# --------------------------------------------------------------------------------------------------------------
+
+def mark_for_deployment(harness, value="Update 2026-12-01T10:00:00Z"):
+    """What the stop guard does before it stops the task for a deployment (test_dms_task_guard.py runs it)."""
+    harness.dms.add_tags_to_resource(ResourceArn=harness.task_arn, Tags=[{"Key": DEPLOYMENT_MARKER, "Value": value}])
+
+
+def assert_interrupted(run, harness, task_status):
+    assert run.status == "SUCCEEDED"  # a planned stop: no failure alarm, no redrive by remediation
+    assert run.path[-6:] == ["InterruptedForDeployment", *ANNOUNCE_PATH, "NotifyInterrupted", "MigrationInterrupted"]
+    envelope, message = run.the_notification()
+    assert envelope["MessageAttributes"] == {"migrationOutcome": {"Type": "String", "Value": "INTERRUPTED"}}
+    outcome = message["outcome"]
+    assert (outcome["status"], outcome["reason"], outcome["error"]) == ("INTERRUPTED", "INTERRUPTED_FOR_DEPLOYMENT", "None")
+    assert outcome["marker"] == ["Update 2026-12-01T10:00:00Z"]
+    assert message["task"]["Status"] == task_status
+    assert harness.report(run.execution["name"]) == outcome
+    assert json.loads(run.execution["output"]) == outcome
+    [event] = drain_queue(harness.audit_queue_url)
+    assert event["detail"]["outcome"] == outcome
+    return outcome
+
+
+def test_i_a_task_held_stopped_by_a_deployment_is_not_resumed(harness):
+    # ModifyReplicationTask (DMS API Reference): the task must be stopped before it can be modified.
+    harness.task.status = "stopped"
+    mark_for_deployment(harness)
+
+    run = harness.run(name="run-during-deployment")
+
+    assert run.path[:5] == [*START_PATH, "InterruptedForDeployment"]
+    assert harness.start_calls == []
+    assert harness.task.status == "stopped"
+    assert_interrupted(run, harness, "stopped")
+
+
+def test_i_a_run_that_finds_its_task_stopped_for_a_deployment_ends_interrupted_not_failed(harness):
+    def deployment_stops_the_task(call, task):
+        if call == 2:  # CheckReplication: the guard has marked and stopped the task
+            mark_for_deployment(harness)
+            task.status = "stopped"
+    harness.before_describe = deployment_stops_the_task
+    harness.stats["FullLoadProgressPercent"] = 40
+
+    run = harness.run(name="run-interrupted")
+
+    assert "ReadDeploymentMarkerWhilePolling" in run.path
+    assert "ReplicationFailed" not in run.path
+    assert harness.start_calls == [(harness.task_arn, "start-replication")]
+    assert_interrupted(run, harness, "stopped")
+
+
+def test_i_a_stop_without_the_marker_while_polling_still_fails(harness):
+    def someone_stops_the_task(call, task):
+        if call == 2:
+            task.status = "stopped"
+    harness.before_describe = someone_stops_the_task
+    harness.stats["FullLoadProgressPercent"] = 40
+
+    run = harness.run(name="run-stopped")
+
+    assert_failed(run, "REPLICATION_FAILED")
+    assert run.path[-8:] == ["ReadDeploymentMarkerWhilePolling", "IsStoppedForDeployment", "ReplicationFailed",
+                             *FAILURE_END]
+
+
+def test_j_a_stop_during_the_full_load_is_resumed_and_truncates_before_reloading(harness, dms_task_properties):
+    # StartReplicationTask (DMS API Reference): resume-processing reloads the tables that were partially loaded or
+    # not loaded yet. With TargetTablePrepMode DO_NOTHING the partial rows would stay and be loaded again;
+    # "Full-load task settings" (DMS User Guide): TRUNCATE_BEFORE_LOAD truncates the data and keeps the table's
+    # metadata, so the reload starts from an empty table.
+    settings = json.loads(dms_task_properties["ReplicationTaskSettings"])
+    assert settings["FullLoadSettings"]["TargetTablePrepMode"] == "TRUNCATE_BEFORE_LOAD"
+    harness.task.status = "stopped"
+    harness.stop_reason = "Stop Reason STOPPED_BY_USER"
+    progress = iter([40, 100])
+
+    def full_load_progress(call, task):
+        if call >= 2:
+            harness.stats["FullLoadProgressPercent"] = next(progress, 100)
+    harness.before_describe = full_load_progress
+
+    run = harness.run(name="run-resumed")
+
+    # resume-processing, never start-replication or reload-target, on a task that has run before.
+    assert harness.start_calls == [(harness.task_arn, "resume-processing")]
+    assert run.status == "SUCCEEDED"
+    assert run.count("CheckReplication") == 2
+    assert_notification(run, harness, "SUCCEEDED", "running")
