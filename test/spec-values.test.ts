@@ -409,7 +409,7 @@ describe('MonitoringStack', () => {
   test('the Glue and Step Functions rules match the spec\'s failure states', () => {
     const t = fx.nested('MonitoringStack');
     t.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: { 'source': ['aws.glue'], 'detail-type': ['Glue Job State Change'], 'detail': { jobName: ['migration-validation-dev'], state: ['FAILED', 'TIMEOUT'] } },
+      EventPattern: { 'source': ['aws.glue'], 'detail-type': ['Glue Job State Change'], 'detail': { jobName: ['migration-validation-dev'], state: ['FAILED', 'TIMEOUT', 'ERROR', 'EXPIRED', 'STOPPED'] } },
     });
     t.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: Match.objectLike({ source: ['aws.states'], detail: Match.objectLike({ status: ['FAILED', 'TIMED_OUT', 'ABORTED'] }) }),
