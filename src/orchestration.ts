@@ -273,10 +273,10 @@ export class Orchestration extends Construct {
   private interruptedForDeployment(): sfn.Pass {
     return new sfn.Pass(this, 'InterruptedForDeployment', {
       parameters: this.outcome({
-        status: 'INTERRUPTED',
-        reason: 'INTERRUPTED_FOR_DEPLOYMENT',
-        error: 'None',
-        message: 'A deployment holds the task stopped; the run left it stopped. Start a new run once the deployment '
+        'status': 'INTERRUPTED',
+        'reason': 'INTERRUPTED_FOR_DEPLOYMENT',
+        'error': 'None',
+        'message': 'A deployment holds the task stopped; the run left it stopped. Start a new run once the deployment '
           + 'is over (the deployment removes the task\'s tag ' + DEPLOYMENT_MARKER_TAG + ')',
         'marker.$': '$.deployment.marker',
       }),
