@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dms from 'aws-cdk-lib/aws-dms';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -123,8 +124,8 @@ export class Orchestration extends Construct {
   public readonly stateMachine: sfn.StateMachine;
   /** The execution log group (level ALL). */
   public readonly logGroup: logs.LogGroup;
-  /** Reviews the task's tables for the state machine. */
-  public readonly tableReviewFunction: TableReviewFunction;
+  /** Reviews the task's tables after each poll (pages DescribeTableStatistics, writes the per-table report). */
+  public readonly tableReviewFunction: lambda.Function;
 
   private readonly taskArn: string;
   private readonly reportBucket?: s3.IBucket;
@@ -167,7 +168,7 @@ export class Orchestration extends Construct {
       logRetention,
       logEncryptionKey: props.logEncryptionKey,
       removalPolicy,
-    });
+    }).function;
     const review = this.reviewTables(announce);
     review.next(new sfn.Choice(this, 'IsVerdictSettled')
       .when(sfn.Condition.booleanEquals('$.review.settled', true), this.tableVerdict('TableVerdict', announce))
@@ -305,7 +306,7 @@ export class Orchestration extends Construct {
       'The task\'s tables could not be reviewed (statistics not readable or report not written); the error is in `error`')
       .next(announce);
     const review = new tasks.LambdaInvoke(this, 'ReviewTables', {
-      lambdaFunction: this.tableReviewFunction.function,
+      lambdaFunction: this.tableReviewFunction,
       payload: sfn.TaskInput.fromObject({ 'execution.$': '$$.Execution.Name', 'review.$': '$.polls.count' }),
       payloadResponseOnly: true,
       retryOnServiceExceptions: false,
