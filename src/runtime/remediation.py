@@ -465,7 +465,10 @@ def alert_validation_mismatch(settings, where, facts):
     totals = as_dict(outcome.get("tables"))
     report = as_dict(outcome.get("report"))
     report_url = f"s3://{report['bucket']}/{report['key']}" if report.get("bucket") and report.get("key") else None
-    failed_tables = sum(int(totals.get(name) or 0) for name in ("mismatched", "suspended", "notValidatable"))
+    counted = ("mismatched", "suspended", "notValidatable")
+    if outcome.get("reason") == "TABLES_NOT_VALIDATABLE":  # tables DMS cannot validate, validation off included
+        counted += ("validationNotEnabled",)
+    failed_tables = sum(int(totals.get(name) or 0) for name in counted)
     names = ", ".join(table["table"] for table in tables) or "see the report"
     name = facts.get("name") or where.resource.rsplit(":", 1)[-1]
     publish_alert(
