@@ -4,7 +4,9 @@ The definition is the one in cdk.out (OrchestrationStack), with only its paramet
 DMS task and an SNS topic created in moto) and the poll interval shortened so the Wait state does not sleep.
 The DMS task's state between polls is driven through moto's DMS backend. moto has no DescribeTableStatistics:
 the harness answers it from `Harness.tables`, shaped as the DMS API Reference documents the response
-(TableStatistics list, Marker/MaxRecords paging).
+(TableStatistics list, Marker/MaxRecords paging). moto runs Lambda code in Docker only: the harness runs the
+table-review function (src/runtime/table_review.py) in process when the state machine invokes it. Every run is
+checked against the Step Functions quotas (state size, history length).
 """
 
 import base64
