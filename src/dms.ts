@@ -327,7 +327,7 @@ function defaultTaskSettings(enableValidation: boolean, maxFullLoadSubTasks: num
   return JSON.stringify({
     Logging: { EnableLogging: true },
     ValidationSettings: { EnableValidation: enableValidation, ThreadCount: 5 },
-    FullLoadSettings: { TargetTablePrepMode: 'DO_NOTHING', MaxFullLoadSubTasks: maxFullLoadSubTasks, CommitRate: 10000 },
+    FullLoadSettings: { TargetTablePrepMode: 'TRUNCATE_BEFORE_LOAD', MaxFullLoadSubTasks: maxFullLoadSubTasks, CommitRate: 10000 },
     TargetMetadata: { BatchApplyEnabled: batchApplyEnabled, SupportLobs: true, LimitedSizeLobMode: true, LobMaxSize: 32 },
     ErrorBehavior: { DataErrorPolicy: 'LOG_ERROR', TableErrorPolicy: 'SUSPEND_TABLE', RecoverableErrorCount: -1 },
   });

@@ -67,8 +67,13 @@ export const PIPELINE_EVENT_SOURCE = 'migration.pipeline';
 const TARGET_RETRY_ATTEMPTS = 8;
 const TARGET_MAX_EVENT_AGE = Duration.hours(24);
 
-/** The states of a Glue job run that need remediation. */
-export const GLUE_FAILURE_STATES = ['FAILED', 'TIMEOUT'];
+/**
+ * The states of a Glue job run that need remediation: every terminal state but SUCCEEDED among the JobRunState
+ * values of the Glue API (FAILED, TIMEOUT, ERROR, EXPIRED, STOPPED). A STOPPED run is included: the pipeline never
+ * stops a validation run itself, and a stopped run leaves its file unvalidated, so it would never be migrated.
+ * STARTING, RUNNING, STOPPING and WAITING are not terminal; a WAITING run that never gets resources ends EXPIRED.
+ */
+export const GLUE_FAILURE_STATES = ['FAILED', 'TIMEOUT', 'ERROR', 'EXPIRED', 'STOPPED'];
 /** The DMS event types that need remediation (as in `detail.eventType` of DMS's EventBridge events). */
 export const DMS_FAILURE_EVENT_TYPES = ['REPLICATION_TASK_FAILED', 'REPLICATION_TASK_STOPPED'];
 /** The execution statuses that need remediation. */
@@ -82,7 +87,7 @@ export const SFN_FAILURE_STATUSES = ['FAILED', 'TIMED_OUT', 'ABORTED'];
  * Each rule matches this pipeline's resources only, except the DataSync audit rule (its tasks are the operator's).
  */
 export class Monitoring extends Construct {
-  /** Glue validation runs that failed or timed out. */
+  /** Glue validation runs that ended without success (see GLUE_FAILURE_STATES). */
   public readonly glueFailureRule: events.IRule;
   /** The DMS task failed or stopped. */
   public readonly dmsFailureRule: events.IRule;
@@ -102,7 +107,7 @@ export class Monitoring extends Construct {
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
     const suffix = props.environmentSuffix;
-    const glueFailureRule = this.rule('GlueFailureRule', `migration-glue-failures-${suffix}`, 'Glue validation job failed or timed out', {
+    const glueFailureRule = this.rule('GlueFailureRule', `migration-glue-failures-${suffix}`, 'Glue validation job run ended without success (failed, timed out, error, expired or stopped)', {
       source: ['aws.glue'],
       detailType: ['Glue Job State Change'],
       detail: { jobName: [props.glueJobName], state: GLUE_FAILURE_STATES },

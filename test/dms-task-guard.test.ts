@@ -27,12 +27,13 @@ const idOf = (resources: Resources, type: string, match: (id: string) => boolean
 const guardIds = (resources: Resources) => ({
   beforeUpdate: idOf(resources, 'Custom::DmsTaskStopGuard', (id) => id.includes('BeforeUpdate')),
   beforeDelete: idOf(resources, 'Custom::DmsTaskStopGuard', (id) => id.includes('BeforeDelete')),
+  afterUpdate: idOf(resources, 'Custom::DmsTaskStopGuard', (id) => id.includes('AfterUpdate')),
 });
 const fingerprint = (resources: Resources) => resources[guardIds(resources).beforeUpdate].Properties.Fingerprint;
 
 describe('DMS task stop guard', () => {
   const resources = dmsResources();
-  const { beforeUpdate, beforeDelete } = guardIds(resources);
+  const { beforeUpdate, beforeDelete, afterUpdate } = guardIds(resources);
   const task = idOf(resources, 'AWS::DMS::ReplicationTask');
 
   test('the task, both endpoints and the instance wait for BeforeUpdate, so it is updated first', () => {
@@ -60,7 +61,11 @@ describe('DMS task stop guard', () => {
     const stopPolicy = idOf(resources, 'AWS::IAM::Policy', (id) => id.includes('StopTaskPolicy'));
     expect(resources[beforeDelete].DependsOn).toContain(stopPolicy);
     expect(resources[stopPolicy].Properties.PolicyDocument.Statement).toEqual([
-      { Effect: 'Allow', Action: 'dms:StopReplicationTask', Resource: { Ref: task } },
+      {
+        Effect: 'Allow',
+        Action: ['dms:StopReplicationTask', 'dms:AddTagsToResource', 'dms:RemoveTagsFromResource'],
+        Resource: { Ref: task },
+      },
     ]);
     const fn = idOf(resources, 'AWS::Lambda::Function', (id) => id.includes('TaskStopGuard'));
     expect(resources[fn].DependsOn ?? []).not.toContain(stopPolicy);
@@ -70,6 +75,19 @@ describe('DMS task stop guard', () => {
     expect(resources[beforeUpdate].Properties.MaxWaitSeconds).toBe('780');
     // The template carries exactly the code test/python/test_dms_task_guard.py executes.
     expect(resources[fn].Properties.Code.ZipFile).toBe(fs.readFileSync(path.join(__dirname, '..', 'src', 'runtime', 'dms_task_guard.py'), 'utf-8'));
+  });
+
+  test('AfterUpdate waits for the task, its endpoints and its instance, and changes whenever BeforeUpdate does', () => {
+    const guarded = Object.keys(resources).filter((id) =>
+      ['AWS::DMS::ReplicationTask', 'AWS::DMS::Endpoint', 'AWS::DMS::ReplicationInstance'].includes(resources[id].Type));
+    expect(resources[afterUpdate].DependsOn).toEqual(expect.arrayContaining(guarded));
+    expect(resources[afterUpdate].Properties.Action).toBe('ClearDeploymentMarker');
+    expect(resources[afterUpdate].Properties.Fingerprint).toBe(resources[beforeUpdate].Properties.Fingerprint);
+    expect(resources[afterUpdate].Properties.References).toEqual(resources[beforeUpdate].Properties.References);
+    // The guard's Python code and the state machine spell the marker the same way.
+    const code = fs.readFileSync(path.join(__dirname, '..', 'src', 'runtime', 'dms_task_guard.py'), 'utf-8');
+    expect(code).toContain('MARKER_TAG = "migration-pipeline:stopped-for-deployment"');
+    expect(code).toContain('CLEAR_MARKER = "ClearDeploymentMarker"');
   });
 
   describe('the fingerprint changes exactly when a guarded resource changes', () => {

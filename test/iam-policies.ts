@@ -88,6 +88,7 @@ const FAKE_RESOURCES: Record<string, Record<string, string>> = {
   DmsSourceSecret: secret('migration-dms-source-dev-AbCdEf'),
   DatabaseAuroraClusterSecretAttachment: secret('migration-aurora-dev-GhIjKl'),
   OrchestrationStateMachine: { Ref: arn('states', 'stateMachine:migration-orchestration-dev') },
+  OrchestrationTableReviewFunction: { Ref: 'migration-table-review-dev', Arn: arn('lambda', 'function:migration-table-review-dev') },
   LoggingDomain: { Ref: 'migration-audit-dev', Arn: arn('es', 'domain/migration-audit-dev') },
   LoggingDeliveryStream: { Arn: arn('firehose', 'deliverystream/migration-audit-dev') },
   LoggingDeliveryLogs: logGroup('migration-audit-delivery'),

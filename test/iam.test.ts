@@ -56,6 +56,7 @@ const ROLES = {
   remediation: lambdaRole('LambdaStack', 'migration-remediation-dev'),
   dataSyncActivation: lambdaRole('DataSyncStack', 'migration-datasync-activation-dev'),
   dmsTaskGuard: lambdaRole('DMSStack', 'migration-dms-task-guard-dev'),
+  tableReview: lambdaRole('OrchestrationStack', 'migration-table-review-dev'),
   glueJob: roleWithArn(roleOf(stackNamed('GlueStack'), 'AWS::Glue::Job', 'Name', 'migration-validation-dev', ['Role'])),
   stateMachine: roleWithArn(roleOf(stackNamed('OrchestrationStack'), 'AWS::StepFunctions::StateMachine', 'StateMachineName',
     'migration-orchestration-dev', ['RoleArn'])),
@@ -77,6 +78,7 @@ const REPLICATION_TASK = fakeAttribute('DmsReplicationTask', 'Ref');
 const STATE_MACHINE = fakeAttribute('OrchestrationStateMachine', 'Ref');
 const AUDIT_DOMAIN = fakeAttribute('LoggingDomain', 'Arn');
 const TRANSFORM_FUNCTION = fakeAttribute('LoggingTransformFunction', 'Arn');
+const TABLE_REVIEW_FUNCTION = fakeAttribute('OrchestrationTableReviewFunction', 'Arn');
 const arn = (service: string, resource: string) => `arn:aws:${service}:us-west-2:${ACCOUNT}:${resource}`;
 const GLUE_JOB = arn('glue', 'job/migration-validation-dev');
 const EXECUTION = arn('states', 'execution:migration-orchestration-dev:some-run');
@@ -320,6 +322,16 @@ const ALLOWED_CALLS: Call[] = [
   // The validation topic is encrypted with the messaging key: publishing needs both.
   ['stateMachine', 'kms:GenerateDataKey', MESSAGING_KEY],
   ['stateMachine', 'kms:Decrypt', MESSAGING_KEY],
+  // The deployment marker is read, never written, by a run.
+  ['stateMachine', 'dms:ListTagsForResource', REPLICATION_TASK],
+  ['stateMachine', 'lambda:InvokeFunction', TABLE_REVIEW_FUNCTION],
+  ['stateMachine', 's3:PutObject', `${DATA_BUCKET}/reports/migrations/run-1.json`],
+
+  ['tableReview', 'dms:DescribeTableStatistics', REPLICATION_TASK],
+  ['tableReview', 's3:GetObject', `${DATA_BUCKET}/reports/migrations/run-1/tables.json`],
+  ['tableReview', 's3:PutObject', `${DATA_BUCKET}/reports/migrations/run-1/tables.json`],
+  ['tableReview', 's3:ListBucket', DATA_BUCKET, { 's3:prefix': 'reports/migrations/run-1/tables.json' }],
+  ['tableReview', 'xray:PutTraceSegments', '*'],
 
   ['dataSyncActivation', 'datasync:CreateAgent', '*'],
   // Only the pipeline's own agent: the one tagged with its name at activation.
@@ -363,6 +375,15 @@ const DENIED_CALLS: Call[] = [
 
   ['stateMachine', 'dms:DeleteReplicationTask', REPLICATION_TASK],
   ['stateMachine', 'sns:Publish', ALERT_TOPIC],
+  ['stateMachine', 'dms:AddTagsToResource', REPLICATION_TASK],
+  ['stateMachine', 'dms:RemoveTagsFromResource', REPLICATION_TASK],
+  ['stateMachine', 'lambda:InvokeFunction', arn('lambda', 'function:migration-remediation-dev')],
+
+  ['tableReview', 'dms:StartReplicationTask', REPLICATION_TASK],
+  ['tableReview', 'dms:DescribeTableStatistics', arn('dms', 'task:ANOTHERTEAMSTASK')],
+  ['tableReview', 's3:PutObject', `${DATA_BUCKET}/incoming/a.csv`],
+  ['tableReview', 's3:DeleteObject', `${DATA_BUCKET}/reports/migrations/run-1/tables.json`],
+  ['tableReview', 's3:ListBucket', DATA_BUCKET, { 's3:prefix': 'incoming/' }],
 
   ['dataSyncActivation', 'ec2:TerminateInstances', arn('ec2', 'instance/i-0123456789abcdef0')],
   // Another team's agent in the same account.

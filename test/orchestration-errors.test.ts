@@ -9,6 +9,8 @@
  *   ResourceNotFoundFault), DescribeReplicationTasks (ResourceNotFoundFault), DescribeTableStatistics
  *   (InvalidResourceStateFault, ResourceNotFoundFault), and "Common Errors" (ThrottlingException).
  * - Amazon SNS API Reference, Publish, Errors (Throttled, KMSThrottling, InternalError, ...).
+ * - Step Functions Developer Guide, "Handling transient Lambda service exceptions" (Lambda.ServiceException,
+ *   Lambda.AWSLambdaException, Lambda.SdkClientException, Lambda.TooManyRequestsException).
  */
 import { describe, test, expect } from '@jest/globals';
 import { synthPipeline } from './pipeline-fixture';
@@ -24,6 +26,10 @@ const KNOWN_ERRORS: Record<string, string> = {
   'SNS.ThrottledException': 'SNS Publish Throttled',
   'SNS.KMSThrottlingException': 'SNS Publish KMSThrottling',
   'SNS.InternalErrorException': 'SNS Publish InternalError',
+  'Lambda.ServiceException': 'Lambda Invoke: a transient Lambda service error',
+  'Lambda.AWSLambdaException': 'Lambda Invoke: a transient Lambda service error',
+  'Lambda.SdkClientException': 'Lambda Invoke: a transient client-side error',
+  'Lambda.TooManyRequestsException': 'Lambda Invoke: throttled',
 };
 
 const fx = synthPipeline();

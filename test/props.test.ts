@@ -31,6 +31,8 @@ describe('bad props fail at synth with a message naming the prop, the value and 
     ['zero reserved concurrency', { functions: { reservedConcurrency: 0 } }, /functions.reservedConcurrency: received 0/],
     ['a poll interval not shorter than the timeout', { orchestration: { pollInterval: Duration.minutes(30), timeout: Duration.minutes(30) } },
       /orchestration.pollInterval: received 30 minutes; expected less than the timeout/],
+    ['more polls per run than an execution history holds', { orchestration: { pollInterval: Duration.seconds(10), timeout: Duration.hours(2) } },
+      /orchestration.pollInterval: received 10 seconds with a timeout of 2 hours \(720 polls\); expected at most 600 polls per run.* at least 12 seconds/],
     ['zero activation attempts', { dataSync: { activationMaxAttempts: 0 } }, /dataSync.activationMaxAttempts: received 0/],
     ['an activation budget over the function limit', { dataSync: { activationMaxAttempts: 20, activationRetryInterval: Duration.minutes(2) } },
       /dataSync.activationMaxAttempts: received 20 attempts .* expected at most 840 s/],

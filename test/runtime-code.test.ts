@@ -19,6 +19,12 @@ describe('the templates carry exactly the runtime code the tests execute', () =>
     expect(fn.Properties.Code.ZipFile).toBe(runtimeFile(file));
   });
 
+  test('the table-review function inlines table_review.py', () => {
+    const functions = Object.values(fx.nested('OrchestrationStack').findResources('AWS::Lambda::Function')) as any[];
+    const fn = functions.find((f) => f.Properties.FunctionName === 'migration-table-review-dev');
+    expect(fn.Properties.Code.ZipFile).toBe(runtimeFile('table_review.py'));
+  });
+
   test('the activation function inlines datasync_activation.js', () => {
     const functions = Object.values(fx.nested('DataSyncStack').findResources('AWS::Lambda::Function')) as any[];
     const fn = functions.find((f) => f.Properties.Runtime === 'nodejs24.x');

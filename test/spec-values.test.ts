@@ -338,9 +338,10 @@ describe('OrchestrationStack', () => {
   });
 
   test('uses the dms IAM prefix for the databasemigration SDK integration', () => {
-    const policy = onlyResource(fx.nested('OrchestrationStack'), 'AWS::IAM::Policy');
-    const actions = policy.Properties.PolicyDocument.Statement.flatMap((s: any) => [s.Action].flat());
-    expect(actions).toEqual(expect.arrayContaining(['dms:DescribeReplicationTasks', 'dms:StartReplicationTask']));
+    const policies = Object.values(fx.nested('OrchestrationStack').findResources('AWS::IAM::Policy')) as any[];
+    const actions = policies.flatMap((p) => p.Properties.PolicyDocument.Statement.flatMap((s: any) => [s.Action].flat()));
+    expect(actions).toEqual(expect.arrayContaining(['dms:DescribeReplicationTasks', 'dms:StartReplicationTask',
+      'dms:ListTagsForResource', 'dms:DescribeTableStatistics']));
     expect(actions.join(' ')).not.toContain('databasemigration:');
   });
 });
@@ -408,7 +409,7 @@ describe('MonitoringStack', () => {
   test('the Glue and Step Functions rules match the spec\'s failure states', () => {
     const t = fx.nested('MonitoringStack');
     t.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: { 'source': ['aws.glue'], 'detail-type': ['Glue Job State Change'], 'detail': { jobName: ['migration-validation-dev'], state: ['FAILED', 'TIMEOUT'] } },
+      EventPattern: { 'source': ['aws.glue'], 'detail-type': ['Glue Job State Change'], 'detail': { jobName: ['migration-validation-dev'], state: ['FAILED', 'TIMEOUT', 'ERROR', 'EXPIRED', 'STOPPED'] } },
     });
     t.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: Match.objectLike({ source: ['aws.states'], detail: Match.objectLike({ status: ['FAILED', 'TIMED_OUT', 'ABORTED'] }) }),

@@ -10,6 +10,13 @@ import { acknowledgeAll, exemptFromGuard, expectWildcards } from './acknowledgem
 import { createLogGroup } from './log-groups';
 import { readRuntimeSource } from './runtime-code';
 
+/**
+ * The tag the guard puts on the task before it stops it for a deployment, and removes once the deployment has
+ * updated the guarded resources. A migration run that finds the task stopped with this tag leaves it stopped.
+ * src/runtime/dms_task_guard.py spells the same key.
+ */
+export const DEPLOYMENT_MARKER_TAG = 'migration-pipeline:stopped-for-deployment';
+
 /** Props of {@link DmsTaskStopGuard}. */
 export interface DmsTaskStopGuardProps {
   /** The task to stop. */
@@ -42,14 +49,18 @@ export interface DmsTaskStopGuardProps {
  * - `BeforeDelete`: depends on the task (it references its ARN), so CloudFormation deletes it before the task;
  *   its Delete stops the task. Its permission to stop the task is a separate policy that it depends on too.
  *
- * Both run the same function: Create does nothing, Update and Delete stop the task and wait until it is stopped.
- * The migration state machine resumes a stopped task on its next run.
+ * Both run the same function: Create does nothing, Update and Delete tag the task with DEPLOYMENT_MARKER_TAG, stop
+ * it and wait until it is stopped. A third resource, `AfterUpdate`, depends on the guarded resources and carries the
+ * same fingerprint, so CloudFormation updates it after them in the same deployments: it removes the tag. A migration
+ * run leaves a tagged task stopped; the first run after the deployment resumes it.
  */
 export class DmsTaskStopGuard extends Construct {
   /** Updated before the guarded resources. */
   public readonly beforeUpdate: CustomResource;
   /** Deleted before the task. */
   public readonly beforeDelete: CustomResource;
+  /** Updated after the guarded resources: removes the deployment marker. */
+  public readonly afterUpdate: CustomResource;
   public readonly function: lambda.Function;
 
   constructor(scope: Construct, id: string, props: DmsTaskStopGuardProps) {
@@ -77,7 +88,11 @@ export class DmsTaskStopGuard extends Construct {
     // the function (which `BeforeUpdate` needs, and which the task waits for) must not wait for the task.
     const stopPolicy = new iam.Policy(this, 'StopTaskPolicy', {
       roles: [this.function.role!],
-      statements: [new iam.PolicyStatement({ actions: ['dms:StopReplicationTask'], resources: [props.replicationTask.ref] })],
+      statements: [new iam.PolicyStatement({
+        // The deployment marker is a tag, set before the stop and removed once the deployment updated the task.
+        actions: ['dms:StopReplicationTask', 'dms:AddTagsToResource', 'dms:RemoveTagsFromResource'],
+        resources: [props.replicationTask.ref],
+      })],
     });
 
     const { fingerprint, references } = fingerprintOf(props.guardedSettings);
@@ -99,6 +114,16 @@ export class DmsTaskStopGuard extends Construct {
       properties: { ...common, ReplicationTaskArn: props.replicationTask.ref },
     });
     this.beforeDelete.node.addDependency(stopPolicy);
+    // Updated after the guarded resources (it depends on them) whenever `BeforeUpdate` is: it removes the marker.
+    this.afterUpdate = new CustomResource(this, 'AfterUpdate', {
+      serviceToken: this.function.functionArn,
+      resourceType: 'Custom::DmsTaskStopGuard',
+      properties: { ...common, Action: 'ClearDeploymentMarker', Fingerprint: fingerprint, References: references },
+    });
+    for (const guarded of props.guarded) {
+      this.afterUpdate.node.addDependency(guarded);
+    }
+    this.afterUpdate.node.addDependency(stopPolicy);
     this.acknowledgeFindings(stopPolicy);
   }
 

@@ -17,12 +17,19 @@ ResourceProperties (strings, as CloudFormation passes them):
                              makes CloudFormation send the Update
 
 Create: nothing (the task does not run yet). Update: stops the task named by the new and the old properties.
-Delete: stops the task. A task that is absent, never started, stopped or failed needs nothing. The answer is
+Delete: stops the task. A task that is absent, never started, stopped or failed needs no stop. The answer is
 FAILED, with the task's state in the Reason, when the task is not stopped within the wait.
+
+Before it stops a task (or finds it stopped), the guard tags it with MARKER_TAG: a migration run that finds the
+task stopped with this tag leaves it stopped and ends "interrupted for deployment" (DMS refuses to modify a task
+that runs). A third resource, updated after the guarded resources, has Action=ClearDeploymentMarker: its Create
+and Update remove the tag once CloudFormation has updated them. After a rollback the tag stays on purpose (the
+deployment did not finish; see the README's recovery steps).
 """
 
 import json
 import time
+from datetime import datetime, timezone
 import urllib.error
 import urllib.request
 
@@ -39,6 +46,9 @@ RESPONSE_TIME_RESERVE_SECONDS = 30.0
 SETTLED = {"stopped", "ready", "failed", "failed-move", "deleting"}
 # States DMS leaves on its own; the guard waits for them to end.
 TRANSIENT = {"starting", "stopping", "creating", "modifying", "testing", "moving"}
+# src/private/dms-task-guard.ts (DEPLOYMENT_MARKER_TAG) spells the same key.
+MARKER_TAG = "migration-pipeline:stopped-for-deployment"
+CLEAR_MARKER = "ClearDeploymentMarker"
 MAX_REASON_CHARS = 1000
 RESPONSE_ATTEMPTS = 3
 RESPONSE_TIMEOUT_SECONDS = 15
@@ -59,17 +69,20 @@ def handler(event, context):
     properties = event.get("ResourceProperties") or {}
     physical_id = event.get("PhysicalResourceId") or f"dms-task-guard:{properties.get('ReplicationTaskIdentifier', '')}"
     _log("info", "request received", request_type=request_type, logical_resource_id=event.get("LogicalResourceId"))
+    if request_type not in ("Create", "Update", "Delete"):
+        return send_response(event, "FAILED", physical_id, reason=f"Unsupported RequestType {request_type!r}")
+    if properties.get("Action") == CLEAR_MARKER:
+        return clear_marker(event, request_type, properties, physical_id, context)
     if request_type == "Create":
         return send_response(event, "SUCCESS", physical_id)
-    if request_type not in ("Update", "Delete"):
-        return send_response(event, "FAILED", physical_id, reason=f"Unsupported RequestType {request_type!r}")
 
     identifiers = [properties.get("ReplicationTaskIdentifier")]
     if request_type == "Update":
         identifiers.append((event.get("OldResourceProperties") or {}).get("ReplicationTaskIdentifier"))
     try:
         deadline = monotonic() + wait_budget(properties, context)
-        states = {identifier: stop_and_wait(_client("dms"), identifier, deadline)
+        marker = f"{request_type} {datetime.now(timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')}"
+        states = {identifier: stop_and_wait(_client("dms"), identifier, deadline, marker)
                   for identifier in dict.fromkeys(i for i in identifiers if i)}
     except Exception as err:  # every failure is answered; CloudFormation would otherwise wait an hour
         reason = f"The DMS replication task was not stopped before the {request_type.lower()}: {err}"
@@ -91,11 +104,34 @@ def wait_budget(properties, context):
     return max(0.0, seconds)
 
 
-def stop_and_wait(dms, identifier, deadline):
-    """Stops the task if it runs and waits until it is settled; returns its final state ("absent" when gone)."""
+def clear_marker(event, request_type, properties, physical_id, context):
+    """Removes the deployment marker once CloudFormation has updated the guarded resources; Delete does nothing."""
+    identifier = properties.get("ReplicationTaskIdentifier")
+    if request_type == "Delete" or not identifier:
+        return send_response(event, "SUCCESS", physical_id)
+    try:
+        dms = _client("dms")
+        task = describe(dms, identifier)
+        if task:
+            dms.remove_tags_from_resource(ResourceArn=task["ReplicationTaskArn"], TagKeys=[MARKER_TAG])
+            _log("info", "deployment marker removed; the next migration run resumes the task", task=identifier)
+    except Exception as err:  # every failure is answered; CloudFormation would otherwise wait an hour
+        reason = f"The deployment marker could not be removed from the DMS replication task: {err}"
+        _log("error", reason)
+        return send_response(event, "FAILED", physical_id, reason=_with_log_stream(reason, context))
+    return send_response(event, "SUCCESS", physical_id)
+
+
+def stop_and_wait(dms, identifier, deadline, marker):
+    """Marks the task, stops it if it runs and waits until it is settled; returns its final state ("absent")."""
+    marked = False
     while True:
         task = describe(dms, identifier)
         status = task["Status"] if task else "absent"
+        if task and not marked and status != "deleting":
+            # Marked before the stop: a run that sees the task stopped also sees why.
+            dms.add_tags_to_resource(ResourceArn=task["ReplicationTaskArn"], Tags=[{"Key": MARKER_TAG, "Value": marker}])
+            marked = True
         if status == "absent" or status in SETTLED:
             return status
         if status == "running":

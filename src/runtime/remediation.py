@@ -5,7 +5,8 @@ S3 object deletions) and by an SNS subscription on the validation topic (outcome
 Runs inline as index.handler, so it only uses the standard library and boto3.
 
 What it does:
-  Glue job FAILED/TIMEOUT          alert only; validation runs are never restarted automatically
+  Glue job FAILED/TIMEOUT/ERROR/EXPIRED/STOPPED
+                                   alert only; validation runs are never restarted automatically
   DMS task failed/stopped on error resume once ("resume-processing"), counted in a tag on the task
   Step Functions FAILED/TIMED_OUT  redrive once when the failure looks transient, else alert
   Step Functions MigrationValidationFailed
@@ -91,6 +92,8 @@ SFN_ACTIVE_STATUSES = {"RUNNING", "PENDING_REDRIVE", "SUCCEEDED"}
 # The error the migration state machine fails with when DMS data validation found tables that differ; its cause is
 # the run's outcome as JSON (reason, table totals, up to ten problem tables, where the report is).
 VALIDATION_FAILED_ERROR = "MigrationValidationFailed"
+# Every terminal JobRunState but SUCCEEDED (Glue API); the failure rule of src/monitoring.ts matches the same list.
+GLUE_FAILURE_STATES = ("FAILED", "TIMEOUT", "ERROR", "EXPIRED", "STOPPED")
 MAX_ALERTED_TABLES = 10
 
 _BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30)
@@ -172,7 +175,7 @@ def non_negative_int_env(name, default):
 
 def handle_glue_job_state_change(event, detail, settings):
     state = detail.get("state")
-    if state not in ("FAILED", "TIMEOUT"):
+    if state not in GLUE_FAILURE_STATES:
         return ignore("GLUE_JOB_STATE_CHANGE", f"Glue job state {state} needs no remediation", detail.get("jobName"))
     job_name, run_id = detail.get("jobName"), detail.get("jobRunId")
     if not job_name or not run_id:
@@ -462,7 +465,10 @@ def alert_validation_mismatch(settings, where, facts):
     totals = as_dict(outcome.get("tables"))
     report = as_dict(outcome.get("report"))
     report_url = f"s3://{report['bucket']}/{report['key']}" if report.get("bucket") and report.get("key") else None
-    failed_tables = sum(int(totals.get(name) or 0) for name in ("mismatched", "suspended", "notValidatable"))
+    counted = ("mismatched", "suspended", "notValidatable")
+    if outcome.get("reason") == "TABLES_NOT_VALIDATABLE":  # tables DMS cannot validate, validation off included
+        counted += ("validationNotEnabled",)
+    failed_tables = sum(int(totals.get(name) or 0) for name in counted)
     names = ", ".join(table["table"] for table in tables) or "see the report"
     name = facts.get("name") or where.resource.rsplit(":", 1)[-1]
     publish_alert(

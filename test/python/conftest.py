@@ -41,14 +41,16 @@ from moto.moto_api import state_manager  # noqa: E402
 import glue_trigger  # noqa: E402
 import remediation  # noqa: E402
 import step_function_trigger  # noqa: E402
+import table_review  # noqa: E402
 from pipeline_helpers import REGION, AlertCapture, AuditCapture  # noqa: E402
 from local_glue import LocalSpark  # noqa: E402
 
-HANDLER_MODULES = (glue_trigger, step_function_trigger, remediation)
+HANDLER_MODULES = (glue_trigger, step_function_trigger, remediation, table_review)
 HANDLER_ENV_VARS = (
     "GLUE_JOB_NAME", "VALIDATION_TOPIC_ARN", "REPORT_PREFIX", "INCOMING_PREFIX", "STATE_MACHINE_ARN",
     "ALERT_TOPIC_ARN", "DATA_BUCKET", "QUARANTINE_PREFIX", "MAX_DMS_RESUMES", "MAX_REDRIVES",
-    "AUDIT_EVENT_BUS", "PIPELINE_NAME",
+    "AUDIT_EVENT_BUS", "PIPELINE_NAME", "REPLICATION_TASK_ARN", "MIGRATION_TYPE", "REPORT_BUCKET",
+    "ACCEPT_TABLES_WITHOUT_VALIDATION",
 )
 
 

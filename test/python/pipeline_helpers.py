@@ -117,3 +117,25 @@ class PartiallyStubbedClient:
 def json_logs(captured_stdout):
     """The structured log lines a handler printed."""
     return [json.loads(line) for line in captured_stdout.splitlines() if line.startswith("{")]
+
+
+def add_dms_tagging(monkeypatch):
+    """moto 5.2 keeps DMS tags (it answers ListTagsForResource) but has no AddTagsToResource or
+    RemoveTagsFromResource; answer them on moto's own tag store, with the request shapes of the DMS API Reference
+    (ResourceArn + Tags, ResourceArn + TagKeys; both return an empty object)."""
+    from moto.dms import responses as dms_responses
+
+    def add_tags_to_resource(self):
+        params = json.loads(self.body)
+        self.dms_backend.tagger.tag_resource(params["ResourceArn"], params["Tags"])
+        return "{}"
+
+    def remove_tags_from_resource(self):
+        params = json.loads(self.body)
+        self.dms_backend.tagger.untag_resource_using_names(params["ResourceArn"], params["TagKeys"])
+        return "{}"
+
+    monkeypatch.setattr(dms_responses.DatabaseMigrationServiceResponse, "add_tags_to_resource",
+                        add_tags_to_resource, raising=False)
+    monkeypatch.setattr(dms_responses.DatabaseMigrationServiceResponse, "remove_tags_from_resource",
+                        remove_tags_from_resource, raising=False)

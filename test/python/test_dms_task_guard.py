@@ -12,6 +12,7 @@ from moto import mock_aws
 from moto.dms.models import dms_backends
 
 import dms_task_guard as guard
+from pipeline_helpers import add_dms_tagging
 
 REGION = "us-west-2"
 TASK_ID = "migration-task-dev"
@@ -21,6 +22,7 @@ STACK_ID = "arn:aws:cloudformation:us-west-2:123456789012:stack/TapStack-DMSStac
 @pytest.fixture
 def dms(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    add_dms_tagging(monkeypatch)
     with mock_aws():
         yield boto3.client("dms", region_name=REGION)
 
@@ -60,6 +62,14 @@ class SlowToStop:
         self.calls.append("stop_replication_task")
         return self.client.stop_replication_task(**params)
 
+    def add_tags_to_resource(self, **params):
+        self.calls.append("add_tags_to_resource")
+        return self.client.add_tags_to_resource(**params)
+
+    def remove_tags_from_resource(self, **params):
+        self.calls.append("remove_tags_from_resource")
+        return self.client.remove_tags_from_resource(**params)
+
 
 def use(monkeypatch, client):
     monkeypatch.setattr(guard, "_client", lambda service: client)
@@ -82,6 +92,13 @@ def create_task(dms, identifier=TASK_ID, running=True):
 def status(dms, identifier=TASK_ID):
     tasks = dms.describe_replication_tasks(Filters=[{"Name": "replication-task-id", "Values": [identifier]}])["ReplicationTasks"]
     return tasks[0]["Status"]
+
+
+def marker(dms, identifier=TASK_ID):
+    """The deployment marker's value on the task, or None."""
+    [task] = dms.describe_replication_tasks(Filters=[{"Name": "replication-task-id", "Values": [identifier]}])["ReplicationTasks"]
+    tags = dms.list_tags_for_resource(ResourceArn=task["ReplicationTaskArn"])["TagList"]
+    return next((tag["Value"] for tag in tags if tag["Key"] == "migration-pipeline:stopped-for-deployment"), None)
 
 
 def request(request_type, identifier=TASK_ID, old_identifier=None, max_wait="600"):
@@ -128,7 +145,10 @@ def test_update_stops_a_running_task_and_waits_until_it_is_stopped(dms, clock, m
     assert answer["Status"] == "SUCCESS"
     assert answer["PhysicalResourceId"] == "dms-task-guard:migration-task-dev"
     assert status(dms) == "stopped"
-    assert client.calls == ["describe_replication_tasks", "stop_replication_task"] + ["describe_replication_tasks"] * 4
+    # Marked for the deployment before the stop, so a migration run that sees it stopped also sees why.
+    assert client.calls == ["describe_replication_tasks", "add_tags_to_resource", "stop_replication_task"] + [
+        "describe_replication_tasks"] * 4
+    assert marker(dms).startswith("Update 20")
     assert clock["slept"] == [guard.POLL_SECONDS] * 4
     assert answer["Data"] == {"States": '{"migration-task-dev": "stopped"}'}
 
@@ -224,3 +244,44 @@ def test_a_bad_wait_fails_the_request(dms, clock, monkeypatch):
     assert answer["Status"] == "FAILED"
     assert "MaxWaitSeconds must be a number of seconds, got 'ten minutes'" in answer["Reason"]
     assert status(dms) == "running"
+
+
+def test_a_stopped_task_is_marked_too_so_no_run_resumes_it_during_the_deployment(dms, clock, monkeypatch):
+    arn = create_task(dms)
+    dms.stop_replication_task(ReplicationTaskArn=arn)
+    client = use(monkeypatch, SlowToStop(dms, polls=0))
+
+    answer = guard.handler(request("Update"), Context())
+
+    assert answer["Status"] == "SUCCESS"
+    assert "stop_replication_task" not in client.calls
+    assert marker(dms).startswith("Update ")
+
+
+def clear_request(request_type):
+    event = request(request_type)
+    event["LogicalResourceId"] = "TaskStopGuardAfterUpdate"
+    event["ResourceProperties"]["Action"] = "ClearDeploymentMarker"
+    return event
+
+
+def test_the_resource_updated_after_the_task_removes_the_marker_and_leaves_the_task_stopped(dms, clock, monkeypatch):
+    create_task(dms)
+    use(monkeypatch, dms)
+    guard.handler(request("Update"), Context())
+    assert marker(dms) is not None
+
+    answer = guard.handler(clear_request("Update"), Context())
+
+    assert answer["Status"] == "SUCCESS"
+    assert marker(dms) is None
+    # The next migration run resumes the task; the guard never starts it.
+    assert status(dms) == "stopped"
+
+
+def test_clearing_the_marker_of_an_absent_task_or_on_delete_succeeds(dms, clock, monkeypatch):
+    client = use(monkeypatch, SlowToStop(dms, polls=0))
+
+    assert guard.handler(clear_request("Create"), Context())["Status"] == "SUCCESS"
+    assert guard.handler(clear_request("Delete"), Context())["Status"] == "SUCCESS"
+    assert "remove_tags_from_resource" not in client.calls

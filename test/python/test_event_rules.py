@@ -187,9 +187,11 @@ def s3_event(name, bucket=DATA_BUCKET, key=None):
     return event
 
 
-def glue_event(name, job):
+def glue_event(name, job, state=None):
     event = sample(name)
     event["detail"]["jobName"] = job
+    if state:
+        event["detail"]["state"] = state
     event["detail"]["message"] = event["detail"]["message"].replace("migration-pipeline-validation", job)
     return event
 
@@ -293,6 +295,11 @@ def test_incoming_object_rule(bus_for, names, build, expected):
 @pytest.mark.parametrize("build, expected", [
     pytest.param(lambda n: glue_event("glue-job-failed.json", n.job), True, id="FAILED"),
     pytest.param(lambda n: glue_event("glue-job-timeout.json", n.job), True, id="TIMEOUT"),
+    # The other terminal non-success JobRunState values of the Glue API.
+    pytest.param(lambda n: glue_event("glue-job-failed.json", n.job, state="ERROR"), True, id="ERROR"),
+    pytest.param(lambda n: glue_event("glue-job-failed.json", n.job, state="EXPIRED"), True, id="EXPIRED"),
+    pytest.param(lambda n: glue_event("glue-job-failed.json", n.job, state="STOPPED"), True, id="STOPPED"),
+    pytest.param(lambda n: glue_event("glue-job-failed.json", n.job, state="RUNNING"), False, id="RUNNING"),
     pytest.param(lambda n: glue_event("glue-job-succeeded.json", n.job), False, id="SUCCEEDED"),
     pytest.param(lambda n: glue_event("glue-job-failed.json", "another-teams-job"), False, id="FAILED, other job"),
 ])

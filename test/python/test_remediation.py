@@ -92,6 +92,21 @@ def test_glue_alert_names_the_object_the_run_was_validating(pipeline, alerts):
     assert alert["message"]["details"]["sourceObject"] == {"bucket": BUCKET, "key": FAILED_KEY, "version": "v1"}
 
 
+@pytest.mark.parametrize("state", ["ERROR", "EXPIRED", "STOPPED"])
+def test_every_other_terminal_glue_state_is_alerted_too(pipeline, alerts, audit_events, state):
+    # Glue API, JobRunState: ERROR (a trigger ran a deleted job), EXPIRED (a queued run never got resources),
+    # STOPPED (someone stopped the run); each leaves the file unvalidated.
+    event = load_event("glue-job-failed.json")
+    event["detail"]["state"] = state
+
+    remediation.handler(event, None)
+
+    alert = only(alerts.read())
+    assert alert["subject"] == f"[migration-pipeline] Glue validation {state}: {JOB_NAME}"
+    assert alert["message"]["what"] == f"Glue validation job run {state.lower()}"
+    assert only(audit_events.read())["detail"]["action"] == "ALERT_ONLY"
+
+
 def test_succeeded_glue_run_needs_nothing(pipeline, alerts, audit_events):
     result = remediation.handler(load_event("glue-job-succeeded.json"), None)
 

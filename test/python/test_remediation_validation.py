@@ -106,6 +106,23 @@ def test_the_alert_lists_at_most_ten_tables(environment, alerts):
     assert len(alert["message"]["details"]["tables"]) == 10
 
 
+def test_tables_dms_cannot_validate_are_counted_and_named_in_the_alert(environment, alerts):
+    cause = json.loads(outcome_cause([table_statistics("sales", "audit_log", validation_state="No primary key"),
+                                      table_statistics("sales", "order_tags", validation_state="Not enabled")],
+                                     mismatched=0))
+    cause.update({"reason": "TABLES_NOT_VALIDATABLE",
+                  "tablesWithoutValidation": ["sales.audit_log (No primary key)", "sales.order_tags (Not enabled)"]})
+    cause["tables"].update({"validated": 1, "notValidatable": 1, "validationNotEnabled": 1})
+    cause = json.dumps(cause)
+    stubbed_clients("MigrationValidationFailed", cause)
+
+    remediation.handler(failed_event("MigrationValidationFailed", cause), None)
+
+    [alert] = alerts.read()
+    assert alert["subject"].startswith("[migration-pipeline] Migration validation FAILED (2 tables)")
+    assert [t["table"] for t in alert["message"]["details"]["tables"]] == ["sales.audit_log", "sales.order_tags"]
+
+
 def test_an_unreadable_cause_still_alerts_without_acting(environment, alerts, audit_events):
     sfn, dms = stubbed_clients("MigrationValidationFailed", "not json")
 

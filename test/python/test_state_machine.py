@@ -4,7 +4,9 @@ The definition is the one in cdk.out (OrchestrationStack), with only its paramet
 DMS task and an SNS topic created in moto) and the poll interval shortened so the Wait state does not sleep.
 The DMS task's state between polls is driven through moto's DMS backend. moto has no DescribeTableStatistics:
 the harness answers it from `Harness.tables`, shaped as the DMS API Reference documents the response
-(TableStatistics list, Marker/MaxRecords paging).
+(TableStatistics list, Marker/MaxRecords paging). moto runs Lambda code in Docker only: the harness runs the
+table-review function (src/runtime/table_review.py) in process when the state machine invokes it. Every run is
+checked against the Step Functions quotas (state size, history length).
 """
 
 import base64
@@ -12,12 +14,15 @@ import datetime
 import functools
 import importlib
 import json
+import os
 import re
 import time
+from unittest import mock
 
 import boto3
 import pytest
 from moto import mock_aws
+from moto.awslambda import models as lambda_models
 from moto.dms import models as dms_models
 from moto.dms import responses as dms_responses
 from moto.dms.exceptions import DmsClientError, ResourceNotFoundFault
@@ -30,8 +35,9 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 from moto.stepfunctions.parser.asl.utils import json_path as sfn_json_path
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
-from pipeline_helpers import drain_queue
-from template_loader import Resolver, load_template, the_resource
+import table_review
+from pipeline_helpers import add_dms_tagging, drain_queue
+from template_loader import Resolver, load_template, resources_of_type, the_resource
 
 ACCOUNT = "123456789012"
 REGION = "us-west-2"
@@ -41,7 +47,13 @@ EXECUTION_DEADLINE_SECONDS = 30
 TASK_PARAMETER = "DmsReplicationTask"
 TOPIC_PARAMETER = "MessagingValidationTopic"
 BUCKET_PARAMETER = "StorageDataBucket"
+REVIEW_FUNCTION = "TableReviewFunction"
 DATA_BUCKET = "migration-data-dev"
+REVIEW_FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:migration-table-review-dev"
+# Step Functions quotas (Step Functions Developer Guide, "Service quotas"): the state passed between states is at
+# most 256 KiB, and an execution whose history reaches 25,000 events fails.
+STATE_LIMIT_BYTES = 256 * 1024
+HISTORY_LIMIT_EVENTS = 25_000
 
 # What the example app synthesizes: orchestration.pollInterval = 5 minutes, orchestration.timeout = 2 hours.
 TEMPLATE_POLL_SECONDS = 300
@@ -50,14 +62,16 @@ TEMPLATE_MAX_POLLS = 22  # floor(timeout / pollInterval) - 2: one interval of ma
 
 RUN_INPUT = {"trigger": "validation-passed", "bucket": "fake-data-bucket", "key": "incoming/sales/orders.csv"}
 
-# Once the load is complete: read every page of table statistics, save it, count it, then judge the tables.
-TABLE_PAGE_PATH = ["SaveTablePage", "ClassifyTablePage", "CountTablePage", "MoreTablePages"]
-REVIEW_START_PATH = ["StartTableReview", "ReadFirstTablePage", *TABLE_PAGE_PATH, "ForgetTablePage", "JudgeTables"]
+# Once the load is complete the table-review function judges the tables; every run ends by announcing its outcome.
+REVIEW_PATH = ["ReviewTables", "IsVerdictSettled"]
 ANNOUNCE_PATH = ["WriteReport", "PublishOutcomeEvent", "ByOutcome"]
-VALIDATED_PATH = [*REVIEW_START_PATH, "TablesValidated", *ANNOUNCE_PATH, "NotifySuccess", "MigrationSucceeded"]
+VALIDATED_PATH = [*REVIEW_PATH, "TableVerdict", *ANNOUNCE_PATH, "NotifySuccess", "MigrationSucceeded"]
+FAILURE_END = [*ANNOUNCE_PATH, "NotifyFailure", "MigrationFailed"]
 
-HAPPY_START_PATH = ["Initialise", "DescribeTask", "HowToStart", "StartReplication", "WaitForReplication",
-                    "CheckReplication", "IsReplicationComplete", *VALIDATED_PATH]
+START_PATH = ["Initialise", "DescribeTask", "ReadDeploymentMarker", "HowToStart"]
+HAPPY_START_PATH = [*START_PATH, "StartReplication", "WaitForReplication", "CheckReplication", "IsReplicationComplete",
+                    *VALIDATED_PATH]
+DEPLOYMENT_MARKER = "migration-pipeline:stopped-for-deployment"  # the stop guard's tag (src/private/dms-task-guard.ts)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -74,10 +88,21 @@ def dms_task_properties():
     return the_resource(load_template("DMSStack"), "AWS::DMS::ReplicationTask")["Properties"]
 
 
+def resolver_for(template, task_arn, topic_arn, bucket=DATA_BUCKET):
+    return Resolver(template, {TASK_PARAMETER: task_arn, TOPIC_PARAMETER: topic_arn, BUCKET_PARAMETER: bucket,
+                               REVIEW_FUNCTION: REVIEW_FUNCTION_ARN})
+
+
 def resolve_definition(template, task_arn, topic_arn, bucket=DATA_BUCKET):
     state_machine = the_resource(template, "AWS::StepFunctions::StateMachine")
-    resolver = Resolver(template, {TASK_PARAMETER: task_arn, TOPIC_PARAMETER: topic_arn, BUCKET_PARAMETER: bucket})
-    return json.loads(resolver.resolve(state_machine["Properties"]["DefinitionString"]))
+    return json.loads(resolver_for(template, task_arn, topic_arn, bucket).resolve(
+        state_machine["Properties"]["DefinitionString"]))
+
+
+def review_function_environment(template, task_arn, topic_arn):
+    """The table-review function's environment as synthesized, with the task and bucket filled in."""
+    [function] = [f for lid, f in resources_of_type(template, "AWS::Lambda::Function").items() if REVIEW_FUNCTION in lid]
+    return resolver_for(template, task_arn, topic_arn).resolve(function["Properties"]["Environment"]["Variables"])
 
 
 def timeout_choice(definition):
@@ -97,25 +122,30 @@ def test_template_poll_settings(orchestration_template):
     assert definition["States"]["WaitForReplication"] == {"Type": "Wait", "Seconds": TEMPLATE_POLL_SECONDS,
                                                           "Next": "CheckReplication"}
     assert timeout_choice(definition)["NumericGreaterThanEquals"] == TEMPLATE_MAX_POLLS
-    # Every Task state retries and routes any other error to the failure notification (or, for the two
-    # notifications themselves, to a Fail state).
+    # Every Task state retries and routes any other error to the outcome's announcement (report, audit event,
+    # notification), or, for the notifications themselves, to a Fail state.
     tasks = {name: state for name, state in definition["States"].items() if state["Type"] == "Task"}
-    assert sorted(tasks) == ["CheckReplication", "DescribeTask", "NotifyFailure", "NotifySuccess",
-                             "PublishOutcomeEvent", "ReadFirstTablePage", "ReadNextTablePage",
-                             "ResumeReplication", "SaveTablePage", "StartReplication", "WriteReport"]
+    assert sorted(tasks) == ["CheckReplication", "DescribeTask", "NotifyFailure", "NotifyInterrupted",
+                             "NotifySuccess", "PublishOutcomeEvent", "ReadDeploymentMarker",
+                             "ReadDeploymentMarkerWhilePolling", "ResumeReplication", "ReviewTables",
+                             "StartReplication", "WriteReport"]
     for name, state in tasks.items():
         # The audit event is best effort: no retry, and a failure goes on to the notification.
         assert state.get("Retry") or name == "PublishOutcomeEvent", name
-        assert state["TimeoutSeconds"] == 60, name
+        assert state["TimeoutSeconds"] == (360 if name == "ReviewTables" else 60), name
         assert [c["ErrorEquals"] for c in state["Catch"]] == [["States.ALL"]], name
         expected = {"NotifySuccess": "NotificationFailed",
                     "NotifyFailure": "FailureNotificationFailed",
+                    "NotifyInterrupted": "InterruptionNotificationFailed",
                     "WriteReport": "ReportNotWritten",
-                    "ReadFirstTablePage": "TableReviewFailed",
-                    "ReadNextTablePage": "TableReviewFailed",
-                    "SaveTablePage": "TableReviewFailed",
-                    "PublishOutcomeEvent": "ByOutcome"}.get(name, "NotifyFailure")
+                    "ReviewTables": "TableReviewFailed",
+                    "PublishOutcomeEvent": "ByOutcome"}.get(name, "WriteReport")
         assert state["Catch"][0]["Next"] == expected, name
+    # The failure paths that are not Task errors announce too.
+    for name in ("ReplicationFailed", "MigrationTimedOut", "TableReviewFailed", "InterruptedForDeployment",
+                 "TableVerdict", "VerdictAtTimeout"):
+        assert definition["States"][name]["Next"] == "WriteReport", name
+    assert definition["States"]["ReportNotWritten"]["Next"] == "PublishOutcomeEvent"
 
 
 def test_timeout_path_runs_one_interval_before_the_execution_timeout(orchestration_template):
@@ -187,6 +217,8 @@ class Harness:
 
         self._instrument_dms(monkeypatch)
         self._fake_table_statistics(monkeypatch)
+        self.review_environment = review_function_environment(template, self.task_arn, self.topic_arn)
+        self._run_table_review_in_process(monkeypatch)
         self.definition = resolve_definition(template, self.task_arn, self.topic_arn)
         # The library exposes the Wait as the `orchestration.pollInterval` prop (300 s in the example app, checked
         # in test_template_poll_settings); moto's interpreter really sleeps in Wait states, so shorten it here.
@@ -270,6 +302,32 @@ class Harness:
         monkeypatch.setattr(dms_responses.DatabaseMigrationServiceResponse, "describe_table_statistics",
                             describe_table_statistics, raising=False)
 
+    def _run_table_review_in_process(self, monkeypatch):
+        """moto runs Lambda code in Docker, which the tests do not use: an Invoke of the table-review function runs
+        src/runtime/table_review.py in this process instead, with the environment the template gives the function,
+        against the same moto DMS and S3. Like Lambda, a raised error becomes a function error (errorType,
+        errorMessage) that the state machine sees as the task's error."""
+        self.review_events = []
+        harness = self
+        original_invoke = lambda_models.LambdaBackend.invoke
+
+        def invoke(self, function_name, qualifier, body, headers, response_headers):
+            if function_name not in (REVIEW_FUNCTION_ARN, REVIEW_FUNCTION_ARN.rsplit(":", 1)[-1]):
+                return original_invoke(self, function_name, qualifier, body, headers, response_headers)
+            event = json.loads(body)
+            harness.review_events.append(event)
+            with mock.patch.dict(os.environ, harness.review_environment):
+                try:
+                    result = table_review.handler(event, None)
+                except Exception as error:  # noqa: BLE001 - Lambda reports any error the same way
+                    response_headers["x-amz-function-error"] = "Unhandled"
+                    result = {"errorType": type(error).__name__, "errorMessage": str(error)}
+            payload = json.dumps(result).encode("utf-8")
+            response_headers["Content-Length"] = str(len(payload))
+            return payload
+
+        monkeypatch.setattr(lambda_models.LambdaBackend, "invoke", invoke)
+
     def report(self, execution_name):
         body = self.s3.get_object(Bucket=DATA_BUCKET, Key=f"reports/migrations/{execution_name}.json")["Body"]
         return json.loads(body.read())
@@ -292,19 +350,26 @@ class Harness:
                 roleArn=f"arn:aws:iam::{ACCOUNT}:role/migration-orchestration-role")["stateMachineArn"]
         return self._state_machine_arn
 
-    def run(self, name="migration-run-1"):
+    def run(self, name="migration-run-1", deadline_seconds=EXECUTION_DEADLINE_SECONDS):
         # moto limitation: without an explicit name, $$.Execution.Id ends in ":None" (the context object is
         # built before moto generates the name), so the notification's `execution` would not be the real ARN.
         execution_arn = self.sfn.start_execution(stateMachineArn=self.state_machine_arn, name=name,
                                                  input=json.dumps(RUN_INPUT))["executionArn"]
-        deadline = time.monotonic() + EXECUTION_DEADLINE_SECONDS
+        deadline = time.monotonic() + deadline_seconds
         while True:
             execution = self.sfn.describe_execution(executionArn=execution_arn)
             if execution["status"] != "RUNNING":
                 break
-            assert time.monotonic() < deadline, f"execution still RUNNING after {EXECUTION_DEADLINE_SECONDS}s"
+            assert time.monotonic() < deadline, f"execution still RUNNING after {deadline_seconds}s"
             time.sleep(0.1)
-        events = self.sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+        events = []
+        paging = {}
+        while True:
+            page = self.sfn.get_execution_history(executionArn=execution_arn, maxResults=1000, **paging)
+            events.extend(page["events"])
+            if not page.get("nextToken"):
+                break
+            paging = {"nextToken": page["nextToken"]}
         return Run(execution, events, self.read_notifications())
 
     def read_notifications(self):
@@ -327,6 +392,16 @@ def table_statistics(schema, table, table_state="Table completed", validation_st
     }
 
 
+def state_texts(events):
+    """Every state input, state output, task parameter and task result in the history (the data the quota limits)."""
+    for event in events:
+        for key, details in event.items():
+            if key.endswith("EventDetails") and isinstance(details, dict):
+                for field in ("input", "output", "parameters"):
+                    if isinstance(details.get(field), str):
+                        yield details[field]
+
+
 class Run:
     def __init__(self, execution, events, notifications):
         self.execution = execution
@@ -334,6 +409,11 @@ class Run:
         self.events = events
         self.path = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"].endswith("StateEntered")]
         self.notifications = notifications
+        self.history_length = len(events)
+        self.largest_state_bytes = max(len(text.encode("utf-8")) for text in state_texts(events))
+        # Both quotas hold for every run the tests make.
+        assert self.largest_state_bytes < STATE_LIMIT_BYTES, self.largest_state_bytes
+        assert self.history_length < HISTORY_LIMIT_EVENTS, self.history_length
 
     def count(self, state):
         return self.path.count(state)
@@ -421,6 +501,7 @@ def harness(monkeypatch, orchestration_template, dms_task_properties):
     monkeypatch.setitem(StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES, "databasemigration", "dms")
     patch_definite_json_paths(monkeypatch)
     patch_sdk_timestamps(monkeypatch)
+    add_dms_tagging(monkeypatch)
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         yield Harness(monkeypatch, orchestration_template, dms_task_properties)
 
@@ -442,13 +523,14 @@ def assert_notification(run, harness, outcome, task_status):
     return message
 
 
-def assert_failed(run, cause_fragment="see the execution history"):
+def assert_failed(run, reason):
+    """A failed run: one ExecutionFailed whose cause is the outcome, announced (report, audit event, notification)."""
     assert run.status == "FAILED"
     failed = [e["executionFailedEventDetails"] for e in run.events if e["type"] == "ExecutionFailed"]
     assert len(failed) == 1
     assert failed[0]["error"] == "MigrationFailed"
-    assert cause_fragment in failed[0]["cause"]
-    assert run.path[-2:] == ["NotifyFailure", "MigrationFailed"]
+    assert json.loads(failed[0]["cause"])["reason"] == reason
+    assert run.path[-5:] == FAILURE_END
 
 
 def test_the_task_is_full_load_and_cdc(dms_task_properties):
@@ -481,6 +563,7 @@ def test_b_rerun_of_a_stopped_task_resumes_processing_and_succeeds(harness):
     run = harness.run()
 
     assert run.status == "SUCCEEDED"
+    # The task carries no deployment marker (the stop guard's tag), so the run resumes it.
     assert run.path == [p if p != "StartReplication" else "ResumeReplication" for p in HAPPY_START_PATH]
     assert harness.start_calls == [(harness.task_arn, "resume-processing")]
     assert harness.task.status == "running"
@@ -493,8 +576,7 @@ def test_c_task_already_running_at_100_percent_is_only_watched(harness):
     run = harness.run()
 
     assert run.status == "SUCCEEDED"
-    assert run.path == ["Initialise", "DescribeTask", "HowToStart", "WaitForReplication", "CheckReplication",
-                        "IsReplicationComplete", *VALIDATED_PATH]
+    assert run.path == [*START_PATH, "WaitForReplication", "CheckReplication", "IsReplicationComplete", *VALIDATED_PATH]
     assert harness.start_calls == []
     assert harness.task.status == "running"
     assert_notification(run, harness, "SUCCEEDED", "running")
@@ -509,10 +591,9 @@ def test_d_task_failing_after_start_takes_the_failure_path(harness):
 
     run = harness.run()
 
-    assert_failed(run)
-    assert run.path == ["Initialise", "DescribeTask", "HowToStart", "StartReplication", "WaitForReplication",
-                        "CheckReplication", "IsReplicationComplete", "ReplicationFailed", "NotifyFailure",
-                        "MigrationFailed"]
+    assert_failed(run, "REPLICATION_FAILED")
+    assert run.path == [*START_PATH, "StartReplication", "WaitForReplication", "CheckReplication",
+                        "IsReplicationComplete", "ReplicationFailed", *FAILURE_END]
     assert harness.start_calls == [(harness.task_arn, "start-replication")]
     assert harness.task.status == "failed"
     message = assert_notification(run, harness, "FAILED", "failed")
@@ -527,7 +608,7 @@ def test_e_errored_tables_fail_the_run_although_the_load_reached_100_percent(har
 
     run = harness.run()
 
-    assert_failed(run)
+    assert_failed(run, "REPLICATION_FAILED")
     assert "ReplicationFailed" in run.path
     assert "NotifySuccess" not in run.path
     assert harness.task.status == "running"  # the state machine reports, it does not stop the task
@@ -544,11 +625,11 @@ def test_f_progress_never_reaching_100_times_out_with_a_failure_notification(har
 
     run = harness.run()
 
-    assert_failed(run)
+    assert_failed(run, "MIGRATION_TIMED_OUT")
     assert run.count("CheckReplication") == max_polls + 1
     assert run.count("CountPoll") == max_polls
     assert run.count("WaitForReplication") == max_polls + 1
-    assert run.path[-3:] == ["MigrationTimedOut", "NotifyFailure", "MigrationFailed"]
+    assert run.path[-6:] == ["MigrationTimedOut", *FAILURE_END]
     assert "ReplicationFailed" not in run.path
     assert harness.start_calls == [(harness.task_arn, "start-replication")]
     assert harness.task.status == "running"
@@ -584,9 +665,8 @@ def test_h_dms_access_denied_while_polling_is_caught_and_notified(harness):
 
     run = harness.run()
 
-    assert_failed(run)
-    assert run.path == ["Initialise", "DescribeTask", "HowToStart", "StartReplication", "WaitForReplication",
-                        "CheckReplication", "NotifyFailure", "MigrationFailed"]
+    assert_failed(run, "REPLICATION_FAILED")
+    assert run.path == [*START_PATH, "StartReplication", "WaitForReplication", "CheckReplication", *FAILURE_END]
     [failure] = run.failed_tasks()
     # moto spells aws-sdk errors "<integration name>.<error class>Exception" with the lower-case integration name
     # (it only knows the PascalCase prefix of dynamodb and sfn), so the definition's DatabaseMigration.* Retry
@@ -606,8 +686,8 @@ def test_h_task_deleted_while_polling_is_caught_and_notified(harness):
 
     run = harness.run()
 
-    assert_failed(run)
-    assert run.path[-3:] == ["CheckReplication", "NotifyFailure", "MigrationFailed"]
+    assert_failed(run, "REPLICATION_FAILED")
+    assert run.path[-6:] == ["CheckReplication", *FAILURE_END]
     [failure] = run.failed_tasks()
     assert failure["error"] == "databasemigration.ResourceNotFoundFaultException", failure
     assert harness.task_arn not in dms_models.dms_backends[ACCOUNT][REGION].replication_tasks
@@ -623,7 +703,7 @@ def test_h_dms_error_on_the_first_describe_is_notified(harness):
     run = harness.run()
 
     assert run.status == "FAILED"
-    assert run.path[:3] == ["Initialise", "DescribeTask", "NotifyFailure"]
+    assert run.path == ["Initialise", "DescribeTask", *FAILURE_END]
     assert harness.start_calls == []
     envelope, message = run.the_notification()
     assert envelope["MessageAttributes"] == {"migrationOutcome": {"Type": "String", "Value": "FAILED"}}
@@ -632,3 +712,96 @@ def test_h_dms_error_on_the_first_describe_is_notified(harness):
     # The notification says what went wrong: the caught error, and the task as last seen (not described yet).
     assert "AccessDenied" in message["error"]["Error"]
     assert message["task"] == {"Status": "NOT_DESCRIBED"}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# A deployment in the middle, and a stop during the full load
+# --------------------------------------------------------------------------------------------------------------
+
+def mark_for_deployment(harness, value="Update 2026-12-01T10:00:00Z"):
+    """What the stop guard does before it stops the task for a deployment (test_dms_task_guard.py runs it)."""
+    harness.dms.add_tags_to_resource(ResourceArn=harness.task_arn, Tags=[{"Key": DEPLOYMENT_MARKER, "Value": value}])
+
+
+def assert_interrupted(run, harness, task_status):
+    assert run.status == "SUCCEEDED"  # a planned stop: no failure alarm, no redrive by remediation
+    assert run.path[-6:] == ["InterruptedForDeployment", *ANNOUNCE_PATH, "NotifyInterrupted", "MigrationInterrupted"]
+    envelope, message = run.the_notification()
+    assert envelope["MessageAttributes"] == {"migrationOutcome": {"Type": "String", "Value": "INTERRUPTED"}}
+    outcome = message["outcome"]
+    assert (outcome["status"], outcome["reason"], outcome["error"]) == ("INTERRUPTED", "INTERRUPTED_FOR_DEPLOYMENT", "None")
+    assert outcome["marker"] == ["Update 2026-12-01T10:00:00Z"]
+    assert message["task"]["Status"] == task_status
+    assert harness.report(run.execution["name"]) == outcome
+    assert json.loads(run.execution["output"]) == outcome
+    [event] = drain_queue(harness.audit_queue_url)
+    assert event["detail"]["outcome"] == outcome
+    return outcome
+
+
+def test_i_a_task_held_stopped_by_a_deployment_is_not_resumed(harness):
+    # ModifyReplicationTask (DMS API Reference): the task must be stopped before it can be modified.
+    harness.task.status = "stopped"
+    mark_for_deployment(harness)
+
+    run = harness.run(name="run-during-deployment")
+
+    assert run.path[:5] == [*START_PATH, "InterruptedForDeployment"]
+    assert harness.start_calls == []
+    assert harness.task.status == "stopped"
+    assert_interrupted(run, harness, "stopped")
+
+
+def test_i_a_run_that_finds_its_task_stopped_for_a_deployment_ends_interrupted_not_failed(harness):
+    def deployment_stops_the_task(call, task):
+        if call == 2:  # CheckReplication: the guard has marked and stopped the task
+            mark_for_deployment(harness)
+            task.status = "stopped"
+    harness.before_describe = deployment_stops_the_task
+    harness.stats["FullLoadProgressPercent"] = 40
+
+    run = harness.run(name="run-interrupted")
+
+    assert "ReadDeploymentMarkerWhilePolling" in run.path
+    assert "ReplicationFailed" not in run.path
+    assert harness.start_calls == [(harness.task_arn, "start-replication")]
+    assert_interrupted(run, harness, "stopped")
+
+
+def test_i_a_stop_without_the_marker_while_polling_still_fails(harness):
+    def someone_stops_the_task(call, task):
+        if call == 2:
+            task.status = "stopped"
+    harness.before_describe = someone_stops_the_task
+    harness.stats["FullLoadProgressPercent"] = 40
+
+    run = harness.run(name="run-stopped")
+
+    assert_failed(run, "REPLICATION_FAILED")
+    assert run.path[-8:] == ["ReadDeploymentMarkerWhilePolling", "IsStoppedForDeployment", "ReplicationFailed",
+                             *FAILURE_END]
+
+
+def test_j_a_stop_during_the_full_load_is_resumed_and_truncates_before_reloading(harness, dms_task_properties):
+    # StartReplicationTask (DMS API Reference): resume-processing reloads the tables that were partially loaded or
+    # not loaded yet. With TargetTablePrepMode DO_NOTHING the partial rows would stay and be loaded again;
+    # "Full-load task settings" (DMS User Guide): TRUNCATE_BEFORE_LOAD truncates the data and keeps the table's
+    # metadata, so the reload starts from an empty table.
+    settings = json.loads(dms_task_properties["ReplicationTaskSettings"])
+    assert settings["FullLoadSettings"]["TargetTablePrepMode"] == "TRUNCATE_BEFORE_LOAD"
+    harness.task.status = "stopped"
+    harness.stop_reason = "Stop Reason STOPPED_BY_USER"
+    progress = iter([40, 100])
+
+    def full_load_progress(call, task):
+        if call >= 2:
+            harness.stats["FullLoadProgressPercent"] = next(progress, 100)
+    harness.before_describe = full_load_progress
+
+    run = harness.run(name="run-resumed")
+
+    # resume-processing, never start-replication or reload-target, on a task that has run before.
+    assert harness.start_calls == [(harness.task_arn, "resume-processing")]
+    assert run.status == "SUCCEEDED"
+    assert run.count("CheckReplication") == 2
+    assert_notification(run, harness, "SUCCEEDED", "running")
