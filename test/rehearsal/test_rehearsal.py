@@ -104,7 +104,7 @@ def test_a_valid_file_is_validated_migrated_and_audited(bring_up, example):
     report_key = f"reports/migrations/{execution['name']}.json"
     assert result.summary()["reports"] == [f"s3://{bucket}/{report_key}"]
     report = json.loads(pipeline.s3.get_object(Bucket=bucket, Key=report_key)["Body"].read())
-    assert (report["status"], report["reason"]) == ("SUCCEEDED", "VALIDATED")
+    assert (report["status"], report["reason"]) == ("SUCCEEDED", "FULL_LOAD_VERIFIED")
     assert report["execution"] == execution["executionArn"]
     assert report["tables"]["validated"] == 2
     assert [m["migrationOutcome"] for _, m in published(result, "migration-validation-dev")

@@ -4,7 +4,7 @@ moto has no DescribeTableStatistics; it is answered here from the scenario's tab
 API Reference documents it (ReplicationTaskArn, MaxRecords 20 to 500, an opaque Marker present only when more
 records exist). The task's statistics (ReplicationTaskStats) are overlaid with the scenario's. The Step Functions
 adjustments are the test set-up's (test/python/test_state_machine.py): the `databasemigration` SDK name mapped to
-boto3's `dms`, definite JSONPaths giving the node itself, SDK timestamps as JSON.
+boto3's `dms`, definite JSONPaths giving the node itself, SDK timestamps as JSON, and DMS's tagging calls.
 """
 
 import base64
@@ -21,6 +21,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 from assembly import REGION
 
 import test_state_machine as sfn_setup
+from pipeline_helpers import add_dms_tagging
 
 
 def table(schema, name, table_state="Table completed", validation_state="Validated", rows=1000):
@@ -107,3 +108,4 @@ class DmsSimulation:
         patcher.setitem(StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES, "databasemigration", "dms")
         sfn_setup.patch_definite_json_paths(patcher)
         sfn_setup.patch_sdk_timestamps(patcher)
+        add_dms_tagging(patcher)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import boto3
+from moto.awslambda import models as lambda_models
 
 import hops
 from assembly import ACCOUNT, REGION, Assembly, WiringError
@@ -72,6 +73,7 @@ class Pipeline:
         self._create_buckets()
         self._create_topics()
         self.functions = self._functions()
+        self._run_invoked_functions_in_process(patcher)
         self.rules = [hops.RuleTap(self.assembly, *hit) for hit in self.assembly.resources("AWS::Events::Rule")]
         self.subscriptions = [hops.SubscriptionTap(self.assembly, *hit)
                               for hit in self.assembly.resources("AWS::SNS::Subscription")
@@ -115,6 +117,30 @@ class Pipeline:
                 functions[self.assembly.attribute(stack, logical_id, "Arn")] = hops.Function(
                     self.assembly, stack, logical_id, resource)
         return functions
+
+    def _run_invoked_functions_in_process(self, patcher):
+        """moto runs Lambda code only in Docker: an Invoke of one of the assembly's functions (a state machine's
+        task, say) runs that function's code here instead. Like Lambda, an error it raises becomes a function error
+        (errorType, errorMessage), which the caller sees as the task's error."""
+        by_name = {**self.functions, **{function.name: function for function in self.functions.values()}}
+        pipeline = self
+        original_invoke = lambda_models.LambdaBackend.invoke
+
+        def invoke(backend, function_name, qualifier, body, headers, response_headers):
+            function = by_name.get(function_name)
+            if function is None:
+                return original_invoke(backend, function_name, qualifier, body, headers, response_headers)
+            pipeline.result.invocations.setdefault(function.name, []).append(json.loads(body))
+            try:
+                answer = function.invoke(json.loads(body))
+            except Exception as error:  # noqa: BLE001 - Lambda reports any error the same way
+                response_headers["x-amz-function-error"] = "Unhandled"
+                answer = {"errorType": type(error).__name__, "errorMessage": str(error)}
+            payload = json.dumps(answer).encode("utf-8")
+            response_headers["Content-Length"] = str(len(payload))
+            return payload
+
+        patcher.setattr(lambda_models.LambdaBackend, "invoke", invoke)
 
     def _create_glue_jobs(self):
         jobs = {}
