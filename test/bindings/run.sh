@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Synthesizes one pipeline from TypeScript (the reference), Python, Java and Go, each app through the CDK CLI from
 # a folder without cdk.json, then compares every template (root and nested) with the TypeScript app's.
-# Needs lib/ (`npx projen compile`) and the packages in dist/python, dist/java and dist/go (package:python,
-# package:java, package:go). CDK_VERSION and CONSTRUCTS_VERSION are the project's (the test:bindings task sets them
-# from .projenrc.ts). Output: dist/bindings/<language>.out.
+# Needs the packages in dist/python, dist/java and dist/go (package:python, package:java, package:go).
+# CDK_VERSION and CONSTRUCTS_VERSION are the project's (the test:bindings task sets them from .projenrc.ts).
+# Output: dist/bindings/<language>.out.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 here="$root/test/bindings"
@@ -21,7 +21,7 @@ synth() {
   (cd "$2" && "$root/node_modules/.bin/cdk" synth --quiet --app "$3" --output "$out/$1.out")
 }
 
-step 'TypeScript: the reference app, on the compiled library'
+step 'TypeScript: the reference app, on the sources'
 synth typescript "$here/typescript" "npx ts-node --swc app.ts"
 
 step "Python: the wheel and aws-cdk-lib==$CDK_VERSION from PyPI in a new virtual environment, the README's example"

@@ -1,6 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
-// The compiled library (lib/), the JavaScript the npm package and every jsii package embed.
-import { MigrationPipeline } from '../../../lib';
+// The library's sources, as the example app uses them (the other languages run the compiled lib/ in their packages).
+import { MigrationPipeline } from '../../../src';
 
 /*
  * The reference for the language bindings: the README's Python example, written in TypeScript. The Python, Java
