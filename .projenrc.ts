@@ -1,6 +1,7 @@
 import { awscdk, javascript } from 'projen';
 
 const CDK_VERSION = '2.257.0';
+const CONSTRUCTS_VERSION = '10.5.1';
 
 const project = new awscdk.AwsCdkConstructLibrary({
   name: 'cdk-migration-pipeline',
@@ -13,7 +14,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   license: 'Apache-2.0',
 
   cdkVersion: CDK_VERSION,
-  constructsVersion: '10.5.1',
+  constructsVersion: CONSTRUCTS_VERSION,
   jsiiVersion: '~5.9.0',
   typescriptVersion: '~5.9.0',
   packageManager: javascript.NodePackageManager.NPM,
@@ -101,6 +102,9 @@ project.addPackageIgnore('/cdk.json');
 project.addPackageIgnore('/requirements-dev.txt');
 project.addPackageIgnore('/.ci/');
 project.addPackageIgnore('cdk.out/');
+// What the checks leave in a checkout: without these, every jsii package embeds the test environment.
+project.addPackageIgnore('/.venv/');
+project.addPackageIgnore('/test-reports/');
 
 // The runtime code (Python handlers, Glue script, Node custom resources) ships next to the compiled library.
 // It is copied by the compile task itself, so every path to a package (compile + package:js included) has it.
@@ -215,19 +219,34 @@ project.testTask.exec(inParallel({
 }));
 
 // ---------------------------------------------------------------------------------------------
-// Packages: npm and Python are built here; Java, Go and .NET sources are generated (their toolchains'
-// registries are out of reach). jsii-pacmak would fetch Python build tools from PyPI, so the Python
-// sources are generated with --code-only and built offline in a local virtual environment.
+// Packages: jsii-pacmak builds the npm package, the Python wheel and sdist and the Maven artifact the normal way
+// (their build tools come from PyPI and Maven Central), and generates the Go module and the .NET sources (NuGet is
+// out of reach, so .NET stays code-only).
 // ---------------------------------------------------------------------------------------------
-const pythonPackage = project.tasks.tryFind('package:python')!;
-pythonPackage.reset('rm -rf dist/python && jsii-pacmak -v --target python --code-only');
-pythonPackage.exec('python3 -m venv .venv-package && .venv-package/bin/pip install --retries 0 -q setuptools build wheel');
-pythonPackage.exec('../../.venv-package/bin/python -m build --no-isolation --skip-dependency-check --outdir . .', { cwd: 'dist/python' });
-for (const language of ['java', 'go', 'dotnet']) {
-  project.tasks.tryFind(`package:${language}`)!.reset(`rm -rf dist/${language} && jsii-pacmak -v --target ${language} --code-only`);
-}
+project.tasks.tryFind('package:python')!.reset('rm -rf dist/python && jsii-pacmak -v --target python');
+project.tasks.tryFind('package:java')!.reset('rm -rf dist/java && jsii-pacmak -v --target java');
+project.tasks.tryFind('package:dotnet')!.reset('rm -rf dist/dotnet && jsii-pacmak -v --target dotnet --code-only');
+// jsii-pacmak writes each indirect requirement of the Go module at the version installed in node_modules, and
+// @aws-cdk/cloud-assembly-schema there (53.28.0) has no release on the Go module proxy, so its own `go build` fails.
+// The module is generated, its indirect requirements are dropped and `go mod tidy` takes them from
+// github.com/aws/aws-cdk-go/awscdk/v2's go.mod (v53.25.0), then the module is built.
+const goPackage = project.tasks.tryFind('package:go')!;
+goPackage.reset('rm -rf dist/go && jsii-pacmak -v --target go --code-only');
+goPackage.exec("sed -i '/\\/\\/ indirect$/d' go.mod && go mod tidy && go build ./...", { cwd: 'dist/go/cdkmigrationpipeline' });
 project.packageTask.reset();
 project.packageTask.spawn(project.tasks.tryFind('package-all')!);
-project.gitignore.addPatterns('.venv-package/');
+
+// The library used from Python, Java and Go: each package above, installed into an app of that language with
+// aws-cdk-lib at CDK_VERSION from that language's registry, synthesizes the same pipeline as a TypeScript app, and
+// every template is compared (test/bindings/run.sh). Not part of `npx projen test`: .ci/run runs it after.
+const bindingsTask = project.addTask('test:bindings', {
+  description: 'Build the Python, Java and Go packages, synthesize one pipeline from each language and compare the templates with TypeScript\'s',
+  env: { CDK_VERSION, CONSTRUCTS_VERSION, CDK_DISABLE_CLI_TELEMETRY: 'true' },
+});
+bindingsTask.spawn(project.compileTask);
+for (const language of ['python', 'java', 'go']) {
+  bindingsTask.spawn(project.tasks.tryFind(`package:${language}`)!);
+}
+bindingsTask.exec('bash test/bindings/run.sh');
 
 project.synth();

@@ -68,6 +68,11 @@ function packedFilesAfterCompile(): string[] {
     // A stale byte-code folder, as running the Python tests leaves one, must not be shipped.
     fs.mkdirSync(path.join(dir, 'src', 'runtime', '__pycache__'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'src', 'runtime', '__pycache__', 'validate.cpython-311.pyc'), '');
+    // What the test command leaves in a checkout: the Python test environment and the lanes' logs.
+    fs.mkdirSync(path.join(dir, '.venv', 'lib'), { recursive: true });
+    fs.writeFileSync(path.join(dir, '.venv', 'pyvenv.cfg'), '');
+    fs.mkdirSync(path.join(dir, 'test-reports'));
+    fs.writeFileSync(path.join(dir, 'test-reports', 'example.log'), '');
     // What jsii would write.
     fs.mkdirSync(path.join(dir, 'lib'));
     fs.writeFileSync(path.join(dir, 'lib', 'index.js'), '');
@@ -80,6 +85,10 @@ function packedFilesAfterCompile(): string[] {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
+
+let packedOnce: string[] | undefined;
+/** packedFilesAfterCompile(), run once for the tests that read it (npm pack takes seconds). */
+const packedFiles = () => (packedOnce ??= packedFilesAfterCompile());
 
 describe('the npm package ships the runtime code the library reads at synth time', () => {
   test('the compile task itself copies src/runtime into lib/runtime, right after jsii', () => {
@@ -99,10 +108,16 @@ describe('the npm package ships the runtime code the library reads at synth time
   });
 
   test('npm pack after compile includes every file readRuntimeSource reads, and no byte code', () => {
-    const packed = packedFilesAfterCompile();
+    const packed = packedFiles();
     const { named } = runtimeFilesReadAtSynth();
     expect(packed).toEqual(expect.arrayContaining(named.map((name) => `lib/runtime/${name}`)));
     expect(packed.filter((file) => file.includes('__pycache__'))).toEqual([]);
+  });
+
+  test('npm pack after the test command ships the library and its documents, not the test environment', () => {
+    const packed = packedFiles();
+    expect(packed.filter((file) => !/^(lib\/|package\.json$|README\.md$|LICENSE$)/.test(file))).toEqual([]);
+    expect(packed).toEqual(expect.arrayContaining(['lib/index.js', 'package.json', 'README.md', 'LICENSE']));
   });
 
   test('the README says how to build the tarball and install it into another app', () => {

@@ -7,8 +7,9 @@ import { describe, test, expect, beforeAll } from '@jest/globals';
 /*
  * What a Python user imports: jsii-pacmak generates the `cdk_migration_pipeline` module from the jsii assembly
  * (.jsii) that `npx projen compile` writes ("Working with the AWS CDK in Python", AWS CDK Developer Guide: props
- * are keyword arguments in snake_case). The Python aws-cdk-lib is not installed here, so the generated source
- * is read rather than imported.
+ * are keyword arguments in snake_case). These checks read the generated source, in seconds, so the test command
+ * keeps them; `npx projen test:bindings` installs the wheel with aws-cdk-lib from PyPI and runs the README's
+ * example for real.
  */
 
 const ROOT = path.join(__dirname, '..');
