@@ -224,7 +224,7 @@ export class MigrationPipeline extends Construct {
       securityGroup: this.network.dmsSecurityGroup,
       targetSecurityGroup: this.network.dbSecurityGroup,
       targetSecret: this.database.secret,
-      sourceCidrs: props.onPremisesNetwork?.cidrs,
+      sourceCidrs: this.network.onPremisesCidrs,
       logRetention,
       // Multi-AZ is about availability, not about keeping data: it follows the `prod` suffix unless set.
       multiAz: props.dms?.multiAz ?? isProduction(suffix),

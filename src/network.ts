@@ -126,6 +126,8 @@ export class Network extends Construct {
    * no agent.
    */
   public readonly dataSyncSecurityGroup?: ec2.SecurityGroup;
+  /** The well-formed on-premises ranges that egress rules are scoped to; absent when no on-premises network is given. */
+  public readonly onPremisesCidrs?: string[];
   /**
    * The customer-managed key (rotating) that encrypts every log group of the pipeline. It lives here because the
    * network is the first stack every other one depends on.
@@ -143,11 +145,13 @@ export class Network extends Construct {
     this.openSearchSecurityGroup = this.securityGroup('OpenSearchSecurityGroup', 'OpenSearch audit domain', false);
     this.lambdaSecurityGroup = this.securityGroup('LambdaSecurityGroup', 'Pipeline functions: call AWS APIs over HTTPS', false);
     this.lambdaSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'AWS APIs over HTTPS');
+    const onPremises = props.onPremises && {
+      ...props.onPremises,
+      cidrs: this.validOnPremisesCidrs(props.onPremises, props.vpc ? this.vpc.vpcCidrBlock : this.validCidrOrUndefined(props)),
+    };
+    this.onPremisesCidrs = onPremises?.cidrs;
     if (props.dataSyncAgent !== false) {
-      this.dataSyncSecurityGroup = this.createDataSyncSecurityGroup(props.onPremises);
-    }
-    if (props.onPremises) {
-      this.validateOnPremises(props.onPremises, props.vpc ? this.vpc.vpcCidrBlock : this.validCidrOrUndefined(props));
+      this.dataSyncSecurityGroup = this.createDataSyncSecurityGroup(onPremises);
     }
   }
 
@@ -169,20 +173,23 @@ export class Network extends Construct {
     return group;
   }
 
-  /** Reports malformed on-premises ranges and ports, and ranges that overlap the VPC's (when it is known at synth). */
-  private validateOnPremises(onPremises: OnPremisesNetworkOptions, vpcCidr: string | undefined): void {
+  /**
+   * The well-formed on-premises ranges. Reports malformed ranges and ports, and ranges that overlap the VPC's (when
+   * it is known at synth).
+   */
+  private validOnPremisesCidrs(onPremises: OnPremisesNetworkOptions, vpcCidr: string | undefined): string[] {
     requireThat(this, onPremises.cidrs.length > 0, 'onPremisesNetwork.cidrs: received an empty list; expected at least one IPv4 CIDR block.');
     const valid = onPremises.cidrs.filter((cidr) => requireIpv4Cidr(this, 'onPremisesNetwork.cidrs', cidr));
     for (const port of onPremises.fileSharePorts ?? []) {
       requireIntegerInRange(this, 'onPremisesNetwork.fileSharePorts', port, 1, 65535);
     }
-    if (vpcCidr === undefined || Token.isUnresolved(vpcCidr)) {
-      return;
+    if (vpcCidr !== undefined && !Token.isUnresolved(vpcCidr)) {
+      for (const cidr of valid.filter((c) => !Token.isUnresolved(c) && cidrsOverlap(c, vpcCidr))) {
+        reportError(this, `onPremisesNetwork.cidrs: received '${cidr}', which overlaps the VPC range '${vpcCidr}'; ` +
+          'expected on-premises ranges outside the VPC (set network.cidr to a free range), because traffic to an overlapping range never leaves the VPC.');
+      }
     }
-    for (const cidr of valid.filter((c) => !Token.isUnresolved(c) && cidrsOverlap(c, vpcCidr))) {
-      reportError(this, `onPremisesNetwork.cidrs: received '${cidr}', which overlaps the VPC range '${vpcCidr}'; ` +
-        'expected on-premises ranges outside the VPC (set network.cidr to a free range), because traffic to an overlapping range never leaves the VPC.');
-    }
+    return valid;
   }
 
   /** The new VPC's range when it is valid, else undefined (its own error is reported elsewhere). */
