@@ -37,7 +37,9 @@ describe('secret rotation', () => {
   test('the cluster admits the rotation function on 3306 through a rule in the database stack', () => {
     const database = fixture.nested('DatabaseStack');
     database.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
-      IpProtocol: 'tcp', FromPort: 3306, ToPort: 3306,
+      IpProtocol: 'tcp',
+      FromPort: 3306,
+      ToPort: 3306,
       SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('RotationSecurityGroup'), 'GroupId'] },
     });
     database.hasResourceProperties('AWS::SecretsManager::RotationSchedule', { RotationRules: { ScheduleExpression: 'rate(30 days)' } });
@@ -195,8 +197,13 @@ describe('notifications and alarm thresholds', () => {
   test('are props', () => {
     const alarms = synthPipeline({
       alarms: {
-        cdcLatency: Duration.minutes(2), cdcLatencyEvaluationPeriods: 6, functionErrors: 5, deadLetterMessages: 10,
-        failedMigrations: 2, glueFailedTasks: 3, openSearchFreeStoragePercent: 10,
+        cdcLatency: Duration.minutes(2),
+        cdcLatencyEvaluationPeriods: 6,
+        functionErrors: 5,
+        deadLetterMessages: 10,
+        failedMigrations: 2,
+        glueFailedTasks: 3,
+        openSearchFreeStoragePercent: 10,
       },
     }).nested('MonitoringStack');
     alarms.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'CDCLatencyTarget', Threshold: 120, EvaluationPeriods: 6 });
