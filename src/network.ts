@@ -79,7 +79,7 @@ export interface OnPremisesNetworkOptions {
 }
 
 /** The file-share ports the DataSync agent reaches on premises by default: NFS and SMB. */
-export const DEFAULT_FILE_SHARE_PORTS = [2049, 445];
+const DEFAULT_FILE_SHARE_PORTS = [2049, 445];
 
 /** Props of {@link Network}. */
 export interface NetworkProps extends NetworkOptions {
