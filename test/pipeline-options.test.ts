@@ -1,5 +1,6 @@
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -138,6 +139,20 @@ describe('on-premises network', () => {
   test('fails when a file-share port is out of range', () => {
     expect(() => validateWith({ onPremisesNetwork: { cidrs: ['192.168.0.0/16'], fileSharePorts: [0] } }))
       .toThrow(/onPremisesNetwork.fileSharePorts: received 0; expected a whole number from 1 to 65535/);
+  });
+
+  test('fails when a range overlaps the range of your own VPC (when it is known at synth)', () => {
+    const vpc = ec2.Vpc.fromVpcAttributes(new Stack(new App(), 'Lookup', { env: { region: 'us-west-2' } }), 'Existing', {
+      vpcId: 'vpc-0123456789abcdef0',
+      vpcCidrBlock: '10.20.0.0/16',
+      availabilityZones: ['us-west-2a', 'us-west-2b'],
+      publicSubnetIds: ['subnet-0a', 'subnet-0b'],
+      privateSubnetIds: ['subnet-1a', 'subnet-1b'],
+      isolatedSubnetIds: ['subnet-2a', 'subnet-2b'],
+    });
+    expect(() => validateWith({ network: { vpc }, onPremisesNetwork: { cidrs: ['10.20.5.0/24'] } }))
+      .toThrow(/onPremisesNetwork.cidrs: received '10.20.5.0\/24', which overlaps the VPC range '10.20.0.0\/16'/);
+    expect(() => validateWith({ network: { vpc }, onPremisesNetwork: { cidrs: ['10.0.0.0/16'] } })).not.toThrow();
   });
 
   test('a range next to the VPC range is accepted', () => {
