@@ -31,6 +31,8 @@ export interface AccountPrerequisitesProps extends AccountPrerequisitesOptions {
   readonly environmentSuffix: string;
   /** What happens to the function's log group when the stack is deleted. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+  /** How long the function's logs are kept. @default logs.RetentionDays.ONE_YEAR */
+  readonly logRetention?: logs.RetentionDays;
 }
 
 const DMS_ROLES = ['dms-vpc-role', 'dms-cloudwatch-logs-role'];
@@ -62,7 +64,7 @@ export class AccountPrerequisites extends Construct {
       tracing: lambda.Tracing.ACTIVE,
       logGroup: createLogGroup(this, 'Logs', {
         logGroupName: `/aws/lambda/migration-prerequisites-${props.environmentSuffix}`,
-        retention: logs.RetentionDays.ONE_YEAR,
+        retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
         encryptionKey: props.logEncryptionKey,
         removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
       }),

@@ -85,6 +85,13 @@ export interface DatabaseProps extends DatabaseOptions {
    * @default false
    */
   readonly retainData?: boolean;
+  /**
+   * What happens to the cluster when the stack is deleted or the cluster is replaced: RETAIN (kept, with deletion
+   * protection), SNAPSHOT (a final snapshot is taken, then the cluster is deleted) or DESTROY. The cluster's secret,
+   * parameter group and subnet group are kept only with RETAIN.
+   * @default - RETAIN when retainData is true, else DESTROY
+   */
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 /** Instance class families Aurora MySQL 3 runs on, in sizes large and up. */
@@ -143,6 +150,10 @@ export class Database extends Construct {
     const zones = props.vpc.isolatedSubnets.map((subnet) => subnet.availabilityZone);
     const retainData = props.retainData ?? false;
     const removalPolicy = retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const clusterRemovalPolicy = props.removalPolicy ?? removalPolicy;
+    // Deletion protection would make CloudFormation's delete (after the snapshot) fail, so only a kept cluster has it.
+    const keepCluster = clusterRemovalPolicy === RemovalPolicy.RETAIN;
+    const companionRemovalPolicy = keepCluster ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     const clusterIdentifier = `migration-aurora-${props.environmentSuffix}`;
 
     const cluster = new rds.DatabaseCluster(this, 'AuroraCluster', {
@@ -165,8 +176,8 @@ export class Database extends Construct {
       iamAuthentication: true,
       backup: { retention: backupRetention },
       cloudwatchLogsExports: AURORA_LOG_EXPORTS,
-      deletionProtection: retainData,
-      removalPolicy,
+      deletionProtection: keepCluster,
+      removalPolicy: clusterRemovalPolicy,
       monitoringInterval: Duration.seconds(60),
     });
     this.auroraCluster = cluster;
@@ -174,20 +185,47 @@ export class Database extends Construct {
     // The cluster's secret, parameter group and subnet group go with it: a kept cluster still uses the last two,
     // and deleting them while it does would fail the stack deletion.
     for (const companion of [this.masterSecretResource(), this.auroraCluster.node.findChild('Subnets')]) {
-      (companion as Resource).applyRemovalPolicy(removalPolicy);
+      (companion as Resource).applyRemovalPolicy(companionRemovalPolicy);
     }
-    this.parameterGroup.applyRemovalPolicy(removalPolicy);
+    this.parameterGroup.applyRemovalPolicy(companionRemovalPolicy);
     this.createLogGroups(clusterIdentifier, props.logRetention ?? logs.RetentionDays.ONE_YEAR, removalPolicy, props.logEncryptionKey);
 
     if (props.enableSecretRotation) {
-      cluster.addRotationSingleUser({ automaticallyAfter: Duration.days(30) });
+      this.rotateMasterSecret(props, engine);
     } else {
       acknowledgeAll(this.masterSecretResource(), {
         'AwsSolutions-SMG4': 'Rotation is the database.enableSecretRotation prop (off by default: it needs a route to Secrets Manager from the isolated subnets)',
         'NIST.800.53.R5-SecretsManagerRotationEnabled': 'Rotation is the database.enableSecretRotation prop',
       });
     }
-    this.acknowledgeFindings(retainData);
+    this.acknowledgeFindings(keepCluster);
+  }
+
+  /**
+   * Rotates the master password every 30 days. The cluster's own `addRotationSingleUser` would put the ingress rule
+   * from the rotation function into the cluster security group's stack (the network stack), which then points back at
+   * this stack: a circular dependency CloudFormation refuses. Here both rules land in this stack, as DMS does it.
+   * The function runs in the private subnets with egress, so it reaches the Secrets Manager endpoint.
+   */
+  private rotateMasterSecret(props: DatabaseProps, engine: rds.IClusterEngine): void {
+    const rotationSecurityGroup = new ec2.SecurityGroup(this, 'RotationSecurityGroup', {
+      vpc: props.vpc,
+      description: 'Aurora master secret rotation: the cluster on 3306 and Secrets Manager over HTTPS',
+      allowAllOutbound: false,
+    });
+    rotationSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'Secrets Manager API over HTTPS');
+    rotationSecurityGroup.connections.allowTo(props.securityGroup, ec2.Port.tcp(3306), 'Rotate the Aurora master password');
+    new secretsmanager.SecretRotation(this, 'MasterSecretRotation', {
+      secret: this.secret,
+      application: engine.singleUserRotationApplication,
+      vpc: props.vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      securityGroup: rotationSecurityGroup,
+      // The rules to the cluster are made above; a target without security groups keeps SecretRotation from adding
+      // its own (in the network stack).
+      target: { connections: new ec2.Connections({ defaultPort: ec2.Port.tcp(3306) }) },
+      automaticallyAfter: Duration.days(30),
+    });
   }
 
   /**
@@ -218,7 +256,7 @@ export class Database extends Construct {
     return this.auroraCluster.node.findChild('Secret');
   }
 
-  private acknowledgeFindings(retainData: boolean): void {
+  private acknowledgeFindings(deletionProtection: boolean): void {
     acknowledge(this.masterSecretResource(), 'NIST.800.53.R5-SecretsManagerUsingKMSKey',
       'Encrypted with the Secrets Manager key of the account; only the DMS secrets role and the cluster read it');
     acknowledgeAll(this.auroraCluster, {
@@ -230,7 +268,7 @@ export class Database extends Construct {
     });
     exemptFromGuard(this.auroraCluster, 'aurora_cluster_backtracking_enabled_check',
       'Point-in-time restore from the 7-day automated backups covers the target; DMS can reload it from the source');
-    if (!retainData) {
+    if (!deletionProtection) {
       acknowledgeAll(this.auroraCluster, {
         'AwsSolutions-RDS10': 'Deletion protection is on whenever retainData is; environments without it are meant to be torn down',
         'NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled': 'Deletion protection is on whenever retainData is; environments without it are meant to be torn down',

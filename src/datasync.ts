@@ -23,6 +23,15 @@ const PROVIDER_ID = 'AWS679f53fac002430cb0da5b7982bd2287';
 /** Settings of the DataSync agent and its activation. */
 export interface DataSyncOptions {
   /**
+   * Deploy the DataSync agent, its activation and the S3 location (the specification's way for files to arrive).
+   * Set it to false when files reach `incoming/` another way (Transfer Family, replication from another account,
+   * uploads): `MigrationPipeline` then creates no DataSync stack, agent, security group, activation or location, and
+   * leaves out the DataSync outputs and the activation alarm. Read by `MigrationPipeline` only.
+   * @default true
+   */
+  readonly enabled?: boolean;
+
+  /**
    * The agent's EC2 instance type (DataSync needs at least 4 vCPUs and 16 GiB, which m5.large falls short of
    * for big transfers; m5.large is the spec's size).
    * @default ec2.InstanceType.of(ec2.InstanceClass.M5, ec2.InstanceSize.LARGE)
@@ -74,6 +83,11 @@ export interface DataSyncAgentProps extends DataSyncOptions {
   /** The environment suffix, used in names. */
   readonly environmentSuffix: string;
   /**
+   * How long the activation and AMI-lookup functions' logs are kept.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
    * What happens to the activation function's log group when the stack is deleted.
    * @default RemovalPolicy.RETAIN
    */
@@ -112,6 +126,8 @@ export class DataSyncAgent extends Construct {
 
   constructor(scope: Construct, id: string, props: DataSyncAgentProps) {
     super(scope, id);
+    requireThat(this, props.enabled !== false,
+      'dataSync.enabled: received false for a DataSyncAgent; expected it only in MigrationPipeline props, which then creates no agent.');
     // The activation function receives whole seconds; invalid values are reported and the defaults stand in.
     let initialWait = props.activationInitialWait ?? Duration.seconds(90);
     let retryInterval = props.activationRetryInterval ?? Duration.seconds(45);
@@ -156,7 +172,7 @@ export class DataSyncAgent extends Construct {
       tracing: lambda.Tracing.ACTIVE,
       logGroup: createLogGroup(this, 'ActivationLogs', {
         logGroupName: `/aws/lambda/migration-datasync-activation-${props.environmentSuffix}`,
-        retention: logs.RetentionDays.ONE_YEAR,
+        retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
         encryptionKey: props.logEncryptionKey,
         removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
       }),
@@ -248,7 +264,7 @@ export class DataSyncAgent extends Construct {
       policy: cr.AwsCustomResourcePolicy.fromSdkCalls({ resources: [parameterArn] }),
       installLatestAwsSdk: false,
       logGroup: createLogGroup(this, 'AgentImageLogs', {
-        retention: logs.RetentionDays.ONE_YEAR,
+        retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
         encryptionKey: props.logEncryptionKey,
         removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
       }),

@@ -3,6 +3,7 @@ import * as dms from 'aws-cdk-lib/aws-dms';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IConstruct } from 'constructs';
 import { acknowledge, acknowledgeAll } from './private/acknowledgements';
@@ -30,7 +31,8 @@ export interface DmsOptions {
   readonly multiAz?: boolean;
 
   /**
-   * The on-premises MySQL host name, written into the source secret the construct creates.
+   * The on-premises MySQL host name, written into the source secret the construct creates. Cannot be combined with
+   * `sourceSecret`: DMS reads the host from that secret, so put it there.
    * @default 'on-premise-db.example.com'
    */
   readonly sourceHostname?: string;
@@ -42,13 +44,16 @@ export interface DmsOptions {
   readonly sourcePort?: number;
 
   /**
-   * The source database name, written into the source secret (MySQL endpoints migrate every schema the mappings select).
+   * The source database name, written into the source secret the construct creates (MySQL endpoints migrate every
+   * schema the mappings select). Cannot be combined with `sourceSecret`.
    * @default - none
    */
   readonly sourceDatabaseName?: string;
 
   /**
-   * An existing secret with the source's `username`, `password`, `host` and `port`.
+   * An existing secret with the source's `username`, `password`, `host` and `port`. DMS reads the connection from it,
+   * so `sourceHostname` and `sourceDatabaseName` are refused with it; `sourcePort` still opens the security group and
+   * must match the secret's port.
    * @default - a secret is created with the host and port above, user `migration_user` and a generated placeholder password to replace
    */
   readonly sourceSecret?: secretsmanager.ISecret;
@@ -106,6 +111,11 @@ export interface DmsReplicationProps extends DmsOptions {
   readonly targetSecurityGroup: ec2.ISecurityGroup;
   /** The Aurora master secret (username, password, host, port), read by DMS through a role. */
   readonly targetSecret: secretsmanager.ISecret;
+  /**
+   * The on-premises ranges the source database may be in: DMS reaches the source port in these ranges only.
+   * @default - any IPv4 address on the source port (the source's address is known only at run time, from the secret)
+   */
+  readonly sourceCidrs?: string[];
   /** The environment suffix, used in names. */
   readonly environmentSuffix: string;
   /**
@@ -113,6 +123,11 @@ export interface DmsReplicationProps extends DmsOptions {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * How long the logs of the function that stops the task before updates are kept.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
   /**
    * The customer-managed key that encrypts the log group of the function that stops the task before updates.
    * @default - CloudWatch Logs' own encryption
@@ -139,6 +154,8 @@ export class DmsReplication extends Construct {
   public readonly targetEndpoint: dms.CfnEndpoint;
   /** The secret holding the source's connection details; fill in the real ones before the first run. */
   public readonly sourceSecret: secretsmanager.ISecret;
+  /** Whether `sourceSecret` was given by the user (true) or created with placeholder credentials (false). */
+  public readonly sourceSecretProvided: boolean;
   /** The role DMS assumes to read the endpoint secrets. */
   public readonly secretsAccessRole: iam.IRole;
   /** The task's migration type. */
@@ -167,6 +184,7 @@ export class DmsReplication extends Construct {
     requireOneOf(this, 'dms.migrationType', this.migrationType, MIGRATION_TYPES);
     requireOneOf(this, 'dms.sourceSslMode', sourceSslMode, SSL_MODES);
     requireValidJson(this, 'dms.tableMappings', props.tableMappings);
+    requireNoSecretConflict(this, props);
     requireValidJson(this, 'dms.replicationTaskSettings', props.replicationTaskSettings);
     const enableDataValidation = props.enableDataValidation ?? true;
     const maxFullLoadSubTasks = props.maxFullLoadSubTasks ?? 8;
@@ -181,12 +199,15 @@ export class DmsReplication extends Construct {
     this.replicationInstanceIdentifier = `migration-instance-${suffix}`;
     this.replicationTaskIdentifier = `migration-task-${suffix}`;
 
-    // DMS reaches Aurora on 3306, the on-premises source on its port (its address is only known at run time,
-    // from the secret) and AWS APIs on 443; nothing else.
+    // DMS reaches Aurora on 3306, the on-premises source on its port (in the on-premises ranges when they are given;
+    // otherwise anywhere, because its address is only known at run time, from the secret) and AWS APIs on 443.
     props.securityGroup.connections.allowTo(props.targetSecurityGroup, ec2.Port.tcp(3306), 'DMS replication to Aurora');
-    props.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(sourcePort), 'DMS to the on-premises MySQL source');
+    for (const peer of props.sourceCidrs ? props.sourceCidrs.map((cidr) => ec2.Peer.ipv4(cidr)) : [ec2.Peer.anyIpv4()]) {
+      props.securityGroup.addEgressRule(peer, ec2.Port.tcp(sourcePort), 'DMS to the on-premises MySQL source');
+    }
     props.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'DMS to AWS APIs (Secrets Manager)');
 
+    this.sourceSecretProvided = props.sourceSecret !== undefined;
     this.sourceSecret = props.sourceSecret ?? new secretsmanager.Secret(this, 'SourceSecret', {
       secretName: `migration-source-${suffix}`,
       description: 'On-premises MySQL source of the migration: replace username and password with real values',
@@ -285,6 +306,7 @@ export class DmsReplication extends Construct {
       guardedSettings: { instance: instanceProps, source: sourceEndpointProps, target: targetEndpointProps, task: taskSettings },
       functionName: `migration-dms-task-guard-${suffix}`,
       logEncryptionKey: props.logEncryptionKey,
+      logRetention: props.logRetention,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
       maxWait: Duration.minutes(13),
     });
@@ -331,6 +353,18 @@ function defaultTaskSettings(enableValidation: boolean, maxFullLoadSubTasks: num
     TargetMetadata: { BatchApplyEnabled: batchApplyEnabled, SupportLobs: true, LimitedSizeLobMode: true, LobMaxSize: 32 },
     ErrorBehavior: { DataErrorPolicy: 'LOG_ERROR', TableErrorPolicy: 'SUSPEND_TABLE', RecoverableErrorCount: -1 },
   });
+}
+
+/** The host and database name go into the secret the construct creates; with the user's secret they would be lost. */
+function requireNoSecretConflict(scope: IConstruct, props: DmsOptions): void {
+  if (!props.sourceSecret) {
+    return;
+  }
+  const ignored = (['sourceHostname', 'sourceDatabaseName'] as const).filter((key) => props[key] !== undefined);
+  if (ignored.length > 0) {
+    reportError(scope, `dms.sourceSecret: received together with ${ignored.map((key) => `dms.${key}`).join(' and ')}; ` +
+      'expected one or the other, because DMS reads the host and database from the given secret: put them into that secret.');
+  }
 }
 
 function requireValidJson(scope: IConstruct, prop: string, value: string | undefined): void {

@@ -54,7 +54,8 @@ export interface LoggingOptions {
   readonly indexName?: string;
 
   /**
-   * How long OpenSearch's own logs (slow search, slow index, application) are kept.
+   * How long OpenSearch's own logs (slow search, slow index, application), the envelope function's logs and the
+   * delivery stream's error logs are kept.
    * @default logs.RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;
@@ -312,7 +313,7 @@ export class AuditLogging extends Construct {
   firehose.CfnDeliveryStream {
     const role = this.deliveryRole;
     const deliveryLogs = createLogGroup(this, 'DeliveryLogs', {
-      retention: logs.RetentionDays.ONE_YEAR,
+      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
       encryptionKey: props.logEncryptionKey,
       removalPolicy,
     });

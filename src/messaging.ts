@@ -13,9 +13,22 @@ import { EMAIL_PATTERN, requireDurationInRange, requireMatch } from './private/v
 export interface MessagingOptions {
   /**
    * An address subscribed to the validation and alert topics (the subscription must be confirmed from the mail).
+   * It is the default of `alarmEmail` and `outcomeEmail`.
    * @default - no e-mail subscription
    */
   readonly notificationEmail?: string;
+
+  /**
+   * The address subscribed to the alert topic: alarms and remediation alerts.
+   * @default - `notificationEmail`
+   */
+  readonly alarmEmail?: string;
+
+  /**
+   * The address subscribed to the validation topic: validation results and migration outcomes.
+   * @default - `notificationEmail`
+   */
+  readonly outcomeEmail?: string;
 
   /**
    * How long the dead-letter queues keep failed events.
@@ -61,7 +74,9 @@ export class Messaging extends Construct {
 
   constructor(scope: Construct, id: string, props: MessagingProps) {
     super(scope, id);
-    requireMatch(this, 'messaging.notificationEmail', props.notificationEmail, EMAIL_PATTERN, 'an e-mail address such as ops@example.com');
+    for (const prop of ['notificationEmail', 'alarmEmail', 'outcomeEmail'] as const) {
+      requireMatch(this, `messaging.${prop}`, props[prop], EMAIL_PATTERN, 'an e-mail address such as ops@example.com');
+    }
     const requestedRetention = props.deadLetterRetention ?? Duration.days(14);
     // SQS rejects (at construction) a retention outside 1 minute to 14 days; the default stands in.
     this.deadLetterRetention = requireDurationInRange(this, 'messaging.deadLetterRetention', requestedRetention, Duration.minutes(1), Duration.days(14))
@@ -92,10 +107,14 @@ export class Messaging extends Construct {
     });
     this.deadLetterQueue = this.createDeadLetterQueue(this, 'DeadLetterQueue', `migration-dlq-${props.environmentSuffix}`);
 
-    if (props.notificationEmail) {
-      for (const topic of [this.validationTopic, this.alertTopic]) {
-        topic.addSubscription(new subscriptions.EmailSubscription(props.notificationEmail));
-      }
+    // Each topic's own address wins over the shared one.
+    const outcomeEmail = props.outcomeEmail ?? props.notificationEmail;
+    const alarmEmail = props.alarmEmail ?? props.notificationEmail;
+    if (outcomeEmail) {
+      this.validationTopic.addSubscription(new subscriptions.EmailSubscription(outcomeEmail));
+    }
+    if (alarmEmail) {
+      this.alertTopic.addSubscription(new subscriptions.EmailSubscription(alarmEmail));
     }
     if (props.validationPublisher) {
       this.grantValidationPublish(props.validationPublisher);

@@ -1,8 +1,9 @@
-import { Aspects, CfnOutput, Duration, NestedStack, NestedStackProps, Stack, Token } from 'aws-cdk-lib';
+import { Aspects, CfnOutput, Duration, NestedStack, NestedStackProps, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -15,10 +16,10 @@ import { FunctionsOptions, PipelineFunctions } from './functions';
 import { GlueOptions, GlueValidation } from './glue';
 import { AuditLogging, LoggingOptions } from './logging';
 import { Messaging, MessagingOptions } from './messaging';
-import { Monitoring } from './monitoring';
-import { Network, NetworkOptions } from './network';
+import { AlarmThresholds, Monitoring } from './monitoring';
+import { Network, NetworkOptions, OnPremisesNetworkOptions } from './network';
 import { Orchestration, OrchestrationOptions } from './orchestration';
-import { isProduction, removalPolicyFor, resolveEnvironmentSuffix, resolveRetainData } from './private/environment';
+import { isProduction, removalPolicyFor, resolveEnvironmentSuffix, resolveRemoval } from './private/environment';
 import { IntendedDependsOnLintSuppression } from './private/lint-suppressions';
 import { operatorOutputs } from './private/operator-outputs';
 import { grantPutUnderPrefix, grantReadUnderPrefix } from './private/prefix-grants';
@@ -44,6 +45,42 @@ export interface MigrationPipelineProps {
   readonly retainData?: boolean;
 
   /**
+   * What deleting the stack (or replacing a resource) does to the data, with a snapshot choice for Aurora:
+   * RETAIN keeps every data-holding resource (the same as `retainData: true`); DESTROY deletes them (the same as
+   * `retainData: false`); SNAPSHOT deletes them as DESTROY does, except that Aurora takes a final snapshot before
+   * its deletion (the only resource of the pipeline that supports snapshots). It wins over `retainData`; giving both
+   * with different meanings fails at synth.
+   * @default - what `retainData` says
+   * @see https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * How long every log group the pipeline creates keeps its events: the functions', the state machine's, Aurora's,
+   * OpenSearch's, Firehose delivery's, the VPC flow logs, and those of the deployment-time functions (account
+   * prerequisites, DMS task stop guard, DataSync activation and AMI lookup). A concern's own setting
+   * (`network.flowLogRetention`, `database.logRetention`, `functions.logRetention`, `orchestration.logRetention`,
+   * `logging.logRetention`) wins for that concern's log groups.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * The on-premises network (address ranges and file-share ports). When given, the replication instance reaches
+   * the source port only in these ranges, the DataSync agent only HTTPS and the file-share ports in them, and a VPC
+   * range that overlaps them fails at synth.
+   * @default - no on-premises ranges: DMS may reach the source port at any IPv4 address and the agent any address
+   * (the source's address is only known at run time, from its secret)
+   */
+  readonly onPremisesNetwork?: OnPremisesNetworkOptions;
+
+  /**
+   * The alarms' thresholds.
+   * @default - the defaults of {@link AlarmThresholds} (for example CDC latency 600 s)
+   */
+  readonly alarms?: AlarmThresholds;
+
+  /**
    * The name the pipeline's own audit events carry (`detail.pipeline`).
    * @default 'migration-pipeline-<environmentSuffix>'
    */
@@ -57,7 +94,7 @@ export interface MigrationPipelineProps {
   readonly database?: DatabaseOptions;
   /** The Glue validation job. @default - the defaults of {@link GlueOptions} */
   readonly glue?: GlueOptions;
-  /** Topics, queues and the notification e-mail. @default - the defaults of {@link MessagingOptions} */
+  /** Topics, queues and the notification e-mails. @default - the defaults of {@link MessagingOptions} */
   readonly messaging?: MessagingOptions;
   /** The DMS replication. @default - the defaults of {@link DmsOptions} */
   readonly dms?: DmsOptions;
@@ -65,7 +102,7 @@ export interface MigrationPipelineProps {
   readonly functions?: FunctionsOptions;
   /** The migration state machine. @default - the defaults of {@link OrchestrationOptions} */
   readonly orchestration?: OrchestrationOptions;
-  /** The DataSync agent. @default - the defaults of {@link DataSyncOptions} */
+  /** The DataSync agent (`enabled: false` leaves it out). @default - the defaults of {@link DataSyncOptions} */
   readonly dataSync?: DataSyncOptions;
   /** The OpenSearch audit domain. @default - the defaults of {@link LoggingOptions} */
   readonly logging?: LoggingOptions;
@@ -88,6 +125,8 @@ export class MigrationPipeline extends Construct {
   public readonly environmentSuffix: string;
   /** Whether data-holding resources are kept when the stack is deleted (see {@link MigrationPipelineProps.retainData}). */
   public readonly retainData: boolean;
+  /** What deleting the stack does to the Aurora cluster: RETAIN, SNAPSHOT or DESTROY (see {@link MigrationPipelineProps.removalPolicy}). */
+  public readonly databaseRemovalPolicy: RemovalPolicy;
   /** NetworkStack: VPC and security groups. */
   public readonly network: Network;
   /** StorageStack: data, script and access-log buckets. */
@@ -104,8 +143,8 @@ export class MigrationPipeline extends Construct {
   public readonly orchestration: Orchestration;
   /** LambdaStack: the three pipeline functions. */
   public readonly functions: PipelineFunctions;
-  /** DataSyncStack: the agent, its activation and the S3 location. */
-  public readonly dataSync: DataSyncAgent;
+  /** DataSyncStack: the agent, its activation and the S3 location; absent when `dataSync.enabled` is false. */
+  public readonly dataSync?: DataSyncAgent;
   /** LoggingStack: the OpenSearch audit domain and its delivery stream. */
   public readonly logging: AuditLogging;
   /** MonitoringStack: failure and audit rules. */
@@ -131,8 +170,11 @@ export class MigrationPipeline extends Construct {
   public readonly glueJobArn: string;
   /** The DMS replication task's ARN (`arn:<partition>:dms:<region>:<account>:task:<resource id>`, known after deployment). */
   public readonly replicationTaskArn: string;
-  /** The ARN of the DataSync S3 location (`incoming/` of the data bucket): the destination of your DataSync tasks. */
-  public readonly dataSyncLocationArn: string;
+  /**
+   * The ARN of the DataSync S3 location (`incoming/` of the data bucket): the destination of your DataSync tasks;
+   * absent when the pipeline has no DataSync agent (`dataSync.enabled: false`).
+   */
+  public readonly dataSyncLocationArn?: string;
 
   constructor(scope: Construct, id: string, props: MigrationPipelineProps = {}) {
     super(scope, id);
@@ -141,10 +183,13 @@ export class MigrationPipeline extends Construct {
     requireMatch(this, 'pipelineName', pipelineName, /^[A-Za-z0-9._-]{1,64}$/, 'up to 64 letters, digits, dots, underscores or hyphens');
     // Resource names carry the suffix, so a second pipeline with it in the same account and region would collide.
     this.node.addValidation({ validate: () => this.duplicateSuffixErrors() });
-    const retainData = resolveRetainData(this, suffix, props.retainData);
+    const { retainData, databaseRemovalPolicy } = resolveRemoval(this, suffix, props.retainData, props.removalPolicy);
     const removalPolicy = removalPolicyFor(retainData);
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
+    const dataSyncEnabled = props.dataSync?.enabled !== false;
     this.environmentSuffix = suffix;
     this.retainData = retainData;
+    this.databaseRemovalPolicy = databaseRemovalPolicy;
     this.nestedStacks = {};
     const nested = (name: string, description: string) => {
       const stack = new PipelineNestedStack(this, name, {
@@ -156,7 +201,14 @@ export class MigrationPipeline extends Construct {
     };
 
     const networkStack = nested('NetworkStack', 'VPC and security groups');
-    this.network = new Network(networkStack, 'Network', { ...props.network, removalPolicy });
+    this.network = new Network(networkStack, 'Network', {
+      ...props.network,
+      // An existing VPC gets no flow log from the pipeline (and refuses the setting).
+      flowLogRetention: props.network?.vpc ? props.network.flowLogRetention : props.network?.flowLogRetention ?? logRetention,
+      onPremises: props.onPremisesNetwork,
+      dataSyncAgent: dataSyncEnabled,
+      removalPolicy,
+    });
     const { vpc, logEncryptionKey } = this.network;
 
     const storageStack = nested('StorageStack', 'data, script and access-log buckets');
@@ -164,7 +216,14 @@ export class MigrationPipeline extends Construct {
 
     const databaseStack = nested('DatabaseStack', 'Aurora MySQL target');
     this.database = new Database(databaseStack, 'Database', {
-      ...props.database, vpc, securityGroup: this.network.dbSecurityGroup, environmentSuffix: suffix, retainData, logEncryptionKey,
+      ...props.database,
+      logRetention: props.database?.logRetention ?? logRetention,
+      vpc,
+      securityGroup: this.network.dbSecurityGroup,
+      environmentSuffix: suffix,
+      retainData,
+      removalPolicy: databaseRemovalPolicy,
+      logEncryptionKey,
     });
 
     const glueStack = nested('GlueStack', 'Glue catalog and validation job');
@@ -190,6 +249,8 @@ export class MigrationPipeline extends Construct {
       securityGroup: this.network.dmsSecurityGroup,
       targetSecurityGroup: this.network.dbSecurityGroup,
       targetSecret: this.database.secret,
+      sourceCidrs: this.network.onPremisesCidrs,
+      logRetention,
       // Multi-AZ is about availability, not about keeping data: it follows the `prod` suffix unless set.
       multiAz: props.dms?.multiAz ?? isProduction(suffix),
       environmentSuffix: suffix,
@@ -200,6 +261,7 @@ export class MigrationPipeline extends Construct {
     const orchestrationStack = nested('OrchestrationStack', 'migration state machine');
     this.orchestration = new Orchestration(orchestrationStack, 'Orchestration', {
       ...props.orchestration,
+      logRetention: props.orchestration?.logRetention ?? logRetention,
       replicationTask: this.dms.replicationTask,
       migrationType: this.dms.migrationType,
       notificationTopic: this.messaging.validationTopic,
@@ -214,6 +276,7 @@ export class MigrationPipeline extends Construct {
     const lambdaStack = nested('LambdaStack', 'Glue trigger, Step Functions trigger and remediation functions');
     this.functions = new PipelineFunctions(lambdaStack, 'Functions', {
       ...props.functions,
+      logRetention: props.functions?.logRetention ?? logRetention,
       vpc,
       securityGroup: this.network.lambdaSecurityGroup,
       dataBucket: this.storage.dataBucket,
@@ -230,20 +293,24 @@ export class MigrationPipeline extends Construct {
       removalPolicy,
     });
 
-    const dataSyncStack = nested('DataSyncStack', 'DataSync agent, activation and S3 location');
-    this.dataSync = new DataSyncAgent(dataSyncStack, 'DataSync', {
-      ...props.dataSync,
-      vpc,
-      securityGroup: this.network.dataSyncSecurityGroup,
-      dataBucket: this.storage.dataBucket,
-      environmentSuffix: suffix,
-      logEncryptionKey,
-      removalPolicy,
-    });
+    if (dataSyncEnabled) {
+      const dataSyncStack = nested('DataSyncStack', 'DataSync agent, activation and S3 location');
+      this.dataSync = new DataSyncAgent(dataSyncStack, 'DataSync', {
+        ...props.dataSync,
+        vpc,
+        securityGroup: this.network.dataSyncSecurityGroup!,
+        dataBucket: this.storage.dataBucket,
+        environmentSuffix: suffix,
+        logEncryptionKey,
+        logRetention,
+        removalPolicy,
+      });
+    }
 
     const loggingStack = nested('LoggingStack', 'OpenSearch audit domain and delivery stream');
     this.logging = new AuditLogging(loggingStack, 'Logging', {
       ...props.logging,
+      logRetention: props.logging?.logRetention ?? logRetention,
       vpc,
       securityGroup: this.network.openSearchSecurityGroup,
       environmentSuffix: suffix,
@@ -259,7 +326,7 @@ export class MigrationPipeline extends Construct {
         GlueTrigger: this.functions.glueTriggerFunction,
         StepFunctionTrigger: this.functions.stepFunctionTriggerFunction,
         Remediation: this.functions.remediationFunction,
-        DataSyncActivation: this.dataSync.activationFunction,
+        ...(this.dataSync ? { DataSyncActivation: this.dataSync.activationFunction } : {}),
       },
       deadLetterQueues: { Functions: this.messaging.deadLetterQueue, IncomingRule: incomingRuleDeadLetterQueue },
       replicationInstanceIdentifier: this.dms.replicationInstanceIdentifier,
@@ -273,6 +340,7 @@ export class MigrationPipeline extends Construct {
       watchedBuckets: [this.storage.dataBucket, this.storage.scriptBucket],
       deadLetterQueue: this.messaging.createDeadLetterQueue(monitoringStack, 'EventTargetDeadLetterQueue'),
       auditDeliveryStream: this.logging.auditDeliveryStream,
+      alarmThresholds: props.alarms,
       environmentSuffix: suffix,
       pipelineName,
     });
@@ -281,7 +349,7 @@ export class MigrationPipeline extends Construct {
     const prerequisites = props.accountPrerequisites ?? {};
     if (prerequisites.createDmsRoles !== false || prerequisites.createOpenSearchServiceLinkedRole !== false) {
       this.accountPrerequisites = new AccountPrerequisites(this, 'AccountPrerequisites', {
-        ...prerequisites, logEncryptionKey, environmentSuffix: suffix, removalPolicy,
+        ...prerequisites, logEncryptionKey, logRetention, environmentSuffix: suffix, removalPolicy,
       });
       dmsStack.nestedStackResource!.node.addDependency(this.accountPrerequisites.resource);
       loggingStack.nestedStackResource!.node.addDependency(this.accountPrerequisites.resource);
@@ -303,23 +371,31 @@ export class MigrationPipeline extends Construct {
     this.glueJobName = this.glue.jobName;
     this.glueJobArn = this.glue.jobArn;
     this.replicationTaskArn = this.dms.replicationTaskArn;
-    this.dataSyncLocationArn = this.dataSync.locationArn;
+    this.dataSyncLocationArn = this.dataSync?.locationArn;
     Aspects.of(this).add(new IntendedDependsOnLintSuppression());
   }
 
   /**
    * Adds the outputs an operator needs after deployment (the README's after-deployment steps refer to them):
    * `SourceSecretArn`, `DataSyncActivationSuccess`, `DataSyncSetupInstructions`, the bucket, topic, state machine,
-   * database and domain names, and more. The outputs are created directly in `scope`, whose stack must not have
-   * outputs with these ids yet; in a stack (the default) the ids are the output names.
+   * database and domain names, and more. The outputs are created directly in `scope`; in a stack (the default) the ids
+   * are the output names. Calling it twice for the same scope (or for two pipelines in one stack) throws an error that
+   * names the ids already taken: give each call its own scope, such as `new Construct(stack, 'ProdOutputs')`.
+   * The DataSync outputs are left out when `dataSync.enabled` is false.
    *
    * @param scope where the outputs are created; when omitted, the stack that holds the pipeline
    * @returns the outputs by name
    */
   public addOperatorOutputs(scope?: Construct): Record<string, CfnOutput> {
     const target = scope ?? Stack.of(this);
+    const entries = Object.entries(operatorOutputs(this));
+    const taken = entries.map(([id]) => id).filter((id) => target.node.tryFindChild(id) !== undefined);
+    if (taken.length > 0) {
+      throw new Error(`addOperatorOutputs: ${target.node.path || 'the app'} already has ${taken.join(', ')}; expected a scope without these ids. ` +
+        'Call it once per stack, or pass each pipeline its own scope (for example new Construct(stack, \'ProdOutputs\')).');
+    }
     const outputs: Record<string, CfnOutput> = {};
-    for (const [id, { value, description }] of Object.entries(operatorOutputs(this))) {
+    for (const [id, { value, description }] of entries) {
       outputs[id] = new CfnOutput(target, id, { value, description });
     }
     return outputs;

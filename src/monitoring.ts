@@ -12,9 +12,56 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { PipelineAlarms } from './private/monitoring-alarms';
+import { PipelineAlarms, ResolvedAlarmThresholds } from './private/monitoring-alarms';
 import { PipelineMetrics } from './private/pipeline-metrics';
+import { requireDurationInRange, requireIntegerInRange } from './private/validation';
 import { INCOMING_PREFIX } from './storage';
+
+/** The thresholds of the pipeline's alarms; the defaults are the values the pipeline has always used. */
+export interface AlarmThresholds {
+  /**
+   * How far DMS change capture may lag (reading from the source, or applying to Aurora) before an alarm fires.
+   * @default Duration.seconds(600)
+   */
+  readonly cdcLatency?: Duration;
+
+  /**
+   * For how many consecutive 5-minute periods the CDC latency must exceed `cdcLatency` (short spikes are normal
+   * during a full load).
+   * @default 3
+   */
+  readonly cdcLatencyEvaluationPeriods?: number;
+
+  /**
+   * How many errors of one pipeline function within 5 minutes raise an alarm.
+   * @default 1
+   */
+  readonly functionErrors?: number;
+
+  /**
+   * How many messages waiting in one dead-letter queue raise an alarm.
+   * @default 1
+   */
+  readonly deadLetterMessages?: number;
+
+  /**
+   * How many failed (or, separately, timed-out) migration executions within 5 minutes raise an alarm.
+   * @default 1
+   */
+  readonly failedMigrations?: number;
+
+  /**
+   * How many failed Glue validation tasks within 5 minutes raise an alarm.
+   * @default 1
+   */
+  readonly glueFailedTasks?: number;
+
+  /**
+   * The share of the audit domain's volume, in percent, below which free storage raises an alarm.
+   * @default 25
+   */
+  readonly openSearchFreeStoragePercent?: number;
+}
 
 /** Props of {@link Monitoring}. */
 export interface MonitoringProps {
@@ -47,10 +94,15 @@ export interface MonitoringProps {
   /** The audit delivery stream's name. */
   readonly auditDeliveryStreamName: string;
   /**
-   * How far DMS change capture may lag before an alarm fires.
+   * How far DMS change capture may lag before an alarm fires (`alarmThresholds.cdcLatency` wins when both are given).
    * @default Duration.minutes(10)
    */
   readonly cdcLatencyThreshold?: Duration;
+  /**
+   * The alarms' thresholds.
+   * @default - the defaults of {@link AlarmThresholds}
+   */
+  readonly alarmThresholds?: AlarmThresholds;
   /** The environment suffix, used in names. */
   readonly environmentSuffix: string;
   /**
@@ -167,7 +219,7 @@ export class Monitoring extends Construct {
       openSearchDomain: props.openSearchDomain,
       openSearchVolumeSize: props.openSearchVolumeSize,
       deliveryStreamName: props.auditDeliveryStreamName,
-      cdcLatencyThreshold: props.cdcLatencyThreshold ?? Duration.minutes(10),
+      thresholds: this.resolveThresholds(props),
       environmentSuffix: props.environmentSuffix,
     });
     this.alarms = observability.alarms;
@@ -223,6 +275,26 @@ export class Monitoring extends Construct {
    */
   public metricCdcLatencyTarget(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metrics.dmsTask('CDCLatencyTarget', props);
+  }
+
+  /** The thresholds with their defaults; a value the alarms cannot use is reported and the default stands in. */
+  private resolveThresholds(props: MonitoringProps): ResolvedAlarmThresholds {
+    const given = props.alarmThresholds ?? {};
+    const count = (prop: keyof AlarmThresholds, fallback: number, max: number) => {
+      const value = given[prop] as number | undefined;
+      return requireIntegerInRange(this, `alarms.${prop}`, value, 1, max) ? value ?? fallback : fallback;
+    };
+    const cdcLatency = given.cdcLatency ?? props.cdcLatencyThreshold ?? Duration.seconds(600);
+    return {
+      cdcLatency: requireDurationInRange(this, 'alarms.cdcLatency', cdcLatency, Duration.seconds(10), Duration.days(1)) ? cdcLatency : Duration.seconds(600),
+      // An alarm evaluates at most one day of data: 288 periods of 5 minutes (CloudWatch User Guide, "Alarm evaluation").
+      cdcLatencyEvaluationPeriods: count('cdcLatencyEvaluationPeriods', 3, 288),
+      functionErrors: count('functionErrors', 1, 1_000_000),
+      deadLetterMessages: count('deadLetterMessages', 1, 1_000_000),
+      failedMigrations: count('failedMigrations', 1, 1_000_000),
+      glueFailedTasks: count('glueFailedTasks', 1, 1_000_000),
+      openSearchFreeStoragePercent: count('openSearchFreeStoragePercent', 25, 99),
+    };
   }
 
   private rule(id: string, ruleName: string, description: string, eventPattern: events.EventPattern): events.Rule {

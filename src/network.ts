@@ -6,7 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledge, exemptFromGuard } from './private/acknowledgements';
 import { denyGrantsExceptForAwsServices } from './private/key-policies';
-import { reportError, requireIntegerInRange, requireIpv4Cidr, requireThat } from './private/validation';
+import { cidrsOverlap, reportError, requireIntegerInRange, requireIpv4Cidr, requireThat } from './private/validation';
 
 /** Settings of the pipeline's network. */
 export interface NetworkOptions {
@@ -58,8 +58,42 @@ export interface NetworkOptions {
   readonly flowLogRetention?: logs.RetentionDays;
 }
 
+/**
+ * The on-premises network that the replication instance and the DataSync agent reach through a VPN or Direct Connect.
+ * Giving it scopes their outbound rules to these ranges and ports.
+ */
+export interface OnPremisesNetworkOptions {
+  /**
+   * The on-premises IPv4 ranges that hold the source database and the file shares, e.g. ['192.168.0.0/16']. None may
+   * overlap the VPC's range (the routes back would be ambiguous); an overlap is refused at synth.
+   */
+  readonly cidrs: string[];
+
+  /**
+   * The TCP ports of the file shares the DataSync agent reads: NFS 2049 and SMB 445 ("Network requirements for
+   * DataSync", DataSync User Guide); add 139 for older SMB servers, 8020 and 9866 for HDFS, 443 or 80 for object storage.
+   * @default [2049, 445]
+   * @see https://docs.aws.amazon.com/datasync/latest/userguide/datasync-network.html
+   */
+  readonly fileSharePorts?: number[];
+}
+
+/** The file-share ports the DataSync agent reaches on premises by default: NFS and SMB. */
+const DEFAULT_FILE_SHARE_PORTS = [2049, 445];
+
 /** Props of {@link Network}. */
 export interface NetworkProps extends NetworkOptions {
+  /**
+   * The on-premises network: when given, the DataSync agent's outbound traffic is limited to HTTPS (the DataSync
+   * service) and the file-share ports of these ranges, and a VPC range overlapping them is refused.
+   * @default - the agent may reach any address (its security group allows all outbound traffic)
+   */
+  readonly onPremises?: OnPremisesNetworkOptions;
+  /**
+   * Whether the DataSync agent's security group is created.
+   * @default true
+   */
+  readonly dataSyncAgent?: boolean;
   /**
    * What happens to the log encryption key and the flow-log group when the stack is deleted.
    * @default RemovalPolicy.RETAIN
@@ -87,8 +121,13 @@ export class Network extends Construct {
   public readonly openSearchSecurityGroup: ec2.ISecurityGroup;
   /** The pipeline functions' security group (egress HTTPS only). */
   public readonly lambdaSecurityGroup: ec2.ISecurityGroup;
-  /** The DataSync agent's security group (ingress 80 only from the activation function). */
-  public readonly dataSyncSecurityGroup: ec2.ISecurityGroup;
+  /**
+   * The DataSync agent's security group (ingress 80 only from the activation function); absent when the pipeline has
+   * no agent.
+   */
+  public readonly dataSyncSecurityGroup?: ec2.ISecurityGroup;
+  /** The well-formed on-premises ranges that egress rules are scoped to; absent when no on-premises network is given. */
+  public readonly onPremisesCidrs?: string[];
   /**
    * The customer-managed key (rotating) that encrypts every log group of the pipeline. It lives here because the
    * network is the first stack every other one depends on.
@@ -106,7 +145,57 @@ export class Network extends Construct {
     this.openSearchSecurityGroup = this.securityGroup('OpenSearchSecurityGroup', 'OpenSearch audit domain', false);
     this.lambdaSecurityGroup = this.securityGroup('LambdaSecurityGroup', 'Pipeline functions: call AWS APIs over HTTPS', false);
     this.lambdaSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'AWS APIs over HTTPS');
-    this.dataSyncSecurityGroup = this.securityGroup('DataSyncSecurityGroup', 'DataSync agent: reaches AWS and the on-premises file shares', true);
+    const onPremises = props.onPremises && {
+      ...props.onPremises,
+      cidrs: this.validOnPremisesCidrs(props.onPremises, props.vpc ? this.vpc.vpcCidrBlock : this.validCidrOrUndefined(props)),
+    };
+    this.onPremisesCidrs = onPremises?.cidrs;
+    if (props.dataSyncAgent !== false) {
+      this.dataSyncSecurityGroup = this.createDataSyncSecurityGroup(onPremises);
+    }
+  }
+
+  /**
+   * Without the on-premises ranges, the agent may reach any address (today's behaviour: its file shares can be
+   * anywhere the routes lead). With them, it reaches DataSync over HTTPS and the file shares on their ports only;
+   * DNS and time go to the VPC resolver and the Amazon Time Sync Service, which security groups do not filter.
+   */
+  private createDataSyncSecurityGroup(onPremises?: OnPremisesNetworkOptions): ec2.SecurityGroup {
+    const group = this.securityGroup('DataSyncSecurityGroup', 'DataSync agent: reaches AWS and the on-premises file shares', !onPremises);
+    if (onPremises) {
+      group.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'DataSync service endpoints over HTTPS');
+      for (const cidr of onPremises.cidrs) {
+        for (const port of onPremises.fileSharePorts ?? DEFAULT_FILE_SHARE_PORTS) {
+          group.addEgressRule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(port), `On-premises file shares (TCP ${port})`);
+        }
+      }
+    }
+    return group;
+  }
+
+  /**
+   * The well-formed on-premises ranges. Reports malformed ranges and ports, and ranges that overlap the VPC's (when
+   * it is known at synth).
+   */
+  private validOnPremisesCidrs(onPremises: OnPremisesNetworkOptions, vpcCidr: string | undefined): string[] {
+    requireThat(this, onPremises.cidrs.length > 0, 'onPremisesNetwork.cidrs: received an empty list; expected at least one IPv4 CIDR block.');
+    const valid = onPremises.cidrs.filter((cidr) => requireIpv4Cidr(this, 'onPremisesNetwork.cidrs', cidr));
+    for (const port of onPremises.fileSharePorts ?? []) {
+      requireIntegerInRange(this, 'onPremisesNetwork.fileSharePorts', port, 1, 65535);
+    }
+    if (vpcCidr !== undefined && !Token.isUnresolved(vpcCidr)) {
+      for (const cidr of valid.filter((c) => !Token.isUnresolved(c) && cidrsOverlap(c, vpcCidr))) {
+        reportError(this, `onPremisesNetwork.cidrs: received '${cidr}', which overlaps the VPC range '${vpcCidr}'; ` +
+          'expected on-premises ranges outside the VPC (set network.cidr to a free range), because traffic to an overlapping range never leaves the VPC.');
+      }
+    }
+    return valid;
+  }
+
+  /** The new VPC's range when it is valid, else undefined (its own error is reported elsewhere). */
+  private validCidrOrUndefined(props: NetworkOptions): string | undefined {
+    const cidr = props.cidr ?? DEFAULT_CIDR;
+    return /^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(cidr) ? cidr : undefined;
   }
 
   private createVpc(props: NetworkOptions, removalPolicy: RemovalPolicy): ec2.Vpc {

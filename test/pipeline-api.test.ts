@@ -31,7 +31,7 @@ userAlarm('MigrationsFailedAlarm', pipeline.metricMigrationsFailed());
 userAlarm('CdcSourceAlarm', pipeline.metricCdcLatencySource());
 userAlarm('CdcTargetAlarm', pipeline.metricCdcLatencyTarget({ period: Duration.minutes(1) }));
 for (const [id, value] of Object.entries({
-  GlueJobName: pipeline.glueJobName, GlueJobArn: pipeline.glueJobArn, TaskArn: pipeline.replicationTaskArn, LocationArn: pipeline.dataSyncLocationArn,
+  GlueJobName: pipeline.glueJobName, GlueJobArn: pipeline.glueJobArn, TaskArn: pipeline.replicationTaskArn, LocationArn: pipeline.dataSyncLocationArn ?? 'no DataSync location',
 })) {
   new CfnOutput(stack, id, { value });
 }

@@ -32,6 +32,8 @@ export interface DmsTaskStopGuardProps {
   /** @default - CloudWatch Logs' own encryption */
   readonly logEncryptionKey?: kms.IKey;
   readonly removalPolicy: RemovalPolicy;
+  /** How long the function's logs are kept. @default logs.RetentionDays.ONE_YEAR */
+  readonly logRetention?: logs.RetentionDays;
   /** How long the function waits for the task to stop. */
   readonly maxWait: Duration;
 }
@@ -77,7 +79,7 @@ export class DmsTaskStopGuard extends Construct {
       description: `Stops DMS task ${props.replicationTaskIdentifier} before CloudFormation modifies or deletes it`,
       logGroup: createLogGroup(this, 'Logs', {
         logGroupName: `/aws/lambda/${props.functionName}`,
-        retention: logs.RetentionDays.ONE_YEAR,
+        retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
         encryptionKey: props.logEncryptionKey,
         removalPolicy: props.removalPolicy,
       }),

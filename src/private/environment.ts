@@ -52,6 +52,39 @@ export function resolveRetainData(scope: Construct, suffix: string, retainData?:
   return retainData ?? isProduction(suffix);
 }
 
+/** What deleting the stack does to the data: whether the data-holding resources are kept, and what Aurora does. */
+export interface ResolvedRemoval {
+  /** Every data-holding resource is kept (and Aurora protected from deletion). */
+  readonly retainData: boolean;
+  /** The Aurora cluster's removal policy: RETAIN, SNAPSHOT or DESTROY. */
+  readonly databaseRemovalPolicy: RemovalPolicy;
+}
+
+const REMOVAL_CHOICES = [RemovalPolicy.RETAIN, RemovalPolicy.SNAPSHOT, RemovalPolicy.DESTROY];
+
+/**
+ * `removalPolicy` wins over `retainData`, its older yes/no form (true = RETAIN, false = DESTROY): RETAIN keeps every
+ * data-holding resource, SNAPSHOT deletes them like DESTROY except that Aurora takes a final snapshot first. Both
+ * given and contradicting each other is reported. Without either, `retainData`'s default applies.
+ */
+export function resolveRemoval(scope: Construct, suffix: string, retainData?: boolean, removalPolicy?: RemovalPolicy): ResolvedRemoval {
+  if (removalPolicy === undefined) {
+    const retain = resolveRetainData(scope, suffix, retainData);
+    return { retainData: retain, databaseRemovalPolicy: removalPolicyFor(retain) };
+  }
+  if (!REMOVAL_CHOICES.includes(removalPolicy)) {
+    reportError(scope, `removalPolicy: received '${removalPolicy}'; expected RemovalPolicy.RETAIN, RemovalPolicy.SNAPSHOT or RemovalPolicy.DESTROY.`);
+    const retain = resolveRetainData(scope, suffix, retainData);
+    return { retainData: retain, databaseRemovalPolicy: removalPolicyFor(retain) };
+  }
+  const retain = removalPolicy === RemovalPolicy.RETAIN;
+  if (retainData !== undefined && retainData !== retain) {
+    reportError(scope, `retainData: received ${retainData} with removalPolicy '${removalPolicy}'; expected only one of them, ` +
+      `or retainData ${retain}: removalPolicy ${retain ? 'RETAIN keeps' : `${removalPolicy} does not keep`} the data-holding resources.`);
+  }
+  return { retainData: retain, databaseRemovalPolicy: removalPolicy };
+}
+
 /** RETAIN when data is kept, DESTROY otherwise. */
 export function removalPolicyFor(retainData: boolean): RemovalPolicy {
   return retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;

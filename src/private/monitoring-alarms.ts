@@ -9,6 +9,17 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { PipelineMetrics } from './pipeline-metrics';
 
+/** Every alarm threshold, defaults applied. */
+export interface ResolvedAlarmThresholds {
+  readonly cdcLatency: Duration;
+  readonly cdcLatencyEvaluationPeriods: number;
+  readonly functionErrors: number;
+  readonly deadLetterMessages: number;
+  readonly failedMigrations: number;
+  readonly glueFailedTasks: number;
+  readonly openSearchFreeStoragePercent: number;
+}
+
 /** What the alarms and the dashboard watch. */
 export interface PipelineAlarmsProps {
   /** Receives every alarm. */
@@ -29,8 +40,8 @@ export interface PipelineAlarmsProps {
   readonly deliveryStreamName: string;
   /** The audit domain's volume size in GiB, to set the free-storage threshold. */
   readonly openSearchVolumeSize: number;
-  /** How far the CDC apply may lag before the alarm fires. */
-  readonly cdcLatencyThreshold: Duration;
+  /** The alarms' thresholds. */
+  readonly thresholds: ResolvedAlarmThresholds;
   /** The environment suffix, used in names. */
   readonly environmentSuffix: string;
 }
@@ -52,19 +63,21 @@ export class PipelineAlarms extends Construct {
   constructor(scope: Construct, id: string, props: PipelineAlarmsProps) {
     super(scope, id);
     this.alarmAction = new actions.SnsAction(props.alarmTopic);
+    const thresholds = props.thresholds;
 
     for (const [name, fn] of Object.entries(props.functions)) {
-      this.alarm(`${name}Errors`, `${name} function errors`, fn.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }), 1);
+      this.alarm(`${name}Errors`, `${name} function errors`, fn.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }), thresholds.functionErrors);
     }
     for (const [name, queue] of Object.entries(props.deadLetterQueues)) {
       this.alarm(`${name}Messages`, `Events waiting in the ${name} dead-letter queue`,
-        queue.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: 'Maximum' }), 1);
+        queue.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: 'Maximum' }), thresholds.deadLetterMessages);
     }
 
     const dms = (metricName: string) => props.metrics.dmsTask(metricName);
-    const cdcLatency = props.cdcLatencyThreshold.toSeconds();
-    this.alarm('DmsCdcLatencySource', `DMS reads changes from the source more than ${cdcLatency} s late`, dms('CDCLatencySource'), cdcLatency, 3);
-    this.alarm('DmsCdcLatencyTarget', `DMS applies changes to Aurora more than ${cdcLatency} s late`, dms('CDCLatencyTarget'), cdcLatency, 3);
+    const cdcLatency = thresholds.cdcLatency.toSeconds();
+    const cdcPeriods = thresholds.cdcLatencyEvaluationPeriods;
+    this.alarm('DmsCdcLatencySource', `DMS reads changes from the source more than ${cdcLatency} s late`, dms('CDCLatencySource'), cdcLatency, cdcPeriods);
+    this.alarm('DmsCdcLatencyTarget', `DMS applies changes to Aurora more than ${cdcLatency} s late`, dms('CDCLatencyTarget'), cdcLatency, cdcPeriods);
 
     const glueFailedTasks = new cloudwatch.Metric({
       namespace: 'Glue',
@@ -73,10 +86,10 @@ export class PipelineAlarms extends Construct {
       period: FIVE_MINUTES,
       statistic: 'Sum',
     });
-    this.alarm('GlueFailedTasks', 'Glue validation tasks failed', glueFailedTasks, 1);
+    this.alarm('GlueFailedTasks', 'Glue validation tasks failed', glueFailedTasks, thresholds.glueFailedTasks);
 
-    this.alarm('StateMachineFailed', 'Migration executions failed', props.metrics.migrationsFailed(), 1);
-    this.alarm('StateMachineTimedOut', 'Migration executions timed out', props.stateMachine.metricTimedOut({ period: FIVE_MINUTES, statistic: 'Sum' }), 1);
+    this.alarm('StateMachineFailed', 'Migration executions failed', props.metrics.migrationsFailed(), thresholds.failedMigrations);
+    this.alarm('StateMachineTimedOut', 'Migration executions timed out', props.stateMachine.metricTimedOut({ period: FIVE_MINUTES, statistic: 'Sum' }), thresholds.failedMigrations);
 
     const deliverySuccess = new cloudwatch.Metric({
       namespace: 'AWS/Firehose',
@@ -89,8 +102,8 @@ export class PipelineAlarms extends Construct {
       1, cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD);
 
     this.alarm('OpenSearchClusterRed', 'The audit domain is red', props.openSearchDomain.metricClusterStatusRed({ period: Duration.minutes(1) }), 1);
-    // Free storage is reported in MiB; alarm when a quarter of the volume is left.
-    const lowStorageMiB = Math.floor(props.openSearchVolumeSize * 1024 / 4);
+    // Free storage is reported in MiB; alarm when the given share of the volume is left (a quarter by default).
+    const lowStorageMiB = Math.floor(props.openSearchVolumeSize * 1024 * thresholds.openSearchFreeStoragePercent / 100);
     this.alarm('OpenSearchFreeStorageLow', `The audit domain has less than ${lowStorageMiB} MiB free`,
       props.openSearchDomain.metricFreeStorageSpace({ period: FIVE_MINUTES, statistic: 'Minimum' }), lowStorageMiB,
       1, cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD);

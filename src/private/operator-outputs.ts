@@ -1,4 +1,5 @@
 import { Fn, Stack } from 'aws-cdk-lib';
+import type { DataSyncAgent } from '../datasync';
 import type { MigrationPipeline } from '../migration-pipeline';
 
 /** One stack output: its value and what an operator does with it. */
@@ -14,6 +15,16 @@ export interface OperatorOutput {
 export function operatorOutputs(p: MigrationPipeline): Record<string, OperatorOutput> {
   const output = (value: string, description: string): OperatorOutput => ({ value, description });
   return {
+    ...commonOutputs(p, output),
+    ...(p.dataSync ? dataSyncOutputs(p, p.dataSync, output) : {}),
+  };
+}
+
+type OutputMaker = (value: string, description: string) => OperatorOutput;
+
+/** The outputs every pipeline has. */
+function commonOutputs(p: MigrationPipeline, output: OutputMaker): Record<string, OperatorOutput> {
+  return {
     VpcId: output(p.network.vpc.vpcId, 'The pipeline VPC'),
     DataBucketName: output(p.storage.dataBucket.bucketName, 'Upload files under incoming/ (or let DataSync do it) to start a validation'),
     ScriptBucketName: output(p.storage.scriptBucket.bucketName, 'Holds scripts/validate.py'),
@@ -26,14 +37,22 @@ export function operatorOutputs(p: MigrationPipeline): Record<string, OperatorOu
     AuroraWriterEndpoint: output(p.database.auroraCluster.clusterEndpoint.hostname, 'Aurora writer endpoint'),
     AuroraReaderEndpoint: output(p.database.auroraCluster.clusterReadEndpoint.hostname, 'Aurora reader endpoint'),
     AuroraSecretArn: output(p.database.secret.secretArn, 'Aurora master credentials'),
-    SourceSecretArn: output(p.dms.sourceSecret.secretArn, 'Fill in the on-premises MySQL username and password here before the first run'),
-    DataSyncAgentArn: output(p.dataSync.agentArn, 'The agent ARN, or a placeholder when activation did not succeed'),
-    DataSyncInstanceId: output(p.dataSync.instance.instanceId, 'The agent EC2 instance (activate it manually when ActivationSuccess is false)'),
-    DataSyncActivationSuccess: output(p.dataSync.activationSuccess, 'true when the agent was activated automatically'),
-    DataSyncS3LocationArn: output(p.dataSync.s3Location.attrLocationArn, 'DataSync destination (incoming/ of the data bucket)'),
+    SourceSecretArn: output(p.dms.sourceSecret.secretArn, p.dms.sourceSecretProvided
+      ? 'The on-premises MySQL secret given as dms.sourceSecret; DMS reads username, password, host and port from it'
+      : 'Fill in the on-premises MySQL username and password here before the first run'),
+  };
+}
+
+/** The DataSync agent's outputs (only with the agent). */
+function dataSyncOutputs(p: MigrationPipeline, dataSync: DataSyncAgent, output: OutputMaker): Record<string, OperatorOutput> {
+  return {
+    DataSyncAgentArn: output(dataSync.agentArn, 'The agent ARN, or a placeholder when activation did not succeed'),
+    DataSyncInstanceId: output(dataSync.instance.instanceId, 'The agent EC2 instance (activate it manually when ActivationSuccess is false)'),
+    DataSyncActivationSuccess: output(dataSync.activationSuccess, 'true when the agent was activated automatically'),
+    DataSyncS3LocationArn: output(dataSync.s3Location.attrLocationArn, 'DataSync destination (incoming/ of the data bucket)'),
     DataSyncSetupInstructions: output(
       Fn.join('', [
-        'If DataSyncActivationSuccess is false: get a key with curl "http://', p.dataSync.instance.instancePrivateIp,
+        'If DataSyncActivationSuccess is false: get a key with curl "http://', dataSync.instance.instancePrivateIp,
         '/?gatewayType=SYNC&activationRegion=', Stack.of(p).region, '&no_redirect" from inside the VPC, then run ',
         'aws datasync create-agent --activation-key KEY --agent-name migration-agent-', p.environmentSuffix,
       ]),

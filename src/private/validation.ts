@@ -103,3 +103,19 @@ export function requireIpv4Cidr(scope: IConstruct, prop: string, cidr: string): 
   return requireThat(scope, address === network,
     `${prop}: received '${cidr}', which has host bits set; expected the network address of the block, '${networkAddress}/${prefix}'.`);
 }
+
+/** The first and last address of a well-formed IPv4 CIDR block, as numbers. */
+function ipv4Range(cidr: string): [number, number] {
+  const [address, prefix] = cidr.split('/');
+  const start = address.split('.').map(Number).reduce((acc, octet) => acc * 256 + octet, 0);
+  const size = 2 ** (32 - Number(prefix));
+  const first = start - (start % size);
+  return [first, first + size - 1];
+}
+
+/** Whether two well-formed IPv4 CIDR blocks share an address. */
+export function cidrsOverlap(a: string, b: string): boolean {
+  const [aFirst, aLast] = ipv4Range(a);
+  const [bFirst, bLast] = ipv4Range(b);
+  return aFirst <= bLast && bFirst <= aLast;
+}
