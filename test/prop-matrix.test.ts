@@ -122,6 +122,7 @@ const FLIPPED: Record<string, PropsFor> = {
   'orchestration.pollInterval': props({ orchestration: { pollInterval: Duration.minutes(1) } }),
   'orchestration.timeout': props({ orchestration: { timeout: Duration.hours(12) } }),
   'orchestration.logRetention': props({ orchestration: { logRetention: logs.RetentionDays.ONE_MONTH } }),
+  'orchestration.acceptTablesWithoutValidation': props({ orchestration: { acceptTablesWithoutValidation: true } }),
   'dataSync.enabled': props({ dataSync: { enabled: false } }),
   'dataSync.instanceType': props({ dataSync: { instanceType: ec2.InstanceType.of(ec2.InstanceClass.M5, ec2.InstanceSize.XLARGE2) } }),
   'dataSync.amiId': props({ dataSync: { amiId: 'ami-0f508ba5fd9db6606' } }),
