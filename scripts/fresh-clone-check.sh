@@ -18,3 +18,4 @@ cd "$work/clone"
 npm ci && npx cdk synth --quiet
 npx projen test
 npx projen test:bindings
+npx projen test:rehearsal

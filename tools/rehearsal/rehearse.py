@@ -32,7 +32,7 @@ from pipeline import Pipeline  # noqa: E402
 MAIN_STAGES = ("S3 ", "rule ", "Glue ", "SNS ", "Step Functions ")
 
 
-def shorten(value, limit=400):
+def shorten(value, limit=200):
     text = json.dumps(value, default=str, sort_keys=True)
     return text if len(text) <= limit else text[:limit] + " ..."
 
@@ -56,6 +56,7 @@ def main(argv=None):
                         help="what DMS reports for the tables once the task runs")
     args = parser.parse_args(argv)
     key = args.key or f"incoming/rehearsal/{args.file.name}"
+    print(f"rehearsing {args.file} as {key} through stack {args.stack} of {args.cdk_out}")
 
     with tempfile.TemporaryDirectory(prefix="rehearsal-spark-") as copies, \
             pytest.MonkeyPatch.context() as patcher, \
