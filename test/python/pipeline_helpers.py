@@ -139,3 +139,28 @@ def add_dms_tagging(monkeypatch):
                         add_tags_to_resource, raising=False)
     monkeypatch.setattr(dms_responses.DatabaseMigrationServiceResponse, "remove_tags_from_resource",
                         remove_tags_from_resource, raising=False)
+
+
+def run_invokes_in_process(monkeypatch, handlers):
+    """moto runs Lambda code only in Docker, which the tests do not use: an Invoke (a state machine's Task, say) of a
+    function named in `handlers` (by name or ARN; value: callable(event) -> answer) runs that callable in this
+    process instead. Like Lambda, an error it raises becomes a function error (errorType, errorMessage), which the
+    caller sees as the task's error. Other functions go to moto as before."""
+    from moto.awslambda import models as lambda_models
+
+    original_invoke = lambda_models.LambdaBackend.invoke
+
+    def invoke(backend, function_name, qualifier, body, headers, response_headers):
+        handler = handlers.get(function_name)
+        if handler is None:
+            return original_invoke(backend, function_name, qualifier, body, headers, response_headers)
+        try:
+            answer = handler(json.loads(body))
+        except Exception as error:  # noqa: BLE001 - Lambda reports any error the same way
+            response_headers["x-amz-function-error"] = "Unhandled"
+            answer = {"errorType": type(error).__name__, "errorMessage": str(error)}
+        payload = json.dumps(answer).encode("utf-8")
+        response_headers["Content-Length"] = str(len(payload))
+        return payload
+
+    monkeypatch.setattr(lambda_models.LambdaBackend, "invoke", invoke)

@@ -22,7 +22,6 @@ from unittest import mock
 import boto3
 import pytest
 from moto import mock_aws
-from moto.awslambda import models as lambda_models
 from moto.dms import models as dms_models
 from moto.dms import responses as dms_responses
 from moto.dms.exceptions import DmsClientError, ResourceNotFoundFault
@@ -36,7 +35,7 @@ from moto.stepfunctions.parser.asl.utils import json_path as sfn_json_path
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 import table_review
-from pipeline_helpers import add_dms_tagging, drain_queue
+from pipeline_helpers import add_dms_tagging, drain_queue, run_invokes_in_process
 from template_loader import Resolver, load_template, resources_of_type, the_resource
 
 ACCOUNT = "123456789012"
@@ -303,30 +302,16 @@ class Harness:
                             describe_table_statistics, raising=False)
 
     def _run_table_review_in_process(self, monkeypatch):
-        """moto runs Lambda code in Docker, which the tests do not use: an Invoke of the table-review function runs
-        src/runtime/table_review.py in this process instead, with the environment the template gives the function,
-        against the same moto DMS and S3. Like Lambda, a raised error becomes a function error (errorType,
-        errorMessage) that the state machine sees as the task's error."""
+        """The table-review function (src/runtime/table_review.py) runs in this process when the state machine
+        invokes it, with the environment the template gives the function, against the same moto DMS and S3."""
         self.review_events = []
-        harness = self
-        original_invoke = lambda_models.LambdaBackend.invoke
 
-        def invoke(self, function_name, qualifier, body, headers, response_headers):
-            if function_name not in (REVIEW_FUNCTION_ARN, REVIEW_FUNCTION_ARN.rsplit(":", 1)[-1]):
-                return original_invoke(self, function_name, qualifier, body, headers, response_headers)
-            event = json.loads(body)
-            harness.review_events.append(event)
-            with mock.patch.dict(os.environ, harness.review_environment):
-                try:
-                    result = table_review.handler(event, None)
-                except Exception as error:  # noqa: BLE001 - Lambda reports any error the same way
-                    response_headers["x-amz-function-error"] = "Unhandled"
-                    result = {"errorType": type(error).__name__, "errorMessage": str(error)}
-            payload = json.dumps(result).encode("utf-8")
-            response_headers["Content-Length"] = str(len(payload))
-            return payload
+        def review(event):
+            self.review_events.append(event)
+            with mock.patch.dict(os.environ, self.review_environment):
+                return table_review.handler(event, None)
 
-        monkeypatch.setattr(lambda_models.LambdaBackend, "invoke", invoke)
+        run_invokes_in_process(monkeypatch, {REVIEW_FUNCTION_ARN: review, REVIEW_FUNCTION_ARN.rsplit(":", 1)[-1]: review})
 
     def report(self, execution_name):
         body = self.s3.get_object(Bucket=DATA_BUCKET, Key=f"reports/migrations/{execution_name}.json")["Body"]

@@ -21,29 +21,12 @@ import boto3
 from moto.events.utils import EventTemplateParser
 
 from assembly import ACCOUNT, REGION, WiringError
+from pipeline_helpers import create_queue as queue
+from pipeline_helpers import drain_queue as drain
 
 # The SQS message SNS delivers (raw delivery off) names two fields differently from the Lambda SNS event
 # (Lambda Developer Guide, "Using Lambda with Amazon SNS", example event).
 SQS_TO_LAMBDA_SNS_FIELDS = {"SigningCertURL": "SigningCertUrl", "UnsubscribeURL": "UnsubscribeUrl"}
-
-
-def queue(name):
-    sqs = boto3.client("sqs", region_name=REGION)
-    url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    return url, arn
-
-
-def drain(url):
-    sqs = boto3.client("sqs", region_name=REGION)
-    bodies = []
-    while True:
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        if not messages:
-            return bodies
-        for message in messages:
-            bodies.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 
 # EventBridge -------------------------------------------------------------------------------------------------------

@@ -11,15 +11,15 @@ The rehearsal pumps these hand-overs until nothing is left to do, and records ea
 import json
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 import boto3
-from moto.awslambda import models as lambda_models
 
 import hops
-from assembly import ACCOUNT, REGION, Assembly, WiringError
+from assembly import REGION, Assembly, WiringError
 from dms_simulation import DmsSimulation
 from glue_run import run_glue_script
+from pipeline_helpers import run_invokes_in_process
 
 MAX_ROUNDS = 20
 EXECUTION_DEADLINE_SECONDS = 60
@@ -119,28 +119,17 @@ class Pipeline:
         return functions
 
     def _run_invoked_functions_in_process(self, patcher):
-        """moto runs Lambda code only in Docker: an Invoke of one of the assembly's functions (a state machine's
-        task, say) runs that function's code here instead. Like Lambda, an error it raises becomes a function error
-        (errorType, errorMessage), which the caller sees as the task's error."""
-        by_name = {**self.functions, **{function.name: function for function in self.functions.values()}}
-        pipeline = self
-        original_invoke = lambda_models.LambdaBackend.invoke
+        """A function of the assembly invoked through the Lambda API (a state machine's task) runs its own code here."""
+        def handler_of(function):
+            def handle(event):
+                self.result.invocations.setdefault(function.name, []).append(event)
+                return function.invoke(event)
+            return handle
 
-        def invoke(backend, function_name, qualifier, body, headers, response_headers):
-            function = by_name.get(function_name)
-            if function is None:
-                return original_invoke(backend, function_name, qualifier, body, headers, response_headers)
-            pipeline.result.invocations.setdefault(function.name, []).append(json.loads(body))
-            try:
-                answer = function.invoke(json.loads(body))
-            except Exception as error:  # noqa: BLE001 - Lambda reports any error the same way
-                response_headers["x-amz-function-error"] = "Unhandled"
-                answer = {"errorType": type(error).__name__, "errorMessage": str(error)}
-            payload = json.dumps(answer).encode("utf-8")
-            response_headers["Content-Length"] = str(len(payload))
-            return payload
-
-        patcher.setattr(lambda_models.LambdaBackend, "invoke", invoke)
+        handlers = {}
+        for arn, function in self.functions.items():
+            handlers[arn] = handlers[function.name] = handler_of(function)
+        run_invokes_in_process(patcher, handlers)
 
     def _create_glue_jobs(self):
         jobs = {}
