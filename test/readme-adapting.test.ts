@@ -35,6 +35,8 @@ const MODULES: Record<string, unknown> = {
 
 interface Example {
   readonly title: string;
+  /** The whole subsection: its prose and blocks. */
+  readonly text: string;
   readonly code: string;
   /** The lines the synthesis error must contain, when the example shows one. */
   readonly expectedError?: string[];
@@ -56,6 +58,7 @@ function readExamples(): Example[] {
     const text = blocks.find((b) => b[1] === 'text');
     return {
       title: part.split('\n')[0],
+      text: part,
       code: code[0][2],
       expectedError: text?.[2].split('\n').map((line) => line.trim()).filter(Boolean),
     };
@@ -93,6 +96,28 @@ function runExample(code: string): cdk.App[] {
 
 const examples = readExamples();
 const byTitle = (prefix: string) => examples.find((e) => e.title.startsWith(prefix))!;
+
+/** The one pipeline an example app holds. */
+function pipelineOf(app: cdk.App): library.MigrationPipeline {
+  const pipelines = app.node.findAll().filter((c): c is library.MigrationPipeline => c instanceof library.MigrationPipeline);
+  expect(pipelines).toHaveLength(1);
+  return pipelines[0];
+}
+
+/** Every resource of every stack of an app (nested stacks included), with the stack's path. */
+function resourcesOf(app: cdk.App): { stack: string; id: string; resource: any }[] {
+  const stacks = app.node.findAll().filter((c): c is cdk.Stack => cdk.Stack.isStack(c));
+  return stacks.flatMap((stack) => Object.entries(Template.fromStack(stack).toJSON().Resources ?? {})
+    .map(([id, resource]) => ({ stack: stack.node.path, id, resource: resource as any })));
+}
+
+/** The inline outbound rules of the network stack's security group whose description starts with `description`. */
+function egressOf(pipeline: library.MigrationPipeline, description: string): string[] {
+  const groups = Object.values(Template.fromStack(pipeline.nestedStacks.NetworkStack).findResources('AWS::EC2::SecurityGroup'))
+    .filter((g) => g.Properties.GroupDescription.startsWith(description));
+  expect(groups).toHaveLength(1);
+  return groups[0].Properties.SecurityGroupEgress.map((r: any) => `${r.IpProtocol} ${r.CidrIp} ${r.FromPort ?? ''}`.trim()).sort();
+}
 
 describe('README "Adapting it"', () => {
   test('has the ten adaptations', () => {
@@ -135,6 +160,113 @@ describe('README "Adapting it"', () => {
     const errors = ts.getPreEmitDiagnostics(program).filter((d) => d.file && files.has(d.file.fileName))
       .map((d) => `${d.file!.fileName.slice(root.length + 1)}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
     expect(errors).toEqual([]);
+  });
+
+  describe('3. Production settings', () => {
+    const [app] = runExample(byTitle('3.').code);
+    const pipeline = pipelineOf(app);
+    const resources = resourcesOf(app);
+    const ofType = (type: string) => resources.filter((r) => r.resource.Type === type);
+
+    /** Aurora's deletion and replacement policies and deletion protection, and the buckets not retained. */
+    const removal = (exampleResources: typeof resources) => ({
+      clusters: exampleResources.filter((r) => r.resource.Type === 'AWS::RDS::DBCluster')
+        .map((r) => [r.resource.DeletionPolicy, r.resource.UpdateReplacePolicy, r.resource.Properties.DeletionProtection]),
+      bucketsNotRetained: exampleResources.filter((r) => r.resource.Type === 'AWS::S3::Bucket' && r.resource.DeletionPolicy !== 'Retain').map((r) => r.id),
+    });
+
+    test('Aurora is kept on delete and protected from deletion (RETAIN), as are the buckets', () => {
+      expect(ofType('AWS::S3::Bucket').length).toBeGreaterThanOrEqual(3);
+      expect(removal(resources)).toEqual({ clusters: [['Retain', 'Retain', true]], bucketsNotRetained: [] });
+    });
+
+    test('the data stays kept under another suffix (removalPolicy, not the name prod, decides)', () => {
+      const renamed = byTitle('3.').code.replace("environmentSuffix: 'prod',", "environmentSuffix: 'prod-eu',");
+      expect(renamed).not.toBe(byTitle('3.').code);
+      const [renamedApp] = runExample(renamed);
+      expect(pipelineOf(renamedApp).environmentSuffix).toBe('prod-eu');
+      expect(removal(resourcesOf(renamedApp))).toEqual({ clusters: [['Retain', 'Retain', true]], bucketsNotRetained: [] });
+    });
+
+    test('the master secret rotates every 30 days', () => {
+      const schedules = ofType('AWS::SecretsManager::RotationSchedule');
+      expect(schedules.map((r) => [r.stack, r.resource.Properties.RotationRules.ScheduleExpression]))
+        .toEqual([['Migration/Pipeline/DatabaseStack', 'rate(30 days)']]);
+    });
+
+    test('alarms go to the on-call address, run outcomes to the data team', () => {
+      const messaging = cdk.Stack.of(pipeline.messaging);
+      const topicRef = (topic: sns.ITopic) => JSON.stringify(messaging.resolve(topic.topicArn));
+      const subscriptions = ofType('AWS::SNS::Subscription').filter((r) => r.resource.Properties.Protocol === 'email')
+        .map((r) => [JSON.stringify(r.resource.Properties.TopicArn), r.resource.Properties.Protocol, r.resource.Properties.Endpoint]);
+      expect(subscriptions.sort()).toEqual([
+        [topicRef(pipeline.messaging.alertTopic), 'email', 'oncall@example.com'],
+        [topicRef(pipeline.messaging.validationTopic), 'email', 'data-team@example.com'],
+      ].sort());
+    });
+
+    test('the CDC latency alarms fire at 900 s of lag', () => {
+      const cdcAlarms = ofType('AWS::CloudWatch::Alarm').filter((r) => /^CDCLatency/.test(r.resource.Properties.MetricName ?? ''))
+        .map((r) => [r.resource.Properties.MetricName, r.resource.Properties.Threshold]);
+      expect(cdcAlarms.sort()).toEqual([['CDCLatencySource', 900], ['CDCLatencyTarget', 900]]);
+    });
+
+    test('every log group of every nested stack keeps its events for ten years', () => {
+      const groups = ofType('AWS::Logs::LogGroup');
+      expect(groups.length).toBeGreaterThan(10);
+      expect(groups.filter((r) => r.resource.Properties.RetentionInDays !== 3653).map((r) => `${r.stack}/${r.id}`)).toEqual([]);
+    });
+  });
+
+  describe('4. Your own source database and secret', () => {
+    const example = byTitle('4.');
+    const [app] = runExample(example.code);
+    const pipeline = pipelineOf(app);
+
+    test('DMS reaches the source port (3307) in the on-premises range only; HTTPS to AWS APIs anywhere', () => {
+      expect(egressOf(pipeline, 'DMS')).toEqual(['tcp 0.0.0.0/0 443', 'tcp 192.168.0.0/16 3307']);
+    });
+
+    test('the DataSync agent reaches HTTPS and the NFS and SMB ports of the range, not everything', () => {
+      expect(egressOf(pipeline, 'DataSync agent')).toEqual(['tcp 0.0.0.0/0 443', 'tcp 192.168.0.0/16 2049', 'tcp 192.168.0.0/16 445']);
+    });
+
+    test('the pipeline creates no source secret of its own', () => {
+      const secrets = resourcesOf(app).filter((r) => r.resource.Type === 'AWS::SecretsManager::Secret').map((r) => r.stack);
+      expect(secrets).toEqual(['Migration/Pipeline/DatabaseStack']);
+    });
+
+    test('with a host name besides the secret, it fails with the message the README quotes', () => {
+      const quoted = /fails at synth with\s+`([^`]+)`/.exec(example.text)?.[1];
+      expect(quoted).toBe('dms.sourceSecret: received together with dms.sourceHostname; expected one or the other');
+      const withHost = example.code.replace('sourceSecret,', "sourceSecret,\n    sourceHostname: 'db.corp.example.com',");
+      expect(withHost).not.toBe(example.code);
+      expect(() => runExample(withHost)).toThrow(quoted!);
+    });
+  });
+
+  describe('5. No DataSync agent', () => {
+    const [app] = runExample(byTitle('5.').code);
+    const pipeline = pipelineOf(app);
+    const resources = resourcesOf(app);
+
+    test('there is no DataSyncStack, no DataSync resource and no agent instance', () => {
+      expect(Object.keys(pipeline.nestedStacks)).not.toContain('DataSyncStack');
+      expect(resources.filter((r) => /DataSyncStack/.test(r.id) || /DataSyncStack/.test(r.stack)).map((r) => `${r.stack}/${r.id}`)).toEqual([]);
+      const types = resources.map((r) => r.resource.Type as string);
+      expect(types.filter((t) => /^(AWS|Custom)::DataSync/.test(t) || t === 'AWS::EC2::Instance')).toEqual([]);
+      expect(pipeline.dataSyncLocationArn).toBeUndefined();
+    });
+
+    test('the Transfer Family role may upload under incoming/ only', () => {
+      const policies = resources.filter((r) => r.resource.Type === 'AWS::IAM::Policy'
+        && JSON.stringify(r.resource.Properties.Roles).includes('TransferUserRole'));
+      expect(policies).toHaveLength(1);
+      const s3 = policies[0].resource.Properties.PolicyDocument.Statement.filter((st: any) => [st.Action].flat().some((a: string) => a.startsWith('s3:')));
+      expect(s3.map((st: any) => [[st.Action].flat().sort(), JSON.stringify(st.Resource)])).toEqual([
+        [['s3:AbortMultipartUpload', 's3:PutObject'], expect.stringMatching(/"\/incoming\/\*"\]\]\}$/)],
+      ]);
+    });
   });
 
   test('the wrong inputs fail with the errors the README shows', () => {
