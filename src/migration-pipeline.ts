@@ -67,8 +67,8 @@ export interface MigrationPipelineProps {
 
   /**
    * The on-premises network (address ranges and file-share ports). When given, the replication instance reaches
-   * the source port only in these ranges, the DataSync agent only HTTPS and the file-share ports in them, and a VPC
-   * range that overlaps them fails at synth.
+   * the source port only in these ranges, the DataSync agent reaches HTTPS (the DataSync service, at any address)
+   * and the file-share ports only in these ranges, and a VPC range that overlaps them fails at synth.
    * @default - no on-premises ranges: DMS may reach the source port at any IPv4 address and the agent any address
    * (the source's address is only known at run time, from its secret)
    */
