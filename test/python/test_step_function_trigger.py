@@ -16,6 +16,10 @@ KEY = "incoming/sales/2024-06-01/orders batch 1.csv"
 VERSION_ID = "Hk3tq8Zr1pXb2GmV.d9yWn4eLc7Jf0Ao"
 REPORT_KEY = "reports/sales/2024-06-01/orders batch 1.csv.json"
 ALLOWED_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+# The execution name of the sample object: its key made name-safe, then the first 16 hex digits of
+# sha256("<bucket>\n<key>\n<versionId>"), worked out with `printf ... | sha256sum` rather than by the code under test.
+# Every Lambda container must arrive at the same name, or a redelivered message would start a second migration.
+EXPECTED_NAME = "incoming-sales-2024-06-01-orders-batch-1-csv-6fcff66aee4a19af"
 
 
 @pytest.fixture
@@ -51,7 +55,7 @@ def test_starts_an_execution_with_the_object_and_the_validation_result(state_mac
     [result] = step_function_trigger.handler(event, None)
 
     [execution] = executions(state_machine)
-    expected_name = step_function_trigger.execution_name(BUCKET, KEY, VERSION_ID)
+    expected_name = EXPECTED_NAME
     assert execution["name"] == expected_name
     assert result == {"executionArn": execution["executionArn"], "executionName": expected_name, "duplicate": False}
     started_with = json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"])
@@ -97,8 +101,8 @@ def test_a_new_version_of_the_same_object_starts_its_own_execution(state_machine
     step_function_trigger.handler(passed_event(versionId="version-2"), None)
 
     names = {execution["name"] for execution in executions(state_machine)}
-    assert names == {step_function_trigger.execution_name(BUCKET, KEY, "version-1"),
-                     step_function_trigger.execution_name(BUCKET, KEY, "version-2")}
+    assert names == {"incoming-sales-2024-06-01-orders-batch-1-csv-ae2902b8585e1abb",
+                     "incoming-sales-2024-06-01-orders-batch-1-csv-f01c875579ea25e8"}
 
 
 def test_without_a_version_id_the_validation_run_tells_uploads_apart(state_machine):
@@ -106,7 +110,11 @@ def test_without_a_version_id_the_validation_run_tells_uploads_apart(state_machi
     step_function_trigger.handler(passed_event(versionId=None, jobRunId="jr_one"), None)
     step_function_trigger.handler(passed_event(versionId=None, jobRunId="jr_two"), None)
 
-    assert len(executions(state_machine)) == 2
+    # sha256 of "<bucket>\n<key>\nrun:jr_one" and "...\nrun:jr_two"
+    assert sorted(execution["name"] for execution in executions(state_machine)) == [
+        "incoming-sales-2024-06-01-orders-batch-1-csv-543c9a1657607b15",
+        "incoming-sales-2024-06-01-orders-batch-1-csv-e1993a474f5825e0",
+    ]
 
 
 def test_results_that_did_not_pass_are_ignored(state_machine, audit_events):
@@ -207,16 +215,18 @@ def test_missing_configuration_fails_loudly(aws):
         step_function_trigger.handler(load_event("sns-validation-passed.json"), None)
 
 
-@pytest.mark.parametrize("key", [
-    "incoming/sales/2024-06-01/orders batch 1.csv",
-    "incoming/" + "very-long-folder-name/" * 20 + "file.csv",
-    "incoming/ünïcödé/データ.csv",
-    "incoming/weird chars {}[]<>?*\"#%\\^|~`$&,;:/.csv",
-    "///",
+@pytest.mark.parametrize(("key", "expected"), [
+    ("incoming/sales/2024-06-01/orders batch 1.csv", EXPECTED_NAME),
+    ("incoming/" + "very-long-folder-name/" * 20 + "file.csv",
+     "incoming-very-long-folder-name-very-long-folder-name-very-long-834fac2e1cd02435"),
+    ("incoming/ünïcödé/データ.csv", "incoming-n-c-d-csv-757f98758b31726a"),
+    ("incoming/weird chars {}[]<>?*\"#%\\^|~`$&,;:/.csv", "incoming-weird-chars-csv-bc9c02ab1d7cf012"),
+    ("///", "object-db65aaa24ef0b9c1"),
 ])
-def test_execution_names_are_valid_stable_and_readable(key):
+def test_execution_names_are_valid_stable_and_readable(key, expected):
     name = step_function_trigger.execution_name(BUCKET, key, VERSION_ID)
 
+    assert name == expected
     assert ALLOWED_NAME.match(name), name
     assert name == step_function_trigger.execution_name(BUCKET, key, VERSION_ID)
     assert name != step_function_trigger.execution_name(BUCKET, key, "another-version")
