@@ -39,7 +39,10 @@ def profile_of(**overrides):
 
 def test_optional_arguments_default_when_absent():
     values = validate.read_optional_arguments(["script.py", "--JOB_NAME", "validate"])
-    assert values == validate.OPTIONAL_DEFAULTS
+    assert values == {
+        "expected_columns": "", "required_columns": "", "unique_key_columns": "", "min_rows": "",
+        "audit_event_bus": "default", "pipeline_name": "migration-pipeline", "incoming_prefix": "incoming/",
+    }
 
 
 def test_optional_arguments_read_separate_inline_and_empty_values():
