@@ -332,3 +332,13 @@ def test_the_answer_is_given_up_after_three_attempts(dms, clock, monkeypatch, re
     assert answer["Status"] == "SUCCESS"
     assert [sent["method"] for sent in response_url.received] == ["PUT", "PUT", "PUT"]
     assert clock["slept"] == [1, 2]
+
+
+@pytest.mark.parametrize(("properties", "context", "seconds"), [
+    ({}, None, 600.0),  # the default wait, with no Lambda context to cap it
+    ({"MaxWaitSeconds": "120"}, None, 120.0),
+    ({"MaxWaitSeconds": "600"}, Context(remaining_ms=90_000), 60.0),  # 90 s left, 30 s kept for the answer
+    ({"MaxWaitSeconds": "600"}, Context(remaining_ms=10_000), 0.0),  # never negative
+])
+def test_the_wait_budget(properties, context, seconds):
+    assert guard.wait_budget(properties, context) == seconds

@@ -792,3 +792,33 @@ def test_console_links_follow_the_region(region, expected):
 ])
 def test_stop_reasons_are_normalised(text, expected):
     assert remediation.normalise_stop_reason(text) == expected
+
+
+@pytest.mark.parametrize(("status", "reason", "verdict"), [
+    ("running", None, "active"),
+    ("failed", None, "error"),
+    ("creating", None, "unknown"),
+    ("stopped", "Stop Reason FATAL_ERROR", "error"),
+    ("stopped", "STOP_REASON_FULL_LOAD_ONLY_FINISHED", "normal"),
+    ("stopped", "Stop Reason SOMETHING_NEW", "unknown"),
+    ("stopped", None, "unknown"),
+])
+def test_the_dms_stop_verdicts(status, reason, verdict):
+    task = {"Status": status}
+    if reason:
+        task["StopReason"] = reason
+
+    assert remediation.dms_stop_verdict(task, {}) == verdict
+
+
+def test_the_first_stop_reason_in_a_message_counts():
+    assert remediation.normalise_stop_reason("Stop Reason FATAL_ERROR (earlier: Stop Reason NORMAL)") == "FATAL_ERROR"
+
+
+@pytest.mark.parametrize(("error", "transient"), [
+    ("Lambda.ServiceException", True),
+    ("DatabaseMigration.Client.TooManyRequestsException", True),  # matched on the last dotted part only
+    ("States.Runtime", False),
+])
+def test_transient_failures_are_recognised_by_the_last_part_of_the_error_name(error, transient):
+    assert remediation.is_transient_failure("FAILED", error, None) is transient

@@ -222,6 +222,9 @@ def test_missing_configuration_fails_loudly(aws):
     ("incoming/ünïcödé/データ.csv", "incoming-n-c-d-csv-757f98758b31726a"),
     ("incoming/weird chars {}[]<>?*\"#%\\^|~`$&,;:/.csv", "incoming-weird-chars-csv-bc9c02ab1d7cf012"),
     ("///", "object-db65aaa24ef0b9c1"),
+    ("a" * 100, "a" * 63 + "-ef124912d1ea0fb3"),  # 80 characters: 63 of the key, a hyphen, 16 of the digest
+    ("/leading-slash.csv", "leading-slash-csv-753cbd858de19a22"),
+    ("Xincoming/fileX", "Xincoming-fileX-ec185f978bbf23e5"),
 ])
 def test_execution_names_are_valid_stable_and_readable(key, expected):
     name = step_function_trigger.execution_name(BUCKET, key, VERSION_ID)
@@ -239,3 +242,41 @@ def test_execution_name_keeps_the_start_of_the_key_readable():
     assert name.startswith("incoming-sales-2024-06-01-orders-batch-1-csv-")
     assert len(name.rsplit("-", 1)[1]) == 16
     assert step_function_trigger.execution_name(BUCKET, "///", VERSION_ID).startswith("object-")
+
+
+def test_without_a_version_or_a_run_id_the_name_still_follows_the_object():
+    # sha256 of "<bucket>\n<key>\nrun:"
+    assert step_function_trigger.execution_name(BUCKET, KEY, None, None) == \
+        "incoming-sales-2024-06-01-orders-batch-1-csv-47c7cdd1e5b897b8"
+
+
+def test_a_message_of_exactly_256_kib_is_accepted():
+    padding = step_function_trigger.MAX_MESSAGE_BYTES - len('{"pad":""}')
+    raw = '{"pad":"' + "x" * padding + '"}'
+    assert len(raw.encode("utf-8")) == 256 * 1024
+
+    assert step_function_trigger.parse_validation_message(raw, "m-1") == {"pad": "x" * padding}
+
+
+@pytest.mark.parametrize(("call", "logged"), [
+    (lambda: step_function_trigger.parse_validation_message("", "m-1"),
+     {"message": "rejected event: SNS record has no Message", "messageId": "m-1"}),
+    (lambda: step_function_trigger.parse_validation_message("x" * (256 * 1024 + 1), "m-1"),
+     {"message": "rejected event: SNS message is larger than 256 KB", "messageId": "m-1", "sizeBytes": 256 * 1024 + 1}),
+    (lambda: step_function_trigger.parse_validation_message("{oops", "m-1"),
+     {"message": "rejected event: SNS message is not JSON", "messageId": "m-1",
+      "error": "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"}),
+    (lambda: step_function_trigger.parse_validation_message("[1]", "m-1"),
+     {"message": "rejected event: SNS message is not a JSON object", "messageId": "m-1"}),
+    (lambda: step_function_trigger.required_object_fields({"bucket": "", "key": "k", "reportKey": "r"}, "m-1"),
+     {"message": "rejected event: validation message has no bucket", "messageId": "m-1"}),
+    (lambda: step_function_trigger.required_object_fields({"bucket": "b", "key": "k", "reportKey": "r", "versionId": ""}, "m-1"),
+     {"message": "rejected event: validation message has an invalid versionId", "messageId": "m-1"}),
+])
+def test_a_rejected_message_is_logged_with_its_message_id_and_what_was_wrong(call, logged, capsys):
+    with pytest.raises(step_function_trigger.InvalidEventError):
+        call()
+
+    [line] = json_logs(capsys.readouterr().out)
+    assert {key: line[key] for key in logged} == logged
+    assert line["level"] == "ERROR"
