@@ -14,19 +14,26 @@ WORK=.mutation
 # The modules mutated, and the test files that exercise them (mutmut runs, for each mutant, only the tests among
 # these that called the mutated function; it finds them in one instrumented run of these files).
 MODULES="step_function_trigger glue_trigger remediation dms_task_guard validate"
-TESTS="test_step_function_trigger.py test_glue_trigger.py test_remediation.py test_dms_task_guard.py test_validate.py"
+TESTS="test_step_function_trigger.py test_glue_trigger.py test_remediation.py test_remediation_validation.py test_dms_task_guard.py test_validate.py"
 # The functions mutated: the decisions each handler takes (what to start, skip, retry, resume, quarantine, pass or
 # fail). Every mutant reruns moto-backed tests, about two seconds each, so the list is what fits the CI budget.
 FUNCTIONS="
 step_function_trigger.execution_name step_function_trigger.parse_validation_message
 step_function_trigger.required_object_fields
-glue_trigger.event_time glue_trigger.started_before glue_trigger.job_arguments
+glue_trigger.event_time glue_trigger.job_arguments
 remediation.dms_stop_verdict remediation.normalise_stop_reason remediation.is_transient_failure
 remediation.quarantine_key_for remediation.non_negative_int_env remediation.parse_outcome
 dms_task_guard.wait_budget
 validate.check_expected_columns validate.check_required_columns validate.check_unique_key validate.check_min_rows
 validate.evaluate validate.parse_min_rows validate.parse_column_list validate.file_format_of validate.report_key_for
 "
+
+# test_remediation_validation.py runs the synthesized state machine: it reads the example app's templates.
+if [ ! -f cdk.out/TapStack.template.json ]; then
+  echo "mutation: cdk.out is missing; run 'npx projen synth:example' first" >&2
+  exit 1
+fi
+export CDK_OUT="$ROOT/cdk.out"
 
 rm -rf "$WORK"
 mkdir -p "$WORK/src/runtime" "$WORK/test"
