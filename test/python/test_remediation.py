@@ -822,3 +822,24 @@ def test_the_first_stop_reason_in_a_message_counts():
 ])
 def test_transient_failures_are_recognised_by_the_last_part_of_the_error_name(error, transient):
     assert remediation.is_transient_failure("FAILED", error, None) is transient
+
+
+@pytest.mark.parametrize(("cause", "outcome"), [
+    ('{"reason": "MISMATCH", "tables": {"total": 3}}', {"reason": "MISMATCH", "tables": {"total": 3}}),
+    ("[1, 2]", {}),  # JSON, but not the outcome object
+])
+def test_the_outcome_is_read_from_the_execution_cause(cause, outcome, capsys):
+    assert remediation.parse_outcome(cause) == outcome
+    assert json_logs(capsys.readouterr().out) == []
+
+
+@pytest.mark.parametrize(("cause", "logged_cause"), [
+    (None, ""),
+    ("States.Timeout " + "x" * 300, ("States.Timeout " + "x" * 300)[:200]),  # the log keeps the first 200 characters
+])
+def test_a_cause_that_is_not_the_outcome_is_logged_and_read_as_no_outcome(cause, logged_cause, capsys):
+    assert remediation.parse_outcome(cause) == {}
+
+    [line] = json_logs(capsys.readouterr().out)
+    assert (line["level"], line["message"], line["cause"]) == (
+        "WARN", "execution cause is not the migration outcome JSON", logged_cause)
