@@ -23,7 +23,8 @@ step_function_trigger.required_object_fields
 glue_trigger.event_time glue_trigger.job_arguments
 remediation.dms_stop_verdict remediation.normalise_stop_reason remediation.is_transient_failure
 remediation.quarantine_key_for remediation.non_negative_int_env remediation.parse_outcome
-dms_task_guard.wait_budget
+remediation.read_resume_count
+dms_task_guard.wait_budget dms_task_guard.stop_and_wait
 validate.check_expected_columns validate.check_required_columns validate.check_unique_key validate.check_min_rows
 validate.evaluate validate.parse_min_rows validate.parse_column_list validate.file_format_of validate.report_key_for
 "

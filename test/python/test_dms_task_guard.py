@@ -342,3 +342,26 @@ def test_the_answer_is_given_up_after_three_attempts(dms, clock, monkeypatch, re
 ])
 def test_the_wait_budget(properties, context, seconds):
     assert guard.wait_budget(properties, context) == seconds
+
+
+class ScriptedStatuses:
+    """A DMS client whose task reports the given statuses, one per describe."""
+
+    def __init__(self, statuses):
+        self.statuses = list(statuses)
+
+    def describe_replication_tasks(self, **params):
+        return {"ReplicationTasks": [{"ReplicationTaskIdentifier": TASK_ID, "Status": self.statuses.pop(0),
+                                      "ReplicationTaskArn": "arn:aws:dms:us-west-2:123456789012:task:T"}]}
+
+
+def test_an_unknown_task_state_is_logged_and_waited_out(clock, capsys):
+    dms = ScriptedStatuses(["moving-sideways", "stopping", "stopped"])
+
+    state = guard.stop_and_wait(dms, TASK_ID, deadline=clock["t"] + 600)
+
+    assert state == "stopped"
+    assert clock["slept"] == [guard.POLL_SECONDS] * 2
+    warnings = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"warning"' in line]
+    assert warnings == [{"level": "warning", "handler": "dms-task-guard", "message": "unknown task state; waiting for it to settle",
+                         "task": TASK_ID, "status": "moving-sideways"}]

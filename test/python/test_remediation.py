@@ -213,7 +213,7 @@ def test_the_resume_limit_comes_from_the_environment(pipeline, monkeypatch):
     dms.stubber.assert_no_pending_responses()
 
 
-def test_a_hand_edited_counter_stops_self_healing(pipeline, alerts):
+def test_a_hand_edited_counter_stops_self_healing(pipeline, alerts, capsys):
     task_arn = create_dms_task(resume_count="lots")
     dms = stub_dms("add_tags_to_resource")
     expect_describe(dms, task_arn, "failed")
@@ -222,6 +222,9 @@ def test_a_hand_edited_counter_stops_self_healing(pipeline, alerts):
 
     assert result["action"] == "ALERT_ONLY"
     assert moto_task_status(task_arn) == "creating"
+    warnings = [line for line in json_logs(capsys.readouterr().out) if line["level"] == "WARN"]
+    assert [(w["message"], w["taskArn"], w["tagValue"]) for w in warnings] == [
+        ("resume counter tag is not a number; treating the limit as reached", task_arn, "lots")]
 
 
 @pytest.mark.parametrize("stop_reason", ["Stop Reason FULL_LOAD_ONLY_FINISHED", "STOP_REASON_FULL_LOAD_COMPLETED",
