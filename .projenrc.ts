@@ -90,7 +90,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     include: ['src/**/*.ts', 'test/**/*.ts', 'integ/**/*.ts', 'projenrc/**/*.ts', '.projenrc.ts'],
   },
 
-  gitignore: ['test-reports/', 'typecheck-and-lint-probe-*/', 'cdk.out/', '.venv/', '__pycache__/', '.pytest_cache/', 'dist/', 'integ/cdk-integ.out.*', 'integ/*.js.snapshot/asset.*/__pycache__/'],
+  gitignore: ['test-reports/', 'typecheck-and-lint-probe-*/', 'cdk.out/', '.venv/', '__pycache__/', '.pytest_cache/', 'dist/', 'integ/cdk-integ.out.*', 'integ/*.js.snapshot/asset.*/__pycache__/', '.mutation/'],
 });
 
 // @swc/jest replaces ts-jest as the transform.
@@ -144,9 +144,16 @@ project.addTask('lint:cfn', {
   description: 'cfn-lint over every synthesized template, root and nested',
   exec: `${VENV_PYTHON} -c 'import sys; from cfnlint.runner import main; sys.exit(main())' cdk.out/*.template.json`,
 });
+// The Python tests read the templates in cdk.out, so run on their own they synthesize the example app first
+// (the test task's lane synthesizes once and then runs PYTEST itself).
+const PYTEST = `${VENV_PYTHON} -m pytest test/python -q -p no:cacheprovider`;
 project.addTask('test:python', {
-  description: 'Execute the Lambda handlers, the Glue rules, the state machine and the rule patterns against moto',
-  exec: `${VENV_PYTHON} -m pytest test/python -q -p no:cacheprovider`,
+  description: 'Synthesize the example app, then execute the Lambda handlers, the Glue rules, the state machine and the rule patterns against moto',
+  steps: [{ spawn: 'synth:example' }, { exec: PYTEST }],
+});
+project.addTask('test:mutation', {
+  description: 'Mutation testing (mutmut) of the runtime handlers\' decision logic: reports the kill rate; fails on a surviving mutant not listed in test/mutation/equivalent-mutants.json',
+  steps: [{ spawn: 'python:env' }, { exec: 'bash scripts/mutation-test.sh' }],
 });
 project.addTask('integ:verify', {
   description: 'Verify the committed integ snapshot of the example app (offline)',
@@ -211,7 +218,7 @@ const commandsOf = (name: string) => {
 const jestShard = (shard: string) =>
   `CDK_VALIDATION=false jest --ci --shard=${shard} --maxWorkers=1 --testPathIgnorePatterns=/node_modules/ --testPathIgnorePatterns=${PYTHON_BINDINGS_TEST}`;
 project.testTask.exec(inParallel({
-  example: [commandsOf('synth:example'), commandsOf('lint:cfn'), commandsOf('test:python'), jestShard('1/2')].join(' && '),
+  example: [commandsOf('synth:example'), commandsOf('lint:cfn'), PYTEST, jestShard('1/2')].join(' && '),
   // The Python bindings test reads the jsii assembly that docgen:check has just compiled, instead of compiling again.
   library: [
     commandsOf('typecheck-and-lint'), 'projen docgen:check', `jest --ci ${PYTHON_BINDINGS_TEST}`, jestShard('2/2'), commandsOf('integ:verify'),

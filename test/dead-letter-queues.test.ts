@@ -17,6 +17,23 @@ const templates: Array<[string, Template]> = [['root', fx.root], ...NESTED_STACK
 
 interface DeadLetterTarget { stack: string; ruleId: string; queueId: string; resources: Record<string, any> }
 
+/** Every target of every rule, as "stack/rule/target id", each followed by the queue it dead-letters to (or "none"). */
+function everyRuleTarget(): string[] {
+  const found: string[] = [];
+  for (const [stack, template] of templates) {
+    const resources = template.toJSON().Resources ?? {};
+    for (const [ruleId, rule] of Object.entries(resources) as Array<[string, any]>) {
+      if (rule.Type === 'AWS::Events::Rule') {
+        for (const target of rule.Properties.Targets ?? []) {
+          const queue = target.DeadLetterConfig?.Arn?.['Fn::GetAtt']?.[0] ?? 'none';
+          found.push(`${stack}/${ruleId}/${target.Id} -> ${queue}`);
+        }
+      }
+    }
+  }
+  return found.sort();
+}
+
 function deadLetterTargets(): DeadLetterTarget[] {
   const found: DeadLetterTarget[] = [];
   for (const [stack, template] of templates) {
@@ -51,6 +68,20 @@ describe('EventBridge dead-letter queues', () => {
 
   test('every rule target has one (the incoming-object rule, four failure rules, six audit rules)', () => {
     expect(targets).toHaveLength(11);
+    // Every target, with or without a queue: a new target without one shows up here as "-> none".
+    expect(everyRuleTarget()).toEqual([
+      'MonitoringStack/MonitoringAuditDataSyncRule46460781/Target0 -> EventTargetDeadLetterQueue8A723225',
+      'MonitoringStack/MonitoringAuditDmsRule4038B9AA/Target0 -> EventTargetDeadLetterQueue8A723225',
+      'MonitoringStack/MonitoringAuditGlueRuleF5993721/Target0 -> EventTargetDeadLetterQueue8A723225',
+      'MonitoringStack/MonitoringAuditPipelineRule37F618D1/Target0 -> EventTargetDeadLetterQueue8A723225',
+      'MonitoringStack/MonitoringAuditS3RuleB518538E/Target0 -> EventTargetDeadLetterQueue8A723225',
+      'MonitoringStack/MonitoringAuditStepFunctionsRule7837FE41/Target0 -> EventTargetDeadLetterQueue8A723225',
+      'MonitoringStack/MonitoringDmsFailureRule3BA5A733/Target0 -> EventTargetDeadLetterQueue8A723225',
+      'MonitoringStack/MonitoringGlueFailureRuleA372AE8A/Target0 -> EventTargetDeadLetterQueue8A723225',
+      'MonitoringStack/MonitoringS3DeletionRule5EB40ECC/Target0 -> EventTargetDeadLetterQueue8A723225',
+      'MonitoringStack/MonitoringStepFunctionsFailureRule38A8944D/Target0 -> EventTargetDeadLetterQueue8A723225',
+      'root/PipelineS3ObjectCreatedRule15F9B25C/Target0 -> PipelineIncomingRuleDeadLetterQueueD3628CE0',
+    ]);
   });
 
   test('each queue policy lets events.amazonaws.com send only for the rule that uses it (aws:SourceArn)', () => {

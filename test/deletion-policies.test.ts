@@ -68,7 +68,9 @@ describe.each([
   });
 
   test.each(DATA_HOLDING_TYPES)('every %s is deleted with the stack and on replacement (DeletionPolicy and UpdateReplacePolicy Delete)', (type) => {
-    for (const r of ofType(resources, type)) {
+    const found = ofType(resources, type);
+    expect(found.length).toBeGreaterThan(0);
+    for (const r of found) {
       expect({ id: r.id, deletion: r.resource.DeletionPolicy, replace: r.resource.UpdateReplacePolicy })
         .toEqual({ id: r.id, deletion: 'Delete', replace: 'Delete' });
     }
@@ -76,7 +78,8 @@ describe.each([
 
   test('every bucket is emptied of all versions before it is deleted (CDK auto-delete custom resource and its tag)', () => {
     const buckets = ofType(resources, 'AWS::S3::Bucket');
-    expect(buckets.length).toBeGreaterThanOrEqual(4);
+    // Data, script and access-log buckets (StorageStack), the audit backup bucket (LoggingStack).
+    expect(buckets).toHaveLength(4);
     const emptied = autoDeletedBuckets(resources);
     for (const bucket of buckets) {
       expect({ id: bucket.id, emptied: emptied.has(`${bucket.stack}/${bucket.id}`), tagged: hasAutoDeleteTag(bucket) })
@@ -143,9 +146,13 @@ describe('retainData and the environment suffix', () => {
     expect(Annotations.fromStack(fixture.stack).findWarning('*', Match.stringLikeRegexp('retainData'))).toEqual([]);
   });
 
-  test('multi-AZ DMS follows the prod suffix, not retainData', () => {
-    const devRetained = allResources(synthPipeline({ environmentSuffix: 'dev', retainData: true }));
-    expect(ofType(devRetained, 'AWS::DMS::ReplicationInstance')[0].resource.Properties.MultiAZ).toBe(false);
+  test.each([
+    ['dev with retainData true', { environmentSuffix: 'dev', retainData: true }, false],
+    ['prod with retainData false', { environmentSuffix: 'prod', retainData: false }, true],
+  ])('multi-AZ DMS follows the prod suffix, not retainData: %s', (_name, props: MigrationPipelineProps, multiAz) => {
+    const instances = ofType(allResources(synthPipeline(props)), 'AWS::DMS::ReplicationInstance');
+    expect(instances).toHaveLength(1);
+    expect(instances[0].resource.Properties.MultiAZ).toBe(multiAz);
   });
 });
 

@@ -4,7 +4,7 @@
  * resource fails this test until its service's rule is added to NAME_RULES below (with the document it comes from).
  */
 import { describe, test, expect } from '@jest/globals';
-import { buildPipeline, NESTED_STACK_NAMES, synthesizeWith, synthPipeline } from './pipeline-fixture';
+import { buildPipeline, NESTED_STACK_NAMES, synthesizeWith, synthPipeline, validatePipeline } from './pipeline-fixture';
 
 interface NameRule {
   /** The AWS document and the rule as it states it. */
@@ -311,6 +311,9 @@ describe('the environment suffix validator (names end in it, see above)', () => 
   });
 
   test.each(['a', 'a1-b2-c3-d45', 'dev', 'prod', 'team-a'])('accepts %p', (suffix) => {
-    expect(buildPipeline({ environmentSuffix: suffix }).environmentSuffix).toBe(suffix);
+    const pipeline = buildPipeline({ environmentSuffix: suffix });
+    // A rejected suffix is reported by the construct validations (and replaced by 'dev'), so they must run clean.
+    expect(() => validatePipeline(pipeline)).not.toThrow();
+    expect(pipeline.environmentSuffix).toBe(suffix);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, test, expect } from '@jest/globals';
-import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { MigrationPipeline, MigrationPipelineProps } from '../src';
@@ -76,7 +76,9 @@ describe('environment suffix', () => {
     dev.nested('DatabaseStack').hasResource('AWS::RDS::DBCluster', { DeletionPolicy: 'Delete', Properties: { DeletionProtection: false } });
     const buckets = Object.values(dev.nested('StorageStack').findResources('AWS::S3::Bucket')) as any[];
     expect(buckets.map((b) => b.DeletionPolicy)).toEqual(['Delete', 'Delete', 'Delete']);
-    expect(RemovalPolicy.DESTROY).toBe('destroy');
+    // A bucket is deleted only when empty: the dev buckets are emptied first, the prod buckets are kept as they are.
+    dev.nested('StorageStack').resourceCountIs('Custom::S3AutoDeleteObjects', 3);
+    prod.nested('StorageStack').resourceCountIs('Custom::S3AutoDeleteObjects', 0);
   });
 });
 

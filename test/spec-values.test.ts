@@ -65,7 +65,9 @@ describe('NetworkStack', () => {
   test('logs flows and keeps S3 traffic on a gateway endpoint', () => {
     const t = fx.nested('NetworkStack');
     t.hasResourceProperties('AWS::EC2::FlowLog', { ResourceType: 'VPC', TrafficType: 'ALL' });
-    t.hasResourceProperties('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway', ServiceName: Match.objectLike({}) });
+    const endpoint = onlyResource(t, 'AWS::EC2::VPCEndpoint');
+    expect(endpoint.Properties.VpcEndpointType).toBe('Gateway');
+    expect(endpoint.Properties.ServiceName).toEqual({ 'Fn::Join': ['', ['com.amazonaws.', { Ref: 'AWS::Region' }, '.s3']] });
   });
 
   test('opens Aurora 3306 only to DMS', () => {
@@ -288,7 +290,7 @@ describe('LambdaStack', () => {
         Handler: 'index.handler',
         Timeout: 60,
         TracingConfig: { Mode: 'Active' },
-        DeadLetterConfig: { TargetArn: expect.anything() },
+        DeadLetterConfig: { TargetArn: { Ref: expect.stringMatching(/MessagingDeadLetterQueue[0-9A-F]{8}Arn$/) } },
       });
       expect(JSON.stringify(fn.Properties.VpcConfig.SubnetIds)).toMatch(/Private/);
       expect(typeof fn.Properties.Code.ZipFile).toBe('string');
@@ -298,14 +300,14 @@ describe('LambdaStack', () => {
   test('the remediation function reads its topic from the environment', () => {
     fx.nested('LambdaStack').hasResourceProperties('AWS::Lambda::Function', {
       FunctionName: 'migration-remediation-dev',
-      Environment: { Variables: Match.objectLike({ ALERT_TOPIC_ARN: { Ref: Match.anyValue() } }) },
+      Environment: { Variables: Match.objectLike({ ALERT_TOPIC_ARN: { Ref: Match.stringLikeRegexp('MessagingAlertTopic[0-9A-F]{8}Ref$') } }) },
     });
   });
 
   test('the Step Functions trigger gets the state machine ARN from its environment', () => {
     fx.nested('LambdaStack').hasResourceProperties('AWS::Lambda::Function', {
       FunctionName: 'migration-sfn-trigger-dev',
-      Environment: { Variables: Match.objectLike({ STATE_MACHINE_ARN: { Ref: Match.anyValue() } }) },
+      Environment: { Variables: Match.objectLike({ STATE_MACHINE_ARN: { Ref: Match.stringLikeRegexp('OrchestrationStateMachine[0-9A-F]{8}Ref$') } }) },
     });
   });
 
@@ -419,7 +421,10 @@ describe('MonitoringStack', () => {
   test('the S3 rule watches only the pipeline\'s own buckets', () => {
     const rule = Object.values(resourcesOf(fx.nested('MonitoringStack'), 'AWS::Events::Rule'))
       .find((r: any) => r.Properties.EventPattern['detail-type']?.[0] === 'Object Deleted') as any;
-    expect(rule.Properties.EventPattern.detail.bucket.name).toHaveLength(2);
+    const watched = (rule.Properties.EventPattern.detail.bucket.name as any[]).map((name) => name.Ref);
+    expect(watched).toHaveLength(2);
+    expect(watched[0]).toMatch(/StorageDataBucket[0-9A-F]{8}Ref$/);
+    expect(watched[1]).toMatch(/StorageScriptBucket[0-9A-F]{8}Ref$/);
   });
 });
 
@@ -462,7 +467,9 @@ describe('S3 incoming rule (main stack)', () => {
       'detail': { bucket: { name: [expect.anything()] }, object: { key: [{ prefix: 'incoming/' }] } },
     });
     expect(JSON.stringify(rule.Properties.Targets[0].Arn)).toContain('LambdaStack');
-    expect(rule.Properties.Targets[0].DeadLetterConfig).toBeDefined();
+    expect(rule.Properties.Targets[0].DeadLetterConfig).toEqual({
+      Arn: { 'Fn::GetAtt': [expect.stringMatching(/^PipelineIncomingRuleDeadLetterQueue[0-9A-F]{8}$/), 'Arn'] },
+    });
   });
 });
 

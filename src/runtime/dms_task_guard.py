@@ -195,7 +195,7 @@ def send_response(event, status, physical_id, data=None, reason=None):
         except (urllib.error.URLError, OSError) as err:
             _log("warning", "sending the response failed", attempt=attempt, error=repr(err))
             if attempt < RESPONSE_ATTEMPTS:
-                time.sleep(attempt)
+                sleep(attempt)
     _log("error", "could not send the response to CloudFormation", status=status)
     return body
 

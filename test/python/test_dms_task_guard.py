@@ -6,6 +6,10 @@ Runs against moto's DMS, which starts and stops tasks at once; a thin wrapper ma
 "stopping" for a few polls, as DMS does, and the wait runs on a fake clock.
 """
 
+import http.server
+import json
+import threading
+
 import boto3
 import pytest
 from moto import mock_aws
@@ -101,7 +105,7 @@ def marker(dms, identifier=TASK_ID):
     return next((tag["Value"] for tag in tags if tag["Key"] == "migration-pipeline:stopped-for-deployment"), None)
 
 
-def request(request_type, identifier=TASK_ID, old_identifier=None, max_wait="600"):
+def request(request_type, identifier=TASK_ID, old_identifier=None, max_wait="600", response_url=None):
     event = {
         "RequestType": request_type, "StackId": STACK_ID, "RequestId": "req-1", "LogicalResourceId": "TaskStopGuard",
         "ResourceType": "Custom::DmsTaskStopGuard",
@@ -109,6 +113,8 @@ def request(request_type, identifier=TASK_ID, old_identifier=None, max_wait="600
     }
     if request_type != "Create":
         event["PhysicalResourceId"] = f"dms-task-guard:{identifier}"
+    if response_url:
+        event["ResponseURL"] = response_url
     if request_type == "Update":
         event["OldResourceProperties"] = {"ReplicationTaskIdentifier": old_identifier or identifier, "Fingerprint": "old"}
     return event
@@ -285,3 +291,138 @@ def test_clearing_the_marker_of_an_absent_task_or_on_delete_succeeds(dms, clock,
     assert guard.handler(clear_request("Create"), Context())["Status"] == "SUCCESS"
     assert guard.handler(clear_request("Delete"), Context())["Status"] == "SUCCESS"
     assert "remove_tags_from_resource" not in client.calls
+
+
+# The answer to CloudFormation: a PUT of the response document to the pre-signed S3 URL in ResponseURL, with an
+# empty Content-Type (the URL is signed without one; "Custom resource response objects", CloudFormation User Guide).
+class _CloudFormationResponseUrl(http.server.BaseHTTPRequestHandler):
+    """Records every request, whatever its method; answers 500 to the first `server.failures` of them."""
+
+    def _record(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        self.server.received.append({
+            "method": self.command, "path": self.path, "content_type": self.headers.get("Content-Type"),
+            "body": self.rfile.read(length),
+        })
+        failing = len(self.server.received) <= self.server.failures
+        self.send_response(500 if failing else 200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_PUT = do_POST = do_GET = _record  # noqa: N815 (http.server naming)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def response_url():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _CloudFormationResponseUrl)
+    server.received = []
+    server.failures = 0
+    server.url = f"http://127.0.0.1:{server.server_address[1]}/cfn-response?X-Amz-Signature=abc123"
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_the_answer_is_put_to_the_response_url(dms, clock, monkeypatch, response_url):
+    use(monkeypatch, dms)
+
+    guard.handler(request("Create", response_url=response_url.url), Context())
+
+    assert len(response_url.received) == 1
+    sent = response_url.received[0]
+    assert sent["method"] == "PUT"
+    assert sent["path"] == "/cfn-response?X-Amz-Signature=abc123"
+    assert sent["content_type"] == ""
+    assert json.loads(sent["body"]) == {
+        "Status": "SUCCESS", "PhysicalResourceId": "dms-task-guard:migration-task-dev", "StackId": STACK_ID,
+        "RequestId": "req-1", "LogicalResourceId": "TaskStopGuard", "Data": {},
+    }
+
+
+def test_the_answer_after_a_stop_carries_the_task_states(dms, clock, monkeypatch, response_url):
+    create_task(dms)
+    use(monkeypatch, dms)
+
+    guard.handler(request("Delete", response_url=response_url.url), Context())
+
+    assert [sent["method"] for sent in response_url.received] == ["PUT"]
+    assert json.loads(response_url.received[0]["body"]) == {
+        "Status": "SUCCESS", "PhysicalResourceId": "dms-task-guard:migration-task-dev", "StackId": STACK_ID,
+        "RequestId": "req-1", "LogicalResourceId": "TaskStopGuard", "Data": {"States": '{"migration-task-dev": "stopped"}'},
+    }
+
+
+def test_a_failed_answer_carries_the_reason_cut_to_1000_characters(dms, clock, monkeypatch, response_url):
+    use(monkeypatch, dms)
+    event = request("Delete", response_url=response_url.url)
+    event["RequestType"] = "Rollback" + "x" * 2000
+
+    guard.handler(event, Context())
+
+    assert len(response_url.received) == 1
+    body = json.loads(response_url.received[0]["body"])
+    assert body["Status"] == "FAILED"
+    assert body["Reason"] == "Unsupported RequestType 'Rollback" + "x" * (1000 - len("Unsupported RequestType 'Rollback"))
+    assert len(body["Reason"]) == 1000
+
+
+def test_a_refused_answer_is_sent_again_after_one_then_two_seconds(dms, clock, monkeypatch, response_url):
+    use(monkeypatch, dms)
+    response_url.failures = 2
+
+    answer = guard.handler(request("Create", response_url=response_url.url), Context())
+
+    assert [sent["method"] for sent in response_url.received] == ["PUT", "PUT", "PUT"]
+    assert len({sent["body"] for sent in response_url.received}) == 1
+    assert json.loads(response_url.received[2]["body"]) == answer
+    assert clock["slept"] == [1, 2]
+
+
+def test_the_answer_is_given_up_after_three_attempts(dms, clock, monkeypatch, response_url):
+    use(monkeypatch, dms)
+    response_url.failures = 10
+
+    answer = guard.handler(request("Create", response_url=response_url.url), Context())
+
+    assert answer["Status"] == "SUCCESS"
+    assert [sent["method"] for sent in response_url.received] == ["PUT", "PUT", "PUT"]
+    assert clock["slept"] == [1, 2]
+
+
+@pytest.mark.parametrize(("properties", "context", "seconds"), [
+    ({}, None, 600.0),  # the default wait, with no Lambda context to cap it
+    ({"MaxWaitSeconds": "120"}, None, 120.0),
+    ({"MaxWaitSeconds": "600"}, Context(remaining_ms=90_000), 60.0),  # 90 s left, 30 s kept for the answer
+    ({"MaxWaitSeconds": "600"}, Context(remaining_ms=10_000), 0.0),  # never negative
+])
+def test_the_wait_budget(properties, context, seconds):
+    assert guard.wait_budget(properties, context) == seconds
+
+
+class ScriptedStatuses:
+    """A DMS client whose task reports the given statuses, one per describe."""
+
+    def __init__(self, statuses):
+        self.statuses = list(statuses)
+
+    def describe_replication_tasks(self, **params):
+        return {"ReplicationTasks": [{"ReplicationTaskIdentifier": TASK_ID, "Status": self.statuses.pop(0),
+                                      "ReplicationTaskArn": "arn:aws:dms:us-west-2:123456789012:task:T"}]}
+
+
+def test_an_unknown_task_state_is_logged_and_waited_out(clock, capsys):
+    dms = ScriptedStatuses(["moving-sideways", "stopping", "stopped"])
+
+    state = guard.stop_and_wait(dms, TASK_ID, deadline=clock["t"] + 600)
+
+    assert state == "stopped"
+    assert clock["slept"] == [guard.POLL_SECONDS] * 2
+    warnings = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"warning"' in line]
+    assert warnings == [{"level": "warning", "handler": "dms-task-guard", "message": "unknown task state; waiting for it to settle",
+                         "task": TASK_ID, "status": "moving-sideways"}]

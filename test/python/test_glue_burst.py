@@ -3,7 +3,7 @@
 The real glue_trigger handler receives 1,000 S3 "Object Created" events (the documented EventBridge shape, from
 test/events) that arrive within one minute, through a model of Lambda's asynchronous invocation: a failed
 attempt is retried twice, one and then two minutes later, and then goes to the dead-letter queue ("How Lambda
-handles errors and retries with asynchronous invocation", Lambda Developer Guide). The audit events are counted.
+handles errors and retries with asynchronous invocation", Lambda Developer Guide). Each delivery leaves one audit event.
 
 moto's Glue ignores JobRunQueuingEnabled and lists runs oldest first, so Glue is a fake that follows the
 documented behaviour instead ("AWS Glue job run statuses", Glue Developer Guide; GetJobRuns and StartJobRun,
@@ -16,6 +16,7 @@ import copy
 import datetime
 import heapq
 import itertools
+import json
 import random
 
 import pytest
@@ -131,7 +132,7 @@ def deliver_asynchronously(clock, deliveries):
 
 
 class AuditEvents:
-    """Counts the audit events (moto's EventBridge takes a tenth of a second per event: too slow for thousands)."""
+    """Records the audit events (moto's EventBridge takes a tenth of a second per event: too slow for thousands)."""
 
     def __init__(self):
         self.entries = []
@@ -140,13 +141,20 @@ class AuditEvents:
         self.entries.extend(Entries)
         return {"FailedEntryCount": 0, "Entries": [{"EventId": str(len(self.entries))} for _ in Entries]}
 
+    def details(self):
+        """The detail of each event, after checking that every event is a "Glue Validation Started" on the default bus."""
+        assert {(e["Source"], e["DetailType"], e["EventBusName"]) for e in self.entries} == {
+            ("migration.pipeline", "Glue Validation Started", "default")}
+        return [json.loads(entry["Detail"]) for entry in self.entries]
+
 
 @pytest.fixture
 def glue_settings(aws, monkeypatch, capsys):
     monkeypatch.setenv("GLUE_JOB_NAME", JOB_NAME)
     monkeypatch.setenv("VALIDATION_TOPIC_ARN", TOPIC_ARN)
-    glue_trigger._clients["events"] = AuditEvents()
-    yield
+    audit = AuditEvents()
+    glue_trigger._clients["events"] = audit
+    yield audit
     capsys.readouterr()  # 1,000 log lines are not worth printing on failure
 
 
@@ -173,6 +181,8 @@ def test_without_queuing_a_burst_ends_in_the_dead_letter_queue(glue_settings):
 
     assert len(glue.runs) == 10
     assert len(dead_letters) == FILES - 10
+    # Only the runs that started are audited; a refused start leaves no audit event.
+    assert [detail["outcome"] for detail in glue_settings.details()] == ["STARTED"] * 10
 
 
 def test_with_the_deployed_queuing_every_file_of_a_burst_is_validated_exactly_once(glue_settings):
@@ -197,6 +207,19 @@ def test_with_the_deployed_queuing_every_file_of_a_burst_is_validated_exactly_on
     # Queued runs drain ten at a time: after 100 rounds of five minutes every run has finished.
     clock.now = BURST_START + datetime.timedelta(minutes=1) + RUN_DURATION * (FILES // 10 + 1)
     assert glue.states() == {"SUCCEEDED"}
+    # One audit event per delivery: STARTED with the new run for each file, ALREADY_STARTED with the same run for
+    # each of the 100 redeliveries.
+    details = glue_settings.details()
+    assert len(details) == FILES + FILES // 10
+    run_by_key = {run["Arguments"]["--source_key"]: run["Id"] for run in glue.runs}
+    started = [(d["key"], d["jobRunId"]) for d in details if d["outcome"] == "STARTED"]
+    already = [(d["key"], d["jobRunId"]) for d in details if d["outcome"] == "ALREADY_STARTED"]
+    assert sorted(started) == sorted(run_by_key.items())
+    assert len(already) == FILES // 10
+    assert sorted(already) == sorted((event["detail"]["object"]["key"], run_by_key[event["detail"]["object"]["key"]])
+                                     for _, event in redelivered)
+    assert {(d["pipeline"], d["action"], d["jobName"]) for d in details} == {
+        ("migration-pipeline", "START_VALIDATION", "migration-validation-dev")}
 
 
 def test_a_redelivery_long_after_the_burst_finds_the_run_beyond_the_first_page(glue_settings):

@@ -1,5 +1,6 @@
 """glue_trigger: S3 Object Created (EventBridge) -> Glue validation job run, executed against moto."""
 
+import datetime
 import json
 
 import boto3
@@ -243,3 +244,19 @@ def test_every_log_line_is_one_json_object(glue_job, capsys):
     assert [line["message"] for line in parsed] == ["validation job started"]
     assert parsed[0]["handler"] == "glue-trigger"
     assert parsed[0]["key"] == DECODED_KEY
+
+
+@pytest.mark.parametrize(("time", "expected"), [
+    ("2024-06-01T09:00:00Z", datetime.datetime(2024, 6, 1, 9, 0, tzinfo=datetime.timezone.utc)),
+    ("2024-06-01T09:00:00", datetime.datetime(2024, 6, 1, 9, 0, tzinfo=datetime.timezone.utc)),  # no zone: UTC
+    ("2024-06-01T11:00:00+02:00", datetime.datetime(2024, 6, 1, 9, 0, tzinfo=datetime.timezone.utc)),
+    ("yesterday", None),
+    (None, None),
+])
+def test_the_event_time_is_read_as_an_aware_utc_time(time, expected):
+    event = {} if time is None else {"time": time}
+
+    parsed = glue_trigger.event_time(event)
+
+    assert parsed == expected
+    assert parsed is None or parsed.utcoffset() is not None

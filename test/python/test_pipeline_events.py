@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 
+import validate
 from pipeline_helpers import ACCOUNT, EVENTS_DIR, REGION, RUNTIME_DIR, load_event, schema_validator
 
 HANDLER_FILES = ("glue_trigger.py", "step_function_trigger.py", "remediation.py")
@@ -95,7 +96,6 @@ def test_the_schema_rejects_events_that_break_the_contract(validator, event):
 
 
 def test_the_glue_scripts_real_message_is_a_valid_validation_result(validator):
-    validate = pytest.importorskip("validate", reason="the Glue script is not in src/runtime")
     source = validate.Source(BUCKET, "incoming/a.csv", None)
     result = validate.Result(outcome=validate.FAILED, findings=("File has 0 rows; at least 1 required",), row_count=0)
 

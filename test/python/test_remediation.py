@@ -228,7 +228,7 @@ def test_the_resume_limit_comes_from_the_environment(pipeline, monkeypatch):
     dms.stubber.assert_no_pending_responses()
 
 
-def test_a_hand_edited_counter_stops_self_healing(pipeline, alerts):
+def test_a_hand_edited_counter_stops_self_healing(pipeline, alerts, capsys):
     task_arn = create_dms_task(resume_count="lots")
     dms = stub_dms("add_tags_to_resource")
     expect_describe(dms, task_arn, "failed")
@@ -237,6 +237,9 @@ def test_a_hand_edited_counter_stops_self_healing(pipeline, alerts):
 
     assert result["action"] == "ALERT_ONLY"
     assert moto_task_status(task_arn) == "creating"
+    warnings = [line for line in json_logs(capsys.readouterr().out) if line["level"] == "WARN"]
+    assert [(w["message"], w["taskArn"], w["tagValue"]) for w in warnings] == [
+        ("resume counter tag is not a number; treating the limit as reached", task_arn, "lots")]
 
 
 @pytest.mark.parametrize("stop_reason", ["Stop Reason FULL_LOAD_ONLY_FINISHED", "STOP_REASON_FULL_LOAD_COMPLETED",
@@ -807,3 +810,54 @@ def test_console_links_follow_the_region(region, expected):
 ])
 def test_stop_reasons_are_normalised(text, expected):
     assert remediation.normalise_stop_reason(text) == expected
+
+
+@pytest.mark.parametrize(("status", "reason", "verdict"), [
+    ("running", None, "active"),
+    ("failed", None, "error"),
+    ("creating", None, "unknown"),
+    ("stopped", "Stop Reason FATAL_ERROR", "error"),
+    ("stopped", "STOP_REASON_FULL_LOAD_ONLY_FINISHED", "normal"),
+    ("stopped", "Stop Reason SOMETHING_NEW", "unknown"),
+    ("stopped", None, "unknown"),
+])
+def test_the_dms_stop_verdicts(status, reason, verdict):
+    task = {"Status": status}
+    if reason:
+        task["StopReason"] = reason
+
+    assert remediation.dms_stop_verdict(task, {}) == verdict
+
+
+def test_the_first_stop_reason_in_a_message_counts():
+    assert remediation.normalise_stop_reason("Stop Reason FATAL_ERROR (earlier: Stop Reason NORMAL)") == "FATAL_ERROR"
+
+
+@pytest.mark.parametrize(("error", "transient"), [
+    ("Lambda.ServiceException", True),
+    ("DatabaseMigration.Client.TooManyRequestsException", True),  # matched on the last dotted part only
+    ("States.Runtime", False),
+])
+def test_transient_failures_are_recognised_by_the_last_part_of_the_error_name(error, transient):
+    assert remediation.is_transient_failure("FAILED", error, None) is transient
+
+
+@pytest.mark.parametrize(("cause", "outcome"), [
+    ('{"reason": "MISMATCH", "tables": {"total": 3}}', {"reason": "MISMATCH", "tables": {"total": 3}}),
+    ("[1, 2]", {}),  # JSON, but not the outcome object
+])
+def test_the_outcome_is_read_from_the_execution_cause(cause, outcome, capsys):
+    assert remediation.parse_outcome(cause) == outcome
+    assert json_logs(capsys.readouterr().out) == []
+
+
+@pytest.mark.parametrize(("cause", "logged_cause"), [
+    (None, ""),
+    ("States.Timeout " + "x" * 300, ("States.Timeout " + "x" * 300)[:200]),  # the log keeps the first 200 characters
+])
+def test_a_cause_that_is_not_the_outcome_is_logged_and_read_as_no_outcome(cause, logged_cause, capsys):
+    assert remediation.parse_outcome(cause) == {}
+
+    [line] = json_logs(capsys.readouterr().out)
+    assert (line["level"], line["message"], line["cause"]) == (
+        "WARN", "execution cause is not the migration outcome JSON", logged_cause)

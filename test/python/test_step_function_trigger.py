@@ -16,6 +16,10 @@ KEY = "incoming/sales/2024-06-01/orders batch 1.csv"
 VERSION_ID = "Hk3tq8Zr1pXb2GmV.d9yWn4eLc7Jf0Ao"
 REPORT_KEY = "reports/sales/2024-06-01/orders batch 1.csv.json"
 ALLOWED_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+# The execution name of the sample object: its key made name-safe, then the first 16 hex digits of
+# sha256("<bucket>\n<key>\n<versionId>"), worked out with `printf ... | sha256sum` rather than by the code under test.
+# Every Lambda container must arrive at the same name, or a redelivered message would start a second migration.
+EXPECTED_NAME = "incoming-sales-2024-06-01-orders-batch-1-csv-6fcff66aee4a19af"
 
 
 @pytest.fixture
@@ -51,7 +55,7 @@ def test_starts_an_execution_with_the_object_and_the_validation_result(state_mac
     [result] = step_function_trigger.handler(event, None)
 
     [execution] = executions(state_machine)
-    expected_name = step_function_trigger.execution_name(BUCKET, KEY, VERSION_ID)
+    expected_name = EXPECTED_NAME
     assert execution["name"] == expected_name
     assert result == {"executionArn": execution["executionArn"], "executionName": expected_name, "duplicate": False}
     started_with = json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"])
@@ -97,8 +101,8 @@ def test_a_new_version_of_the_same_object_starts_its_own_execution(state_machine
     step_function_trigger.handler(passed_event(versionId="version-2"), None)
 
     names = {execution["name"] for execution in executions(state_machine)}
-    assert names == {step_function_trigger.execution_name(BUCKET, KEY, "version-1"),
-                     step_function_trigger.execution_name(BUCKET, KEY, "version-2")}
+    assert names == {"incoming-sales-2024-06-01-orders-batch-1-csv-ae2902b8585e1abb",
+                     "incoming-sales-2024-06-01-orders-batch-1-csv-f01c875579ea25e8"}
 
 
 def test_without_a_version_id_the_validation_run_tells_uploads_apart(state_machine):
@@ -106,7 +110,11 @@ def test_without_a_version_id_the_validation_run_tells_uploads_apart(state_machi
     step_function_trigger.handler(passed_event(versionId=None, jobRunId="jr_one"), None)
     step_function_trigger.handler(passed_event(versionId=None, jobRunId="jr_two"), None)
 
-    assert len(executions(state_machine)) == 2
+    # sha256 of "<bucket>\n<key>\nrun:jr_one" and "...\nrun:jr_two"
+    assert sorted(execution["name"] for execution in executions(state_machine)) == [
+        "incoming-sales-2024-06-01-orders-batch-1-csv-543c9a1657607b15",
+        "incoming-sales-2024-06-01-orders-batch-1-csv-e1993a474f5825e0",
+    ]
 
 
 def test_results_that_did_not_pass_are_ignored(state_machine, audit_events):
@@ -207,16 +215,21 @@ def test_missing_configuration_fails_loudly(aws):
         step_function_trigger.handler(load_event("sns-validation-passed.json"), None)
 
 
-@pytest.mark.parametrize("key", [
-    "incoming/sales/2024-06-01/orders batch 1.csv",
-    "incoming/" + "very-long-folder-name/" * 20 + "file.csv",
-    "incoming/ünïcödé/データ.csv",
-    "incoming/weird chars {}[]<>?*\"#%\\^|~`$&,;:/.csv",
-    "///",
+@pytest.mark.parametrize(("key", "expected"), [
+    ("incoming/sales/2024-06-01/orders batch 1.csv", EXPECTED_NAME),
+    ("incoming/" + "very-long-folder-name/" * 20 + "file.csv",
+     "incoming-very-long-folder-name-very-long-folder-name-very-long-834fac2e1cd02435"),
+    ("incoming/ünïcödé/データ.csv", "incoming-n-c-d-csv-757f98758b31726a"),
+    ("incoming/weird chars {}[]<>?*\"#%\\^|~`$&,;:/.csv", "incoming-weird-chars-csv-bc9c02ab1d7cf012"),
+    ("///", "object-db65aaa24ef0b9c1"),
+    ("a" * 100, "a" * 63 + "-ef124912d1ea0fb3"),  # 80 characters: 63 of the key, a hyphen, 16 of the digest
+    ("/leading-slash.csv", "leading-slash-csv-753cbd858de19a22"),
+    ("Xincoming/fileX", "Xincoming-fileX-ec185f978bbf23e5"),
 ])
-def test_execution_names_are_valid_stable_and_readable(key):
+def test_execution_names_are_valid_stable_and_readable(key, expected):
     name = step_function_trigger.execution_name(BUCKET, key, VERSION_ID)
 
+    assert name == expected
     assert ALLOWED_NAME.match(name), name
     assert name == step_function_trigger.execution_name(BUCKET, key, VERSION_ID)
     assert name != step_function_trigger.execution_name(BUCKET, key, "another-version")
@@ -229,3 +242,41 @@ def test_execution_name_keeps_the_start_of_the_key_readable():
     assert name.startswith("incoming-sales-2024-06-01-orders-batch-1-csv-")
     assert len(name.rsplit("-", 1)[1]) == 16
     assert step_function_trigger.execution_name(BUCKET, "///", VERSION_ID).startswith("object-")
+
+
+def test_without_a_version_or_a_run_id_the_name_still_follows_the_object():
+    # sha256 of "<bucket>\n<key>\nrun:"
+    assert step_function_trigger.execution_name(BUCKET, KEY, None, None) == \
+        "incoming-sales-2024-06-01-orders-batch-1-csv-47c7cdd1e5b897b8"
+
+
+def test_a_message_of_exactly_256_kib_is_accepted():
+    padding = step_function_trigger.MAX_MESSAGE_BYTES - len('{"pad":""}')
+    raw = '{"pad":"' + "x" * padding + '"}'
+    assert len(raw.encode("utf-8")) == 256 * 1024
+
+    assert step_function_trigger.parse_validation_message(raw, "m-1") == {"pad": "x" * padding}
+
+
+@pytest.mark.parametrize(("call", "logged"), [
+    (lambda: step_function_trigger.parse_validation_message("", "m-1"),
+     {"message": "rejected event: SNS record has no Message", "messageId": "m-1"}),
+    (lambda: step_function_trigger.parse_validation_message("x" * (256 * 1024 + 1), "m-1"),
+     {"message": "rejected event: SNS message is larger than 256 KB", "messageId": "m-1", "sizeBytes": 256 * 1024 + 1}),
+    (lambda: step_function_trigger.parse_validation_message("{oops", "m-1"),
+     {"message": "rejected event: SNS message is not JSON", "messageId": "m-1",
+      "error": "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"}),
+    (lambda: step_function_trigger.parse_validation_message("[1]", "m-1"),
+     {"message": "rejected event: SNS message is not a JSON object", "messageId": "m-1"}),
+    (lambda: step_function_trigger.required_object_fields({"bucket": "", "key": "k", "reportKey": "r"}, "m-1"),
+     {"message": "rejected event: validation message has no bucket", "messageId": "m-1"}),
+    (lambda: step_function_trigger.required_object_fields({"bucket": "b", "key": "k", "reportKey": "r", "versionId": ""}, "m-1"),
+     {"message": "rejected event: validation message has an invalid versionId", "messageId": "m-1"}),
+])
+def test_a_rejected_message_is_logged_with_its_message_id_and_what_was_wrong(call, logged, capsys):
+    with pytest.raises(step_function_trigger.InvalidEventError):
+        call()
+
+    [line] = json_logs(capsys.readouterr().out)
+    assert {key: line[key] for key in logged} == logged
+    assert line["level"] == "ERROR"

@@ -40,7 +40,10 @@ def profile_of(**overrides):
 
 def test_optional_arguments_default_when_absent():
     values = validate.read_optional_arguments(["script.py", "--JOB_NAME", "validate"])
-    assert values == validate.OPTIONAL_DEFAULTS
+    assert values == {
+        "expected_columns": "", "required_columns": "", "unique_key_columns": "", "min_rows": "",
+        "audit_event_bus": "default", "pipeline_name": "migration-pipeline", "incoming_prefix": "incoming/",
+    }
 
 
 def test_optional_arguments_read_separate_inline_and_empty_values():
@@ -590,3 +593,20 @@ def test_read_object_head(aws):
     head = validate.read_object_head(aws["s3"], Source(BUCKET, "incoming/array.json"))
     assert len(head) == 4096
     assert head.startswith(b'[{"id": 1}]')
+
+
+def test_min_rows_of_zero_is_accepted():
+    assert validate.parse_min_rows("0") == 0
+
+
+def test_every_missing_required_column_is_reported():
+    profile = {"columns": ["id"], "nullCounts": {"id": 0}}
+
+    assert validate.check_required_columns(profile, ("name", "email", "id")) == [
+        "Required column name is missing", "Required column email is missing"]
+
+
+def test_every_missing_unique_key_column_is_named():
+    profile = {"columns": ["id"], "nullCounts": {}, "duplicateCount": 0}
+
+    assert validate.check_unique_key(profile, ("region", "id", "day")) == ["Unique key columns missing: region, day"]
