@@ -43,7 +43,7 @@ describe('cdk-nag on the example app', () => {
   test('the acknowledgements stay the reviewed ones', () => {
     // A new acknowledgement is a security decision: this list changes only with the README's Security section.
     const pairs = acknowledgements(app).map(([entry]) => entry).sort().map((entry) => entry.split('  '));
-    expect(pairs).toHaveLength(135);
+    expect(pairs).toHaveLength(145);
     expect(pairs).toEqual(REVIEWED_ACKNOWLEDGEMENTS);
   });
 });
@@ -63,6 +63,7 @@ const REVIEWED_ACKNOWLEDGEMENTS: Array<[string, string]> = [
   ['AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'TapStack/MigrationPipeline/LambdaStack/Functions/StepFunctionTriggerFunction'],
   ['AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'TapStack/MigrationPipeline/LoggingStack/Custom::S3AutoDeleteObjectsCustomResourceProvider'],
   ['AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'TapStack/MigrationPipeline/LoggingStack/Logging/TransformFunction'],
+  ['AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'TapStack/MigrationPipeline/OrchestrationStack/Orchestration/TableReview/Function'],
   ['AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'TapStack/MigrationPipeline/StorageStack/BucketNotificationsHandler050a0587b7544547bf325f094a3db834'],
   ['AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'TapStack/MigrationPipeline/StorageStack/Custom::S3AutoDeleteObjectsCustomResourceProvider'],
   ['AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]', 'TapStack/MigrationPipeline/DataSyncStack/DataSync/ActivationFunction'],
@@ -78,19 +79,23 @@ const REVIEWED_ACKNOWLEDGEMENTS: Array<[string, string]> = [
   ['AwsSolutions-IAM5[Resource::*]', 'TapStack/MigrationPipeline/AccountPrerequisites/Function/ServiceRole/DefaultPolicy/Resource'],
   ['AwsSolutions-IAM5[Resource::*]', 'TapStack/MigrationPipeline/DMSStack/Dms/TaskStopGuard/Function/ServiceRole/DefaultPolicy/Resource'],
   ['AwsSolutions-IAM5[Resource::*]', 'TapStack/MigrationPipeline/DataSyncStack/DataSync/ActivationFunction/ServiceRole/DefaultPolicy/Resource'],
+  ['AwsSolutions-IAM5[Resource::*]', 'TapStack/MigrationPipeline/GlueStack/Glue/JobRole/DefaultPolicy/Resource'],
   ['AwsSolutions-IAM5[Resource::*]', 'TapStack/MigrationPipeline/LambdaStack/Functions/GlueTriggerFunction/ServiceRole/DefaultPolicy/Resource'],
   ['AwsSolutions-IAM5[Resource::*]', 'TapStack/MigrationPipeline/LambdaStack/Functions/RemediationFunction/ServiceRole/DefaultPolicy/Resource'],
   ['AwsSolutions-IAM5[Resource::*]', 'TapStack/MigrationPipeline/LambdaStack/Functions/StepFunctionTriggerFunction/ServiceRole/DefaultPolicy/Resource'],
   ['AwsSolutions-IAM5[Resource::*]', 'TapStack/MigrationPipeline/LoggingStack/Logging/DeliveryRole/DefaultPolicy/Resource'],
   ['AwsSolutions-IAM5[Resource::*]', 'TapStack/MigrationPipeline/OrchestrationStack/Orchestration/StateMachine/Role/DefaultPolicy/Resource'],
+  ['AwsSolutions-IAM5[Resource::*]', 'TapStack/MigrationPipeline/OrchestrationStack/Orchestration/TableReview/Function/ServiceRole/DefaultPolicy/Resource'],
   ['AwsSolutions-IAM5[Resource::<LoggingBackupBucketAD01764D.Arn>/*]', 'TapStack/MigrationPipeline/LoggingStack/Logging/DeliveryRole/DefaultPolicy/Resource'],
   ['AwsSolutions-IAM5[Resource::<LoggingDomainABCD8B88.Arn>/*]', 'TapStack/MigrationPipeline/LoggingStack/Logging/DeliveryRole/DefaultPolicy/Resource'],
+  ['AwsSolutions-IAM5[Resource::<OrchestrationTableReviewFunctionE6C34D81.Arn>:*]', 'TapStack/MigrationPipeline/OrchestrationStack/Orchestration/StateMachine/Role/DefaultPolicy/Resource'],
   ['AwsSolutions-IAM5[Resource::<referencetoTapStackMigrationPipelineStorageStackNestedStackStorageStackNestedStackResourceFA4497AFOutputsTapStackMigrationPipelineStorageStackStorageDataBucket5F45ECABArn>/incoming/*]', 'TapStack/MigrationPipeline/DataSyncStack/DataSync/BucketAccessRole/DefaultPolicy/Resource'],
   ['AwsSolutions-IAM5[Resource::<referencetoTapStackMigrationPipelineStorageStackNestedStackStorageStackNestedStackResourceFA4497AFOutputsTapStackMigrationPipelineStorageStackStorageDataBucket5F45ECABArn>/incoming/*]', 'TapStack/MigrationPipeline/GlueStack/Glue/JobRole/DefaultPolicy/Resource'],
   ['AwsSolutions-IAM5[Resource::<referencetoTapStackMigrationPipelineStorageStackNestedStackStorageStackNestedStackResourceFA4497AFOutputsTapStackMigrationPipelineStorageStackStorageDataBucket5F45ECABArn>/incoming/*]', 'TapStack/MigrationPipeline/LambdaStack/Functions/RemediationFunction/ServiceRole/DefaultPolicy/Resource'],
   ['AwsSolutions-IAM5[Resource::<referencetoTapStackMigrationPipelineStorageStackNestedStackStorageStackNestedStackResourceFA4497AFOutputsTapStackMigrationPipelineStorageStackStorageDataBucket5F45ECABArn>/quarantine/*]', 'TapStack/MigrationPipeline/LambdaStack/Functions/RemediationFunction/ServiceRole/DefaultPolicy/Resource'],
   ['AwsSolutions-IAM5[Resource::<referencetoTapStackMigrationPipelineStorageStackNestedStackStorageStackNestedStackResourceFA4497AFOutputsTapStackMigrationPipelineStorageStackStorageDataBucket5F45ECABArn>/reports/*]', 'TapStack/MigrationPipeline/GlueStack/Glue/JobRole/DefaultPolicy/Resource'],
   ['AwsSolutions-IAM5[Resource::<referencetoTapStackMigrationPipelineStorageStackNestedStackStorageStackNestedStackResourceFA4497AFOutputsTapStackMigrationPipelineStorageStackStorageDataBucket5F45ECABArn>/reports/migrations/*]', 'TapStack/MigrationPipeline/OrchestrationStack/Orchestration/StateMachine/Role/DefaultPolicy/Resource'],
+  ['AwsSolutions-IAM5[Resource::<referencetoTapStackMigrationPipelineStorageStackNestedStackStorageStackNestedStackResourceFA4497AFOutputsTapStackMigrationPipelineStorageStackStorageDataBucket5F45ECABArn>/reports/migrations/*]', 'TapStack/MigrationPipeline/OrchestrationStack/Orchestration/TableReview/Function/ServiceRole/DefaultPolicy/Resource'],
   ['AwsSolutions-IAM5[Resource::<referencetoTapStackMigrationPipelineStorageStackNestedStackStorageStackNestedStackResourceFA4497AFOutputsTapStackMigrationPipelineStorageStackStorageScriptBucketD6551600Arn>/*]', 'TapStack/MigrationPipeline/GlueStack/Custom::CDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C256MiB/ServiceRole/DefaultPolicy/Resource'],
   ['AwsSolutions-IAM5[Resource::<referencetoTapStackMigrationPipelineStorageStackNestedStackStorageStackNestedStackResourceFA4497AFOutputsTapStackMigrationPipelineStorageStackStorageScriptBucketD6551600Arn>/scripts/*]', 'TapStack/MigrationPipeline/GlueStack/Glue/JobRole/DefaultPolicy/Resource'],
   ['AwsSolutions-IAM5[Resource::<referencetoTapStackMigrationPipelineStorageStackNestedStackStorageStackNestedStackResourceFA4497AFOutputsTapStackMigrationPipelineStorageStackStorageScriptBucketD6551600Arn>/temp/*]', 'TapStack/MigrationPipeline/GlueStack/Glue/JobRole/DefaultPolicy/Resource'],
@@ -108,6 +113,7 @@ const REVIEWED_ACKNOWLEDGEMENTS: Array<[string, string]> = [
   ['AwsSolutions-L1', 'TapStack/MigrationPipeline/LambdaStack/Functions/StepFunctionTriggerFunction'],
   ['AwsSolutions-L1', 'TapStack/MigrationPipeline/LoggingStack/Custom::S3AutoDeleteObjectsCustomResourceProvider'],
   ['AwsSolutions-L1', 'TapStack/MigrationPipeline/LoggingStack/Logging/TransformFunction'],
+  ['AwsSolutions-L1', 'TapStack/MigrationPipeline/OrchestrationStack/Orchestration/TableReview/Function'],
   ['AwsSolutions-L1', 'TapStack/MigrationPipeline/StorageStack/Custom::S3AutoDeleteObjectsCustomResourceProvider'],
   ['AwsSolutions-OS3', 'TapStack/MigrationPipeline/LoggingStack/Logging/Domain'],
   ['AwsSolutions-OS4', 'TapStack/MigrationPipeline/LoggingStack/Logging/Domain'],
@@ -140,6 +146,7 @@ const REVIEWED_ACKNOWLEDGEMENTS: Array<[string, string]> = [
   ['NIST.800.53.R5-IAMNoInlinePolicy', 'TapStack/MigrationPipeline/MessagingStack/Messaging/ValidationPublisherPolicy'],
   ['NIST.800.53.R5-IAMNoInlinePolicy', 'TapStack/MigrationPipeline/NetworkStack/Network/Vpc/FlowLog'],
   ['NIST.800.53.R5-IAMNoInlinePolicy', 'TapStack/MigrationPipeline/OrchestrationStack/Orchestration/StateMachine'],
+  ['NIST.800.53.R5-IAMNoInlinePolicy', 'TapStack/MigrationPipeline/OrchestrationStack/Orchestration/TableReview/Function'],
   ['NIST.800.53.R5-IAMNoInlinePolicy', 'TapStack/MigrationPipeline/StorageStack/Storage/AccessLogsBucket/Notifications'],
   ['NIST.800.53.R5-IAMNoInlinePolicy', 'TapStack/MigrationPipeline/StorageStack/Storage/DataBucket/Notifications'],
   ['NIST.800.53.R5-IAMNoInlinePolicy', 'TapStack/MigrationPipeline/StorageStack/Storage/ScriptBucket/Notifications'],
@@ -153,6 +160,7 @@ const REVIEWED_ACKNOWLEDGEMENTS: Array<[string, string]> = [
   ['NIST.800.53.R5-LambdaConcurrency', 'TapStack/MigrationPipeline/LambdaStack/Functions/StepFunctionTriggerFunction'],
   ['NIST.800.53.R5-LambdaConcurrency', 'TapStack/MigrationPipeline/LoggingStack/Custom::S3AutoDeleteObjectsCustomResourceProvider'],
   ['NIST.800.53.R5-LambdaConcurrency', 'TapStack/MigrationPipeline/LoggingStack/Logging/TransformFunction'],
+  ['NIST.800.53.R5-LambdaConcurrency', 'TapStack/MigrationPipeline/OrchestrationStack/Orchestration/TableReview/Function'],
   ['NIST.800.53.R5-LambdaConcurrency', 'TapStack/MigrationPipeline/StorageStack/Custom::S3AutoDeleteObjectsCustomResourceProvider'],
   ['NIST.800.53.R5-LambdaDLQ', 'TapStack/MigrationPipeline/AccountPrerequisites/Function'],
   ['NIST.800.53.R5-LambdaDLQ', 'TapStack/MigrationPipeline/DMSStack/Dms/TaskStopGuard/Function'],
@@ -161,6 +169,7 @@ const REVIEWED_ACKNOWLEDGEMENTS: Array<[string, string]> = [
   ['NIST.800.53.R5-LambdaDLQ', 'TapStack/MigrationPipeline/GlueStack/Custom::CDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C256MiB'],
   ['NIST.800.53.R5-LambdaDLQ', 'TapStack/MigrationPipeline/LoggingStack/Custom::S3AutoDeleteObjectsCustomResourceProvider'],
   ['NIST.800.53.R5-LambdaDLQ', 'TapStack/MigrationPipeline/LoggingStack/Logging/TransformFunction'],
+  ['NIST.800.53.R5-LambdaDLQ', 'TapStack/MigrationPipeline/OrchestrationStack/Orchestration/TableReview/Function'],
   ['NIST.800.53.R5-LambdaDLQ', 'TapStack/MigrationPipeline/StorageStack/Custom::S3AutoDeleteObjectsCustomResourceProvider'],
   ['NIST.800.53.R5-LambdaInsideVPC', 'TapStack/MigrationPipeline/AccountPrerequisites/Function'],
   ['NIST.800.53.R5-LambdaInsideVPC', 'TapStack/MigrationPipeline/DMSStack/Dms/TaskStopGuard/Function'],
@@ -168,6 +177,7 @@ const REVIEWED_ACKNOWLEDGEMENTS: Array<[string, string]> = [
   ['NIST.800.53.R5-LambdaInsideVPC', 'TapStack/MigrationPipeline/GlueStack/Custom::CDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C256MiB'],
   ['NIST.800.53.R5-LambdaInsideVPC', 'TapStack/MigrationPipeline/LoggingStack/Custom::S3AutoDeleteObjectsCustomResourceProvider'],
   ['NIST.800.53.R5-LambdaInsideVPC', 'TapStack/MigrationPipeline/LoggingStack/Logging/TransformFunction'],
+  ['NIST.800.53.R5-LambdaInsideVPC', 'TapStack/MigrationPipeline/OrchestrationStack/Orchestration/TableReview/Function'],
   ['NIST.800.53.R5-LambdaInsideVPC', 'TapStack/MigrationPipeline/StorageStack/Custom::S3AutoDeleteObjectsCustomResourceProvider'],
   ['NIST.800.53.R5-RDSInBackupPlan', 'TapStack/MigrationPipeline/DatabaseStack/Database/AuroraCluster'],
   ['NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled', 'TapStack/MigrationPipeline/DatabaseStack/Database/AuroraCluster'],
