@@ -13,8 +13,8 @@ WORK=.mutation
 
 # The modules mutated, and the test files that exercise them (mutmut runs, for each mutant, only the tests among
 # these that called the mutated function; it finds them in one instrumented run of these files).
-MODULES="step_function_trigger glue_trigger remediation dms_task_guard validate"
-TESTS="test_step_function_trigger.py test_glue_trigger.py test_remediation.py test_remediation_validation.py test_dms_task_guard.py test_validate.py"
+MODULES="step_function_trigger glue_trigger remediation dms_task_guard validate table_review"
+TESTS="test_step_function_trigger.py test_glue_trigger.py test_remediation.py test_remediation_validation.py test_dms_task_guard.py test_validate.py test_table_review.py"
 # The functions mutated: the decisions each handler takes (what to start, skip, retry, resume, quarantine, pass or
 # fail). Every mutant reruns moto-backed tests, about two seconds each, so the list is what fits the CI budget.
 FUNCTIONS="
@@ -27,6 +27,7 @@ remediation.read_resume_count
 dms_task_guard.wait_budget dms_task_guard.stop_and_wait
 validate.check_expected_columns validate.check_required_columns validate.check_unique_key validate.check_min_rows
 validate.evaluate validate.parse_min_rows validate.parse_column_list validate.file_format_of validate.report_key_for
+table_review.review_table table_review.decide table_review.loaded_without_validation table_review.pending
 "
 
 # test_remediation_validation.py runs the synthesized state machine: it reads the example app's templates.

@@ -410,6 +410,10 @@ class ScriptedStatuses:
 
     def __init__(self, statuses):
         self.statuses = list(statuses)
+        self.tags = []
+
+    def add_tags_to_resource(self, ResourceArn, Tags):  # noqa: N803 (boto3's parameter names)
+        self.tags.append((ResourceArn, Tags))
 
     def describe_replication_tasks(self, **params):
         return {"ReplicationTasks": [{"ReplicationTaskIdentifier": TASK_ID, "Status": self.statuses.pop(0),
@@ -419,10 +423,13 @@ class ScriptedStatuses:
 def test_an_unknown_task_state_is_logged_and_waited_out(clock, capsys):
     dms = ScriptedStatuses(["moving-sideways", "stopping", "stopped"])
 
-    state = guard.stop_and_wait(dms, TASK_ID, deadline=clock["t"] + 600)
+    state = guard.stop_and_wait(dms, TASK_ID, deadline=clock["t"] + 600, marker="Update 2024-06-01T00:00:00Z")
 
     assert state == "stopped"
     assert clock["slept"] == [guard.POLL_SECONDS] * 2
+    # The task is marked once, before anything else, so a migration run that sees it stopped also sees why.
+    assert dms.tags == [("arn:aws:dms:us-west-2:123456789012:task:T",
+                         [{"Key": "migration-pipeline:stopped-for-deployment", "Value": "Update 2024-06-01T00:00:00Z"}])]
     warnings = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"warning"' in line]
     assert warnings == [{"level": "warning", "handler": "dms-task-guard", "message": "unknown task state; waiting for it to settle",
                          "task": TASK_ID, "status": "moving-sideways"}]
