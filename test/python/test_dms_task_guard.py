@@ -433,3 +433,14 @@ def test_an_unknown_task_state_is_logged_and_waited_out(clock, capsys):
     warnings = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"warning"' in line]
     assert warnings == [{"level": "warning", "handler": "dms-task-guard", "message": "unknown task state; waiting for it to settle",
                          "task": TASK_ID, "status": "moving-sideways"}]
+
+
+def test_a_task_being_deleted_is_not_marked(clock):
+    # A task in "deleting" takes no new tags, and its deletion needs no marker: the guard leaves it as it is.
+    dms = ScriptedStatuses(["deleting"])
+
+    state = guard.stop_and_wait(dms, TASK_ID, deadline=clock["t"] + 600, marker="Delete 2024-06-01T00:00:00Z")
+
+    assert state == "deleting"
+    assert dms.tags == []
+    assert clock["slept"] == []
