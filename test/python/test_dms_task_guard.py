@@ -433,3 +433,11 @@ def test_an_unknown_task_state_is_logged_and_waited_out(clock, capsys):
     warnings = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"warning"' in line]
     assert warnings == [{"level": "warning", "handler": "dms-task-guard", "message": "unknown task state; waiting for it to settle",
                          "task": TASK_ID, "status": "moving-sideways"}]
+
+
+def test_a_task_being_deleted_is_settled_and_not_marked(clock):
+    # Tagging a task DMS is deleting would fail the request, and no run can resume it anyway.
+    dms = ScriptedStatuses(["deleting"])
+
+    assert guard.stop_and_wait(dms, TASK_ID, deadline=clock["t"] + 600, marker="Delete 2024-06-01T00:00:00Z") == "deleting"
+    assert (dms.tags, clock["slept"]) == ([], [])
