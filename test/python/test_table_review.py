@@ -147,7 +147,8 @@ def test_missing_record_counts_read_as_zero():
 
 def test_only_a_pending_table_is_verified_by_an_earlier_review():
     remembered = {"s.pending", "s.mismatched", "s.suspended", "s.loading", "s.off"}
-    tables = [stats("pending", validation_state="Pending records"), stats("mismatched", validation_state="Mismatched records"),
+    tables = [stats("pending", validation_state="Pending records"),
+              stats("mismatched", validation_state="Mismatched records"),
               stats("suspended", validation_state="Pending records", suspended=2),
               stats("loading", "Full load", "Pending records"), stats("off", validation_state="Not enabled"),
               stats("other", validation_state="Pending records")]
@@ -217,7 +218,8 @@ def test_validation_off_for_every_table_of_a_load_that_has_not_completed_waits()
 
 
 def test_tables_dms_cannot_validate_fail_the_run_unless_accepted():
-    tables = [stats("ok"), stats("nopk", validation_state="No primary key"), stats("off", validation_state="Not enabled")]
+    tables = [stats("ok"), stats("nopk", validation_state="No primary key"),
+              stats("off", validation_state="Not enabled")]
     assert table_review.decide(reviewed(tables), "full-load-and-cdc", False) == {
         "settled": True, "status": "FAILED", "reason": "TABLES_NOT_VALIDATABLE",
         "message": "DMS cannot validate 2 table(s): s.nopk (No primary key), s.off (Not enabled). Add a primary key "
@@ -259,7 +261,8 @@ def test_a_table_validated_at_an_earlier_review_and_reopened_by_cdc_stays_verifi
 
 
 def test_accepted_tables_without_validation_are_named_in_the_verdict():
-    tables = [stats("a"), stats("nopk", validation_state="No primary key"), stats("off", validation_state="Not enabled")]
+    tables = [stats("a"), stats("nopk", validation_state="No primary key"),
+              stats("off", validation_state="Not enabled")]
     assert table_review.decide(reviewed(tables), "full-load-and-cdc", True) == {
         "settled": True, "status": "SUCCEEDED", "reason": "FULL_LOAD_VERIFIED",
         "message": "Full load verified, ready for cutover: every table was loaded and validated with no failed or "
@@ -278,7 +281,8 @@ def test_a_full_load_task_is_validated_with_every_row_compared():
         "problemTables": [], "tablesWithoutValidation": []}
     tables = [stats("a"), stats("nopk", validation_state="No primary key")]
     summary = table_review.decide(reviewed(tables, "full-load"), "full-load", True)
-    assert summary["message"] == "Every table was loaded and every row validated; 1 table(s) accepted without validation"
+    assert summary["message"] == ("Every table was loaded and every row validated; "
+                                  "1 table(s) accepted without validation")
 
 
 def test_an_accepted_table_without_validation_is_not_awaited_but_a_pending_one_is():
