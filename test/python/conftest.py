@@ -96,3 +96,15 @@ def local_spark(tmp_path_factory):
     spark = LocalSpark.start(tmp_path_factory.mktemp("spark-s3-copies"))
     yield spark
     spark.stop()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "spark: the test runs the Glue script in the local Spark session")
+
+
+def pytest_collection_modifyitems(items):
+    """Marks the tests that use the local Spark session, so a run can leave them out (`-m "not spark"`): the mutation
+    testing forks a process per mutant, and a forked child cannot share the parent's connection to Spark's JVM."""
+    for item in items:
+        if "local_spark" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.spark)

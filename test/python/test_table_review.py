@@ -4,6 +4,8 @@ test_state_machine_validation.py; these tests cover the sizes and migration type
 
 import json
 
+import pytest
+
 import table_review
 from test_state_machine import table_statistics
 
@@ -83,3 +85,249 @@ def test_table_all_and_table_updates_count_as_replicating_only_for_a_cdc_task():
     tables = [table_statistics("a", "b", table_state="Table all")]
     assert reviewed(tables, "cdc")[0]["class"] == "validated"
     assert reviewed(tables, "full-load-and-cdc")[0]["class"] == "loading"
+
+
+# ---- Every class, verdict and message, on small literal inputs (pure: no AWS, no moto) ----
+
+def stats(name, table_state="Table completed", validation_state="Validated", **records):
+    return table_statistics("s", name, table_state=table_state, validation_state=validation_state, **records)
+
+
+def totals(**counts):
+    """The summary's totals: every count zero unless named."""
+    expected = {"tables": 0, "loaded": 0, "loading": 0, "loadFailed": 0, "validated": 0, "verified": 0,
+                "validationNotEnabled": 0, "validationPending": 0, "mismatched": 0, "suspended": 0,
+                "notValidatable": 0}
+    expected.update(counts)
+    return expected
+
+
+def listed(table):
+    """A problem table as the summary lists it (the fields the DMS API Reference names, nothing else)."""
+    return {"SchemaName": table["SchemaName"], "TableName": table["TableName"], "TableState": table["TableState"],
+            "ValidationState": table["ValidationState"],
+            "ValidationFailedRecords": table["ValidationFailedRecords"],
+            "ValidationPendingRecords": table["ValidationPendingRecords"],
+            "ValidationSuspendedRecords": table["ValidationSuspendedRecords"],
+            "FullLoadRows": table["FullLoadRows"], "Inserts": table["Inserts"]}
+
+
+PENDING_TEXT = "; this is the verdict if the run's time budget ends now"
+
+
+@pytest.mark.parametrize("table_state, validation_state, records, expected_class", [
+    ("Table error", "Validated", {}, "loadFailed"),
+    ("Table cancelled", "Pending records", {}, "loadFailed"),
+    ("Table does not exist", "Not enabled", {}, "loadFailed"),
+    ("Table completed", "Error", {}, "loadFailed"),
+    ("Table completed", "Table error", {}, "loadFailed"),
+    ("Table completed", "Mismatched records", {}, "mismatched"),
+    ("Table completed", "Pending records", {"failed": 1}, "mismatched"),
+    ("Table completed", "Suspended records", {}, "suspended"),
+    ("Table completed", "Pending records", {"suspended": 1}, "suspended"),
+    ("Full load", "Pending records", {}, "loading"),
+    ("Before load", "Validated", {}, "loading"),
+    ("Table completed", "Not enabled", {}, "validationNotEnabled"),
+    ("Table completed", "No primary key", {}, "notValidatable"),
+    ("Table completed", "Validated", {}, "validated"),
+    ("Table completed", "Pending records", {"pending": 4}, "validationPending"),
+    ("Table completed", "Pending validation", {}, "validationPending"),
+])
+def test_each_documented_state_falls_in_its_class(table_state, validation_state, records, expected_class):
+    table = stats("t", table_state, validation_state, **records)
+    assert table_review.review_table(table, set(), "full-load-and-cdc") == {
+        "table": "s.t", "class": expected_class, "verified": expected_class == "validated", "statistics": table}
+
+
+def test_missing_record_counts_read_as_zero():
+    table = {"SchemaName": "s", "TableName": "t", "TableState": "Table completed", "ValidationState": "Validated",
+             "ValidationFailedRecords": None}
+    assert table_review.review_table(table, set(), "full-load")["class"] == "validated"
+
+
+def test_only_a_pending_table_is_verified_by_an_earlier_review():
+    remembered = {"s.pending", "s.mismatched", "s.suspended", "s.loading", "s.off"}
+    tables = [stats("pending", validation_state="Pending records"),
+              stats("mismatched", validation_state="Mismatched records"),
+              stats("suspended", validation_state="Pending records", suspended=2),
+              stats("loading", "Full load", "Pending records"), stats("off", validation_state="Not enabled"),
+              stats("other", validation_state="Pending records")]
+    assert [(t["table"], t["verified"]) for t in reviewed(tables, remembered=remembered)] == [
+        ("s.pending", True), ("s.mismatched", False), ("s.suspended", False), ("s.loading", False),
+        ("s.off", False), ("s.other", False)]
+
+
+def test_no_tables_fails_the_run():
+    assert table_review.decide([], "full-load-and-cdc", False) == {
+        "settled": True, "status": "FAILED", "reason": "NO_TABLES",
+        "message": "The task reports no tables: check its table mappings", "error": "MigrationFailed",
+        "tables": totals(), "problemTables": [], "tablesWithoutValidation": []}
+
+
+def test_tables_not_loaded_fail_the_run_and_at_most_ten_are_listed():
+    failed = [stats(f"e{i:02d}", "Table error") for i in range(11)] + [stats("v", validation_state="Error")]
+    tables = [stats("ok")] + failed + [stats("m", validation_state="Mismatched records")]
+    assert table_review.decide(reviewed(tables), "full-load-and-cdc", True) == {
+        "settled": True, "status": "FAILED", "reason": "TABLES_NOT_LOADED",
+        "message": "12 table(s) were not loaded (table error, cancelled or missing)", "error": "MigrationFailed",
+        "tables": totals(tables=14, loaded=3, loadFailed=12, validated=1, verified=1, mismatched=1),
+        "problemTables": [listed(t) for t in failed[:10]], "tablesWithoutValidation": []}
+
+
+def test_mismatched_or_suspended_rows_fail_validation_and_only_those_tables_are_listed():
+    problems = [stats("m1", validation_state="Mismatched records", failed=3),
+                stats("s1", validation_state="Suspended records", suspended=2),
+                stats("s2", validation_state="Pending records", suspended=1),
+                stats("s3", validation_state="Suspended records", suspended=5)]
+    tables = [stats("loading", "Full load", "Pending records"), problems[0], stats("ok"), *problems[1:],
+              stats("nopk", validation_state="No primary key")]
+    assert table_review.decide(reviewed(tables), "full-load", False) == {
+        "settled": True, "status": "FAILED", "reason": "VALIDATION_FAILED",
+        "message": "Data validation found rows that differ (1 table(s)) or rows it could not compare (3 table(s))",
+        "error": "MigrationValidationFailed",
+        "tables": totals(tables=7, loaded=6, loading=1, validated=1, verified=1, mismatched=1, suspended=3,
+                         notValidatable=1),
+        "problemTables": [listed(t) for t in problems], "tablesWithoutValidation": ["s.nopk (No primary key)"]}
+
+
+def test_suspended_tables_alone_fail_validation():
+    summary = table_review.decide(reviewed([stats("s", validation_state="Suspended records")]), "cdc", False)
+    assert (summary["reason"], summary["message"]) == (
+        "VALIDATION_FAILED",
+        "Data validation found rows that differ (0 table(s)) or rows it could not compare (1 table(s))")
+
+
+@pytest.mark.parametrize("migration_type, table_state, loaded", [
+    ("full-load", "Table completed", 11), ("full-load-and-cdc", "Table completed", 11), ("cdc", "Table all", 0)])
+def test_validation_off_for_every_table_succeeds_without_comparing_rows(migration_type, table_state, loaded):
+    tables = [stats(f"t{i:02d}", table_state, "Not enabled") for i in range(11)]
+    assert table_review.decide(reviewed(tables, migration_type), migration_type, False) == {
+        "settled": True, "status": "SUCCEEDED", "reason": "VALIDATION_NOT_ENABLED",
+        "message": "Every table was loaded; data validation is not enabled for this task, so no rows were compared",
+        "error": "None", "tables": totals(tables=11, loaded=loaded, validationNotEnabled=11),
+        "problemTables": [], "tablesWithoutValidation": [f"s.t{i:02d} (Not enabled)" for i in range(10)]}
+
+
+def test_validation_off_for_every_table_of_a_load_that_has_not_completed_waits():
+    # Reviewed as replicating (cdc) but decided for a full load: the load has not completed, so the verdict is open.
+    tables = [stats("a", "Table all", "Not enabled"), stats("b", validation_state="Not enabled")]
+    summary = table_review.decide(reviewed(tables, "cdc"), "full-load", False)
+    assert (summary["status"], summary["reason"], summary["settled"]) == ("FAILED", "VALIDATION_PENDING", False)
+    assert summary["message"] == "2 table(s) not verified yet (validation still running)" + PENDING_TEXT
+    assert summary["tables"] == totals(tables=2, loaded=1, validationNotEnabled=2)
+
+
+def test_tables_dms_cannot_validate_fail_the_run_unless_accepted():
+    tables = [stats("ok"), stats("nopk", validation_state="No primary key"),
+              stats("off", validation_state="Not enabled")]
+    assert table_review.decide(reviewed(tables), "full-load-and-cdc", False) == {
+        "settled": True, "status": "FAILED", "reason": "TABLES_NOT_VALIDATABLE",
+        "message": "DMS cannot validate 2 table(s): s.nopk (No primary key), s.off (Not enabled). Add a primary key "
+                   "or enable validation for them, or accept them with orchestration.acceptTablesWithoutValidation",
+        "error": "MigrationValidationFailed",
+        "tables": totals(tables=3, loaded=3, validated=1, verified=1, validationNotEnabled=1, notValidatable=1),
+        "problemTables": [listed(tables[1]), listed(tables[2])],
+        "tablesWithoutValidation": ["s.nopk (No primary key)", "s.off (Not enabled)"]}
+
+
+def test_ten_tables_without_validation_are_all_named_and_the_eleventh_is_counted():
+    ten = [stats(f"n{i}", validation_state="No primary key") for i in range(10)]
+    names = ", ".join(f"s.n{i} (No primary key)" for i in range(10))
+    tail = ". Add a primary key or enable validation for them, or accept them with " \
+           "orchestration.acceptTablesWithoutValidation"
+    summary = table_review.decide(reviewed(ten), "full-load", False)
+    assert summary["message"] == f"DMS cannot validate 10 table(s): {names}{tail}"
+    summary = table_review.decide(reviewed(ten + [stats("x", validation_state="No primary key")]), "full-load", False)
+    assert summary["message"] == f"DMS cannot validate 11 table(s): {names} and 1 more (see the table report){tail}"
+    assert len(summary["problemTables"]) == 10
+
+
+def test_a_full_load_and_cdc_task_is_verified_with_every_table_validated():
+    tables = [stats("a"), stats("b")]
+    assert table_review.decide(reviewed(tables), "full-load-and-cdc", False) == {
+        "settled": True, "status": "SUCCEEDED", "reason": "FULL_LOAD_VERIFIED",
+        "message": "Full load verified, ready for cutover: every table was loaded and validated with no failed or "
+                   "suspended records; CDC keeps running, and the CDC latency and validation alarms report its "
+                   "health from now on",
+        "error": "None", "tables": totals(tables=2, loaded=2, validated=2, verified=2),
+        "problemTables": [], "tablesWithoutValidation": []}
+
+
+def test_a_table_validated_at_an_earlier_review_and_reopened_by_cdc_stays_verified():
+    tables = [stats("a"), stats("b", validation_state="Pending records", pending=7)]
+    summary = table_review.decide(reviewed(tables, remembered={"s.b"}), "full-load-and-cdc", False)
+    assert (summary["status"], summary["reason"], summary["settled"]) == ("SUCCEEDED", "FULL_LOAD_VERIFIED", True)
+    assert summary["tables"] == totals(tables=2, loaded=2, validated=1, verified=2, validationPending=1)
+
+
+def test_accepted_tables_without_validation_are_named_in_the_verdict():
+    tables = [stats("a"), stats("nopk", validation_state="No primary key"),
+              stats("off", validation_state="Not enabled")]
+    assert table_review.decide(reviewed(tables), "full-load-and-cdc", True) == {
+        "settled": True, "status": "SUCCEEDED", "reason": "FULL_LOAD_VERIFIED",
+        "message": "Full load verified, ready for cutover: every table was loaded and validated with no failed or "
+                   "suspended records; 2 table(s) accepted without validation; CDC keeps running, and the CDC "
+                   "latency and validation alarms report its health from now on",
+        "error": "None",
+        "tables": totals(tables=3, loaded=3, validated=1, verified=1, validationNotEnabled=1, notValidatable=1),
+        "problemTables": [], "tablesWithoutValidation": ["s.nopk (No primary key)", "s.off (Not enabled)"]}
+
+
+def test_a_full_load_task_is_validated_with_every_row_compared():
+    assert table_review.decide(reviewed([stats("a")], "full-load"), "full-load", False) == {
+        "settled": True, "status": "SUCCEEDED", "reason": "VALIDATED",
+        "message": "Every table was loaded and every row validated", "error": "None",
+        "tables": totals(tables=1, loaded=1, validated=1, verified=1),
+        "problemTables": [], "tablesWithoutValidation": []}
+    tables = [stats("a"), stats("nopk", validation_state="No primary key")]
+    summary = table_review.decide(reviewed(tables, "full-load"), "full-load", True)
+    assert summary["message"] == ("Every table was loaded and every row validated; "
+                                  "1 table(s) accepted without validation")
+
+
+def test_an_accepted_table_without_validation_is_not_awaited_but_a_pending_one_is():
+    tables = [stats("nopk", validation_state="No primary key"), stats("p", validation_state="Pending records")]
+    summary = table_review.decide(reviewed(tables), "full-load-and-cdc", True)
+    assert (summary["status"], summary["reason"], summary["settled"]) == ("FAILED", "VALIDATION_PENDING", False)
+    assert summary["message"] == "2 table(s) not verified yet (validation still running)" + PENDING_TEXT
+
+
+def test_pending_validation_keeps_the_verdict_open_and_lists_the_tables_waited_for():
+    waiting = [stats(f"l{i}", "Full load", "Pending records") for i in range(6)] + \
+              [stats(f"p{i}", validation_state="Pending records") for i in range(6)]
+    tables = [stats("ok"), *waiting]
+    assert table_review.decide(reviewed(tables), "full-load-and-cdc", False) == {
+        "settled": False, "status": "FAILED", "reason": "VALIDATION_PENDING",
+        "message": "12 table(s) not verified yet (loading still running)" + PENDING_TEXT, "error": "MigrationFailed",
+        "tables": totals(tables=13, loaded=7, loading=6, validated=1, verified=1, validationPending=6),
+        "problemTables": [listed(t) for t in waiting[:10]], "tablesWithoutValidation": []}
+    summary = table_review.decide(reviewed([stats("ok"), stats("p", validation_state="Pending records")]), "full-load",
+                                  False)
+    assert (summary["message"], summary["problemTables"]) == (
+        "1 table(s) not verified yet (validation still running)" + PENDING_TEXT,
+        [listed(stats("p", validation_state="Pending records"))])
+
+
+def test_a_cdc_task_succeeds_once_every_table_replicates_without_waiting_for_validation():
+    tables = [stats("a", "Table all", "Pending records", pending=9), stats("b", "Table updates", "Validated"),
+              stats("c")]
+    assert table_review.decide(reviewed(tables, "cdc"), "cdc", False) == {
+        "settled": True, "status": "SUCCEEDED", "reason": "CDC_REPLICATING",
+        "message": "CDC applies changes to every table and validation found no differences so far; from now on the "
+                   "CDC latency and validation alarms report its health",
+        "error": "None", "tables": totals(tables=3, loaded=1, validated=2, verified=2, validationPending=1),
+        "problemTables": [], "tablesWithoutValidation": []}
+    tables.append(stats("nopk", "Table all", "No primary key"))
+    summary = table_review.decide(reviewed(tables, "cdc"), "cdc", True)
+    assert summary["message"] == ("CDC applies changes to every table and validation found no differences so far; "
+                                  "1 table(s) accepted without validation; from now on the CDC latency and "
+                                  "validation alarms report its health")
+
+
+def test_a_cdc_task_waits_for_tables_not_replicating_yet():
+    tables = [stats("a", "Table all"), stats("b", "Before load", "Pending records")]
+    assert table_review.decide(reviewed(tables, "cdc"), "cdc", False) == {
+        "settled": False, "status": "FAILED", "reason": "VALIDATION_PENDING",
+        "message": "1 table(s) not verified yet (loading still running)" + PENDING_TEXT, "error": "MigrationFailed",
+        "tables": totals(tables=2, loading=1, validated=1, verified=1),
+        "problemTables": [listed(tables[1])], "tablesWithoutValidation": []}
