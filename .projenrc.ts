@@ -199,6 +199,9 @@ project.addPackageIgnore('/scripts/');
 const inParallel = (commands: Record<string, string>) =>
   'bash scripts/parallel.sh ' + Object.entries(commands).map(([name, command]) => `${name} ${JSON.stringify(command)}`).join(' ');
 const PYTHON_BINDINGS_TEST = 'test/python-bindings.test.ts';
+// The prop matrix (about 80 s, most of it one cfn-lint run over every set's templates) runs in the library lane,
+// whose other checks are shorter than pytest's in the example lane; the shards share the other test files.
+const PROP_MATRIX_TEST = 'test/prop-matrix.test.ts';
 project.testTask.reset();
 project.testTask.spawn(project.tasks.tryFind('python:env')!);
 /**
@@ -215,13 +218,14 @@ const commandsOf = (name: string) => {
     return `${env}${step.exec}`;
   }).join(' && ');
 };
-const jestShard = (shard: string) =>
-  `CDK_VALIDATION=false jest --ci --shard=${shard} --maxWorkers=1 --testPathIgnorePatterns=/node_modules/ --testPathIgnorePatterns=${PYTHON_BINDINGS_TEST}`;
+const jestShard = (shard: string) => 'CDK_VALIDATION=false jest --ci --maxWorkers=1 --testPathIgnorePatterns=/node_modules/ ' +
+  `--testPathIgnorePatterns=${PYTHON_BINDINGS_TEST} --testPathIgnorePatterns=${PROP_MATRIX_TEST} --shard=${shard}`;
 project.testTask.exec(inParallel({
   example: [commandsOf('synth:example'), commandsOf('lint:cfn'), PYTEST, jestShard('1/2')].join(' && '),
   // The Python bindings test reads the jsii assembly that docgen:check has just compiled, instead of compiling again.
   library: [
-    commandsOf('typecheck-and-lint'), 'projen docgen:check', `jest --ci ${PYTHON_BINDINGS_TEST}`, jestShard('2/2'), commandsOf('integ:verify'),
+    commandsOf('typecheck-and-lint'), 'projen docgen:check', `jest --ci ${PYTHON_BINDINGS_TEST}`,
+    `CDK_VALIDATION=false jest --ci ${PROP_MATRIX_TEST}`, jestShard('2/2'), commandsOf('integ:verify'),
   ].join(' && '),
 }));
 
