@@ -1,7 +1,10 @@
 """Shared helpers for the runtime tests: sample events, read-back queues, schema, partial stubs."""
 
 import functools
+import http.server
 import json
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
@@ -164,3 +167,42 @@ def run_invokes_in_process(monkeypatch, handlers):
         return payload
 
     monkeypatch.setattr(lambda_models.LambdaBackend, "invoke", invoke)
+
+
+class _ResponseUrlHandler(http.server.BaseHTTPRequestHandler):
+    """Records every request, whatever its method; answers 500 to the first `server.failures` of them."""
+
+    def _record(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        self.server.received.append({
+            "method": self.command, "path": self.path, "content_type": self.headers.get("Content-Type"),
+            "content_length": self.headers.get("Content-Length"), "body": self.rfile.read(length),
+        })
+        failing = len(self.server.received) <= self.server.failures
+        self.send_response(500 if failing else 200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_PUT = do_POST = do_GET = _record  # noqa: N815 (http.server naming)
+
+    def log_message(self, *args):
+        pass
+
+
+@contextmanager
+def cloudformation_response_url():
+    """A local stand-in for the pre-signed S3 URL a custom resource answers CloudFormation on (a PUT of the response
+    document with an empty Content-Type: "Custom resource response objects", CloudFormation User Guide). The server
+    has `url`, `received` (every request) and `failures` (how many first requests get a 500)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ResponseUrlHandler)
+    server.received = []
+    server.failures = 0
+    server.url = f"http://127.0.0.1:{server.server_address[1]}/cfn-response?X-Amz-Signature=abc123"
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

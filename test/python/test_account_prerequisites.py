@@ -10,11 +10,9 @@ Two gaps in moto are covered with a botocore Stubber for exactly those calls:
 
 import ast
 import datetime
-import http.server
 import json
 import os
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -33,6 +31,7 @@ from botocore.stub import Stubber  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 import account_prerequisites as ap  # noqa: E402
+from pipeline_helpers import cloudformation_response_url  # noqa: E402
 
 REGION = "us-west-2"
 ACCOUNT = "123456789012"  # moto's default account
@@ -98,36 +97,11 @@ def clients(iam, cloudformation, monkeypatch):
     return by_service
 
 
-class _RecordingHandler(http.server.BaseHTTPRequestHandler):
-    def do_PUT(self):  # noqa: N802 (http.server naming)
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.received.append({
-            "method": self.command,
-            "path": self.path,
-            "content_type": self.headers.get("Content-Type"),
-            "content_length": self.headers.get("Content-Length"),
-            "body": body,
-        })
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def response_server():
     """A local stand-in for the pre-signed S3 URL CloudFormation hands the function."""
-    server = http.server.HTTPServer(("127.0.0.1", 0), _RecordingHandler)
-    server.received = []
-    server.url = f"http://127.0.0.1:{server.server_address[1]}/cfn-response?X-Amz-Signature=abc123"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with cloudformation_response_url() as server:
+        yield server
 
 
 class FakeClock:
@@ -795,9 +769,9 @@ def test_response_is_put_as_cloudformation_expects_it(clients, response_server):
 
 
 def test_unreachable_response_url_is_retried_then_logged(monkeypatch, sleeps, capsys):
-    server = http.server.HTTPServer(("127.0.0.1", 0), _RecordingHandler)
-    port = server.server_address[1]
-    server.server_close()  # nothing listens on this port any more
+    with cloudformation_response_url() as server:
+        port = server.server_address[1]
+    # nothing listens on this port any more
     event = cfn_event("Delete", f"http://127.0.0.1:{port}/cfn-response", physical_id="account-prerequisites:none")
 
     body = ap.send_response(event, "SUCCESS", "account-prerequisites:none")

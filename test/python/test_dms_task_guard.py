@@ -6,9 +6,7 @@ Runs against moto's DMS, which starts and stops tasks at once; a thin wrapper ma
 "stopping" for a few polls, as DMS does, and the wait runs on a fake clock.
 """
 
-import http.server
 import json
-import threading
 
 import boto3
 import pytest
@@ -16,7 +14,7 @@ from moto import mock_aws
 from moto.dms.models import dms_backends
 
 import dms_task_guard as guard
-from pipeline_helpers import add_dms_tagging
+from pipeline_helpers import add_dms_tagging, cloudformation_response_url
 
 REGION = "us-west-2"
 TASK_ID = "migration-task-dev"
@@ -293,40 +291,10 @@ def test_clearing_the_marker_of_an_absent_task_or_on_delete_succeeds(dms, clock,
     assert "remove_tags_from_resource" not in client.calls
 
 
-# The answer to CloudFormation: a PUT of the response document to the pre-signed S3 URL in ResponseURL, with an
-# empty Content-Type (the URL is signed without one; "Custom resource response objects", CloudFormation User Guide).
-class _CloudFormationResponseUrl(http.server.BaseHTTPRequestHandler):
-    """Records every request, whatever its method; answers 500 to the first `server.failures` of them."""
-
-    def _record(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        self.server.received.append({
-            "method": self.command, "path": self.path, "content_type": self.headers.get("Content-Type"),
-            "body": self.rfile.read(length),
-        })
-        failing = len(self.server.received) <= self.server.failures
-        self.send_response(500 if failing else 200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    do_PUT = do_POST = do_GET = _record  # noqa: N815 (http.server naming)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def response_url():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _CloudFormationResponseUrl)
-    server.received = []
-    server.failures = 0
-    server.url = f"http://127.0.0.1:{server.server_address[1]}/cfn-response?X-Amz-Signature=abc123"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with cloudformation_response_url() as server:
+        yield server
 
 
 def test_the_answer_is_put_to_the_response_url(dms, clock, monkeypatch, response_url):
