@@ -95,6 +95,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
 
 // @swc/jest replaces ts-jest as the transform.
 project.deps.removeDependency('ts-jest');
+// No task may rewrite an expectation: projen's jest tasks that update snapshots or watch files are not wanted.
+project.removeTask('test:update');
+project.removeTask('test:watch');
 
 project.addPackageIgnore('/integ/');
 project.addPackageIgnore('/tools/');
