@@ -206,3 +206,16 @@ def cloudformation_response_url():
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def pass_state_machine(monkeypatch, name):
+    """A one-state (Pass) state machine in moto, named in the Step Functions trigger's STATE_MACHINE_ARN; returns
+    (client, ARN). The trigger's tests look at the executions it starts, not at what they run."""
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    arn = sfn.create_state_machine(
+        name=name,
+        definition=json.dumps({"StartAt": "Migrate", "States": {"Migrate": {"Type": "Pass", "End": True}}}),
+        roleArn=f"arn:aws:iam::{ACCOUNT}:role/migration-state-machine",
+    )["stateMachineArn"]
+    monkeypatch.setenv("STATE_MACHINE_ARN", arn)
+    return sfn, arn

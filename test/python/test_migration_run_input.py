@@ -9,12 +9,11 @@ import json
 import re
 from pathlib import Path
 
-import boto3
 import pytest
 
 import step_function_trigger
 import validate
-from pipeline_helpers import REGION
+from pipeline_helpers import pass_state_machine
 
 DOCUMENTED = Path(__file__).resolve().parents[2] / "src" / "migration-run-input.ts"
 
@@ -30,13 +29,7 @@ def documented_fields(interface):
 @pytest.fixture
 def started_input(aws, monkeypatch):
     """Runs the validation job's message through the trigger and returns the input the execution was started with."""
-    sfn = boto3.client("stepfunctions", region_name=REGION)
-    arn = sfn.create_state_machine(
-        name="migration-orchestration-dev",
-        definition=json.dumps({"StartAt": "Migrate", "States": {"Migrate": {"Type": "Pass", "End": True}}}),
-        roleArn="arn:aws:iam::123456789012:role/migration-state-machine",
-    )["stateMachineArn"]
-    monkeypatch.setenv("STATE_MACHINE_ARN", arn)
+    sfn, arn = pass_state_machine(monkeypatch, "migration-orchestration-dev")
 
     source = validate.Source("data-bucket", "incoming/orders.csv", "3HL4kqtJlcpXroDTDmJ")
     result = validate.Result(outcome=validate.PASSED, findings=(), row_count=2)

@@ -4,12 +4,11 @@ import copy
 import json
 import re
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 import step_function_trigger
-from pipeline_helpers import REGION, PartiallyStubbedClient, json_logs, load_event
+from pipeline_helpers import PartiallyStubbedClient, json_logs, load_event, pass_state_machine
 
 BUCKET = "migration-pipeline-data-123456789012-us-west-2"
 KEY = "incoming/sales/2024-06-01/orders batch 1.csv"
@@ -24,14 +23,7 @@ EXPECTED_NAME = "incoming-sales-2024-06-01-orders-batch-1-csv-6fcff66aee4a19af"
 
 @pytest.fixture
 def state_machine(aws, monkeypatch):
-    sfn = boto3.client("stepfunctions", region_name=REGION)
-    arn = sfn.create_state_machine(
-        name="migration-pipeline-migrate",
-        definition=json.dumps({"StartAt": "Migrate", "States": {"Migrate": {"Type": "Pass", "End": True}}}),
-        roleArn="arn:aws:iam::123456789012:role/migration-state-machine",
-    )["stateMachineArn"]
-    monkeypatch.setenv("STATE_MACHINE_ARN", arn)
-    return sfn, arn
+    return pass_state_machine(monkeypatch, "migration-pipeline-migrate")
 
 
 def executions(state_machine):
