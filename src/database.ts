@@ -6,6 +6,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IConstruct } from 'constructs';
 import { acknowledge, acknowledgeAll, exemptFromGuard } from './private/acknowledgements';
+import { functionSecurityGroup } from './private/function-security-group';
 import { createLogGroup } from './private/log-groups';
 import { reportError, requireDurationInRange, requireIntegerInRange, requireMatch, requireThat } from './private/validation';
 
@@ -208,13 +209,14 @@ export class Database extends Construct {
    * The function runs in the private subnets with egress, so it reaches the Secrets Manager endpoint.
    */
   private rotateMasterSecret(props: DatabaseProps, engine: rds.IClusterEngine): void {
-    const rotationSecurityGroup = new ec2.SecurityGroup(this, 'RotationSecurityGroup', {
+    const rotationSecurityGroup = functionSecurityGroup(this, 'RotationSecurityGroup', {
       vpc: props.vpc,
       description: 'Aurora master secret rotation: the cluster on 3306 and Secrets Manager over HTTPS',
-      allowAllOutbound: false,
+      httpsPurpose: 'Secrets Manager API over HTTPS',
+      peer: props.securityGroup,
+      port: ec2.Port.tcp(3306),
+      peerPurpose: 'Rotate the Aurora master password',
     });
-    rotationSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'Secrets Manager API over HTTPS');
-    rotationSecurityGroup.connections.allowTo(props.securityGroup, ec2.Port.tcp(3306), 'Rotate the Aurora master password');
     new secretsmanager.SecretRotation(this, 'MasterSecretRotation', {
       secret: this.secret,
       application: engine.singleUserRotationApplication,

@@ -9,6 +9,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { acknowledge, acknowledgeAll, exemptCrossStackReference, exemptFromGuard, expectWildcards } from './private/acknowledgements';
+import { functionSecurityGroup } from './private/function-security-group';
 import { createLogGroup } from './private/log-groups';
 import { readRuntimeSource } from './private/runtime-code';
 import { requireDurationInRange, requireIntegerInRange, requireMatch, requireThat } from './private/validation';
@@ -149,14 +150,14 @@ export class DataSyncAgent extends Construct {
 
     this.instance = this.createAgentInstance(props);
 
-    const activationSecurityGroup = new ec2.SecurityGroup(this, 'ActivationSecurityGroup', {
+    const activationSecurityGroup = functionSecurityGroup(this, 'ActivationSecurityGroup', {
       vpc: props.vpc,
       description: 'DataSync activation function: agent port 80 and AWS APIs over HTTPS',
-      allowAllOutbound: false,
+      httpsPurpose: 'DataSync API over HTTPS',
+      peer: props.securityGroup,
+      port: ec2.Port.tcp(80),
+      peerPurpose: 'Fetch the activation key from the agent',
     });
-    activationSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'DataSync API over HTTPS');
-    // Both rules land in this construct's stack, so the network stack never points back here.
-    activationSecurityGroup.connections.allowTo(props.securityGroup, ec2.Port.tcp(80), 'Fetch the activation key from the agent');
 
     const activationFunction = new lambda.Function(this, 'ActivationFunction', {
       functionName: `migration-datasync-activation-${props.environmentSuffix}`,
