@@ -24,18 +24,7 @@ import test_state_machine as sfn_setup
 from pipeline_helpers import add_dms_tagging
 
 
-def table(schema, name, table_state="Table completed", validation_state="Validated", rows=1000):
-    """One TableStatistics entry with the fields of the DMS API Reference."""
-    return {
-        "SchemaName": schema, "TableName": name, "Inserts": 0, "Deletes": 0, "Updates": 0, "Ddls": 0,
-        "AppliedInserts": 0, "AppliedDeletes": 0, "AppliedUpdates": 0, "AppliedDdls": 0,
-        "FullLoadRows": rows, "FullLoadCondtnlChkFailedRows": 0, "FullLoadErrorRows": 0,
-        "FullLoadStartTime": 1764590000, "FullLoadEndTime": 1764590600, "FullLoadReloaded": False,
-        "LastUpdateTime": 1764590600, "TableState": table_state, "ValidationPendingRecords": 0,
-        "ValidationFailedRecords": 0, "ValidationSuspendedRecords": 0, "ValidationState": validation_state,
-        "ValidationStateDetails": "",
-    }
-
+table = sfn_setup.table_statistics  # one TableStatistics entry, with the fields of the DMS API Reference
 
 SCENARIOS = {
     # Every table loaded and validated.

@@ -192,13 +192,9 @@ class Function:
 
     def _load(self):
         module_file, _, function = self.handler_name.rpartition(".")
-        directory = Path(tempfile.mkdtemp(prefix="rehearsal-lambda-"))
-        path = directory / f"{module_file}.py"
+        path = Path(tempfile.mkdtemp(prefix="rehearsal-lambda-")) / f"{module_file}.py"
         path.write_text(self._code)
-        spec = importlib.util.spec_from_file_location(f"rehearsal_{self.name.replace('-', '_')}", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return getattr(module, function)
+        return getattr(import_file(f"rehearsal_{self.name.replace('-', '_')}", path), function)
 
     def invoke(self, event):
         with environment({**self.environment, "AWS_REGION": REGION, "AWS_LAMBDA_FUNCTION_NAME": self.name}):

@@ -9,6 +9,7 @@ FILE under the key, and prints each hop with what went in and what came out, the
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -16,11 +17,9 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(REPO_ROOT / "test" / "python"), str(REPO_ROOT / "src" / "runtime")]
 
-for name, value in {"AWS_DEFAULT_REGION": "us-west-2", "AWS_ACCESS_KEY_ID": "rehearsal",
-                    "AWS_SECRET_ACCESS_KEY": "rehearsal", "AWS_SESSION_TOKEN": "rehearsal"}.items():
-    # Fake credentials before any client exists: the rehearsal can never reach an account.
-    import os
-    os.environ[name] = value
+# Fake credentials before any client exists: the rehearsal can never reach an account.
+os.environ.update({"AWS_DEFAULT_REGION": "us-west-2", "AWS_ACCESS_KEY_ID": "rehearsal",
+                   "AWS_SECRET_ACCESS_KEY": "rehearsal", "AWS_SESSION_TOKEN": "rehearsal"})
 os.environ.pop("AWS_PROFILE", None)
 
 import pytest  # noqa: E402  (its MonkeyPatch undoes the moto adjustments when the rehearsal ends)
