@@ -19,3 +19,4 @@ npm ci && npx cdk synth --quiet
 npx projen test
 npx projen test:bindings
 npx projen test:rehearsal
+npx projen test:mutation
