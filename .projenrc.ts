@@ -176,6 +176,12 @@ project.addTask('rehearse', {
   receiveArgs: true,
   exec: `${VENV_PYTHON} tools/rehearsal/rehearse.py`,
 });
+// The readiness check of a MySQL-compatible source, run by a user against their own server before deploying.
+project.addTask('check-source', {
+  description: 'Check that a MySQL-compatible source is ready for DMS, as the DMS user: check-source -- --host H --user U --schemas A,B (password from SOURCE_DB_PASSWORD, --secret-id or a prompt)',
+  receiveArgs: true,
+  exec: `${VENV_PYTHON} tools/source-readiness/check_source.py`,
+});
 project.addTask('test:rehearsal', {
   description: 'The rehearsal\'s paths on the example app, and the wiring edits that must break it',
   env: quietCdk,

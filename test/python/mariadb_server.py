@@ -64,11 +64,13 @@ class MariaDBServer:
     # ----- life cycle -----
     def initialize(self):
         self.datadir.mkdir(parents=True)
-        subprocess.run(
+        result = subprocess.run(
             [_program("mariadb-install-db"), "--no-defaults", f"--datadir={self.datadir}", "--user=root",
              "--auth-root-authentication-method=normal", "--skip-test-db"],
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            check=False, capture_output=True, text=True,
         )
+        if result.returncode != 0:
+            raise RuntimeError(f"mariadb-install-db {self.name} exited {result.returncode}:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
 
     def start(self):
         command = [
