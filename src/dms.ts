@@ -136,6 +136,12 @@ export interface DmsReplicationProps extends DmsOptions {
 }
 
 const MIGRATION_TYPES = ['full-load', 'cdc', 'full-load-and-cdc'];
+/**
+ * The statement DMS runs after it connects to the target (MySqlSettings.AfterConnectScript, DMS User Guide "Using a
+ * MySQL-compatible database as a target"). Only DMS's own sessions are affected; the source's foreign keys still
+ * hold for the rows it sends, and the target's constraints stay defined and enforced for every other session.
+ */
+const TARGET_SESSION_STATEMENT = 'SET FOREIGN_KEY_CHECKS = 0';
 const SSL_MODES = ['none', 'require', 'verify-ca', 'verify-full'];
 const SYSTEM_SCHEMAS = ['mysql', 'sys', 'performance_schema', 'information_schema'];
 
@@ -273,6 +279,10 @@ export class DmsReplication extends Construct {
       mySqlSettings: {
         secretsManagerSecretId: props.targetSecret.secretArn,
         secretsManagerAccessRoleArn: this.secretsAccessRole.roleArn,
+        // DMS's sessions on the target run without foreign-key checks: a full load truncates (TRUNCATE_BEFORE_LOAD) and
+        // loads tables in its own order, and MySQL refuses to truncate a table another table references, or to insert
+        // a child row before its parent (test/python/test_target_session.py shows both on a real server).
+        afterConnectScript: TARGET_SESSION_STATEMENT,
       },
     };
     this.targetEndpoint = new dms.CfnEndpoint(this, 'TargetEndpoint', targetEndpointProps);
