@@ -12,3 +12,4 @@ export * from './logging';
 export * from './monitoring';
 export * from './account-prerequisites';
 export * from './migration-run-input';
+export * from './premigration-assessment';

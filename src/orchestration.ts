@@ -8,9 +8,11 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { PremigrationAssessmentOptions } from './premigration-assessment';
 import { acknowledge, expectWildcards } from './private/acknowledgements';
 import { DEPLOYMENT_MARKER_TAG } from './private/dms-task-guard';
 import { createLogGroup } from './private/log-groups';
+import { PremigrationAssessment } from './private/premigration-assessment';
 import { TableReviewFunction } from './private/table-review-function';
 import { reportError, requireDurationInRange } from './private/validation';
 
@@ -43,6 +45,13 @@ export interface OrchestrationOptions {
    * @default false
    */
   readonly acceptTablesWithoutValidation?: boolean;
+
+  /**
+   * The DMS premigration assessment that gates the first full load: before the first start of the task (status
+   * `ready`) a run assesses the source and ends SOURCE_NOT_READY, naming the failed assessments, when one fails.
+   * @default - enabled with the MySQL assessments of the task's migration type, when there is a report bucket
+   */
+  readonly premigrationAssessment?: PremigrationAssessmentOptions;
 }
 
 /** Props of {@link Orchestration}. */
@@ -186,6 +195,9 @@ export class Orchestration extends Construct {
       .otherwise(countPoll));
 
     const start = this.startTask('StartReplication', 'start-replication', announce).next(wait);
+    // The first start of the task waits for a premigration assessment of the source (a resume does not assess again).
+    const assessment = this.premigrationAssessment(props, announce);
+    const firstStart = assessment?.gate(start) ?? start;
     // resume-processing reloads the tables a stopped full load had not finished; the task's TargetTablePrepMode
     // (TRUNCATE_BEFORE_LOAD, see dms.ts) empties them first, so no row is loaded twice.
     const resume = this.startTask('ResumeReplication', 'resume-processing', announce).next(wait);
@@ -196,7 +208,7 @@ export class Orchestration extends Construct {
       .next(new sfn.Choice(this, 'HowToStart')
         // A deployment holds the task: starting it now would collide with the update (or the rollback).
         .when(sfn.Condition.and(markerPresent(), sfn.Condition.or(...notRunning)), interrupted)
-        .when(sfn.Condition.stringEquals('$.task.Status', 'ready'), start)
+        .when(sfn.Condition.stringEquals('$.task.Status', 'ready'), firstStart)
         .when(sfn.Condition.or(
           sfn.Condition.stringEquals('$.task.Status', 'stopped'),
           sfn.Condition.stringEquals('$.task.Status', 'failed'),
@@ -213,15 +225,17 @@ export class Orchestration extends Construct {
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName: `migration-orchestration-${props.environmentSuffix}`,
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
-      timeout,
+      // The assessment's wait comes before the replication's own time budget.
+      timeout: assessment ? timeout.plus(assessment.timeout) : timeout,
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
     // SNS encrypts with the topic's key on behalf of the publisher, so the publisher needs the key too.
     props.notificationTopicKey?.grant(this.stateMachine, 'kms:GenerateDataKey', 'kms:Decrypt');
+    assessment?.grantPassRole(this.stateMachine);
     expectWildcards(this.stateMachine, [{
       finding: /^Resource::\*$/,
-      reason: 'Only X-Ray, CloudWatch Logs delivery and dms:DescribeReplicationTasks, which support no resource-level permissions',
+      reason: 'Only X-Ray, CloudWatch Logs delivery and the DMS Describe calls (tasks, assessment runs, individual assessments), which support no resource-level permissions',
     }, {
       finding: /^Resource::.*reports\/migrations\/\*>?$/,
       reason: 'Reports are written under reports/migrations/ of the data bucket, one object per run',
@@ -233,28 +247,36 @@ export class Orchestration extends Construct {
       'The role policy belongs to this state machine and lists the DMS, Lambda, S3, EventBridge and SNS calls of its tasks only');
   }
 
-  /** The run's state lives in `polls`, `task`, `error` and `outcome` from the start, so every path can announce. */
+  /**
+   * The run's state lives in `polls`, `task`, `assessment`, `error` and `outcome` from the start, so every path can
+   * announce.
+   */
   private initialise(): sfn.Pass {
     return new sfn.Pass(this, 'Initialise', {
       parameters: {
         'polls': { count: 0 },
         'task': { Status: 'NOT_DESCRIBED' },
+        'assessment': 'NOT_RUN',
         'error': {},
         'outcome': this.outcome({
           status: 'FAILED',
           reason: 'REPLICATION_FAILED',
           error: 'MigrationFailed',
           message: 'The replication task could not be described, started or watched; the error is in `error`',
-        }),
+        }, false),
         'request.$': '$',
       },
     });
   }
 
-  /** An outcome: the verdict's fields plus where the run and its report are. */
-  private outcome(fields: Record<string, unknown>): Record<string, unknown> {
+  /**
+   * An outcome: the verdict's fields plus where the run and its report are, and the premigration assessment the run
+   * made (`NOT_RUN` when it started no assessment), warnings included.
+   */
+  private outcome(fields: Record<string, unknown>, withAssessment = true): Record<string, unknown> {
     return {
       ...fields,
+      ...(withAssessment ? { 'premigrationAssessment.$': '$.assessment' } : {}),
       'execution.$': '$$.Execution.Id',
       'replicationTaskArn': this.taskArn,
       'report': this.reportBucket ? {
@@ -268,6 +290,31 @@ export class Orchestration extends Construct {
     return new sfn.Pass(this, id, {
       parameters: this.outcome({ status: 'FAILED', reason, error: 'MigrationFailed', message }),
       resultPath: '$.outcome',
+    });
+  }
+
+  /** The premigration assessment of the first start, when enabled; its results go to the report bucket. */
+  private premigrationAssessment(props: OrchestrationProps, announce: sfn.IChainable): PremigrationAssessment | undefined {
+    const options = props.premigrationAssessment ?? {};
+    if (!(options.enabled ?? this.reportBucket !== undefined)) {
+      return undefined;
+    }
+    if (!this.reportBucket) {
+      reportError(this, 'orchestration.premigrationAssessment.enabled: received true without a report bucket; expected a reportBucket '
+        + '(the assessment writes its results there) or enabled: false.');
+      return undefined;
+    }
+    return new PremigrationAssessment(this, 'PremigrationAssessment', {
+      ...options,
+      taskArn: this.taskArn,
+      migrationType: props.migrationType,
+      resultBucket: this.reportBucket,
+      transientErrors: DMS_TRANSIENT_ERRORS,
+      callTimeout: TASK_TIMEOUT,
+      failure: (id, fields) => new sfn.Pass(this, id, {
+        parameters: this.outcome({ status: 'FAILED', error: 'MigrationFailed', ...fields }),
+        resultPath: '$.outcome',
+      }).next(announce),
     });
   }
 

@@ -35,6 +35,7 @@ from moto.stepfunctions.parser.asl.utils import json_path as sfn_json_path
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 import table_review
+from dms_assessment_fake import fake_premigration_assessments
 from pipeline_helpers import add_dms_tagging, drain_queue, run_invokes_in_process
 from template_loader import Resolver, load_template, resources_of_type, the_resource
 
@@ -47,6 +48,8 @@ TASK_PARAMETER = "DmsReplicationTask"
 TOPIC_PARAMETER = "MessagingValidationTopic"
 BUCKET_PARAMETER = "StorageDataBucket"
 REVIEW_FUNCTION = "TableReviewFunction"
+ASSESSMENT_ROLE = "PremigrationAssessmentServiceRole"
+ASSESSMENT_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/migration-premigration-assessment"
 DATA_BUCKET = "migration-data-dev"
 REVIEW_FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:migration-table-review-dev"
 # Step Functions quotas (Step Functions Developer Guide, "Service quotas"): the state passed between states is at
@@ -56,7 +59,10 @@ HISTORY_LIMIT_EVENTS = 25_000
 
 # What the example app synthesizes: orchestration.pollInterval = 5 minutes, orchestration.timeout = 2 hours.
 TEMPLATE_POLL_SECONDS = 300
-TEMPLATE_TIMEOUT_SECONDS = 7200
+TEMPLATE_ASSESSMENT_POLL_SECONDS = 30
+TEMPLATE_ASSESSMENT_TIMEOUT_SECONDS = 1800
+# The execution's timeout: the replication's 2 hours after the premigration assessment's 30 minutes at most.
+TEMPLATE_TIMEOUT_SECONDS = 7200 + TEMPLATE_ASSESSMENT_TIMEOUT_SECONDS
 TEMPLATE_MAX_POLLS = 22  # floor(timeout / pollInterval) - 2: one interval of margin before TimeoutSeconds
 
 RUN_INPUT = {"trigger": "validation-passed", "bucket": "fake-data-bucket", "key": "incoming/sales/orders.csv"}
@@ -68,8 +74,12 @@ VALIDATED_PATH = [*REVIEW_PATH, "TableVerdict", *ANNOUNCE_PATH, "NotifySuccess",
 FAILURE_END = [*ANNOUNCE_PATH, "NotifyFailure", "MigrationFailed"]
 
 START_PATH = ["Initialise", "DescribeTask", "ReadDeploymentMarker", "HowToStart"]
-HAPPY_START_PATH = [*START_PATH, "StartReplication", "WaitForReplication", "CheckReplication", "IsReplicationComplete",
-                    *VALIDATED_PATH]
+# The first start of a ready task waits for a premigration assessment that passes (test_premigration_assessment.py).
+ASSESSMENT_PATH = ["StartPremigrationAssessment", "WaitForPremigrationAssessment", "CheckPremigrationAssessment",
+                   "IsPremigrationAssessmentDone"]
+POLL_AFTER_START = ["WaitForReplication", "CheckReplication", "IsReplicationComplete"]
+HAPPY_START_PATH = [*START_PATH, *ASSESSMENT_PATH, "StartReplication", *POLL_AFTER_START, *VALIDATED_PATH]
+RESUME_PATH = [*START_PATH, "ResumeReplication", *POLL_AFTER_START, *VALIDATED_PATH]
 DEPLOYMENT_MARKER = "migration-pipeline:stopped-for-deployment"  # the stop guard's tag (src/private/dms-task-guard.ts)
 
 
@@ -89,7 +99,7 @@ def dms_task_properties():
 
 def resolver_for(template, task_arn, topic_arn, bucket=DATA_BUCKET):
     return Resolver(template, {TASK_PARAMETER: task_arn, TOPIC_PARAMETER: topic_arn, BUCKET_PARAMETER: bucket,
-                               REVIEW_FUNCTION: REVIEW_FUNCTION_ARN})
+                               REVIEW_FUNCTION: REVIEW_FUNCTION_ARN, ASSESSMENT_ROLE: ASSESSMENT_ROLE_ARN})
 
 
 def resolve_definition(template, task_arn, topic_arn, bucket=DATA_BUCKET):
@@ -124,10 +134,11 @@ def test_template_poll_settings(orchestration_template):
     # Every Task state retries and routes any other error to the outcome's announcement (report, audit event,
     # notification), or, for the notifications themselves, to a Fail state.
     tasks = {name: state for name, state in definition["States"].items() if state["Type"] == "Task"}
-    assert sorted(tasks) == ["CheckReplication", "DescribeTask", "NotifyFailure", "NotifyInterrupted",
+    assert sorted(tasks) == ["CheckPremigrationAssessment", "CheckReplication", "DescribeTask",
+                             "ListFailedPremigrationAssessments", "NotifyFailure", "NotifyInterrupted",
                              "NotifySuccess", "PublishOutcomeEvent", "ReadDeploymentMarker",
                              "ReadDeploymentMarkerWhilePolling", "ResumeReplication", "ReviewTables",
-                             "StartReplication", "WriteReport"]
+                             "StartPremigrationAssessment", "StartReplication", "WriteReport"]
     for name, state in tasks.items():
         # The audit event is best effort: no retry, and a failure goes on to the notification.
         assert state.get("Retry") or name == "PublishOutcomeEvent", name
@@ -138,11 +149,15 @@ def test_template_poll_settings(orchestration_template):
                     "NotifyInterrupted": "InterruptionNotificationFailed",
                     "WriteReport": "ReportNotWritten",
                     "ReviewTables": "TableReviewFailed",
+                    "StartPremigrationAssessment": "PremigrationAssessmentNotStarted",
+                    "CheckPremigrationAssessment": "PremigrationAssessmentNotStarted",
+                    "ListFailedPremigrationAssessments": "SourceNotReadyUnnamed",
                     "PublishOutcomeEvent": "ByOutcome"}.get(name, "WriteReport")
         assert state["Catch"][0]["Next"] == expected, name
     # The failure paths that are not Task errors announce too.
     for name in ("ReplicationFailed", "MigrationTimedOut", "TableReviewFailed", "InterruptedForDeployment",
-                 "TableVerdict", "VerdictAtTimeout"):
+                 "TableVerdict", "VerdictAtTimeout", "PremigrationAssessmentNotStarted", "SourceNotReady",
+                 "SourceNotReadyUnnamed", "PremigrationAssessmentError", "PremigrationAssessmentTimedOut"):
         assert definition["States"][name]["Next"] == "WriteReport", name
     assert definition["States"]["ReportNotWritten"]["Next"] == "PublishOutcomeEvent"
 
@@ -216,6 +231,7 @@ class Harness:
 
         self._instrument_dms(monkeypatch)
         self._fake_table_statistics(monkeypatch)
+        self.assessments = fake_premigration_assessments(monkeypatch)
         self.review_environment = review_function_environment(template, self.task_arn, self.topic_arn)
         self._run_table_review_in_process(monkeypatch)
         self.definition = resolve_definition(template, self.task_arn, self.topic_arn)
@@ -223,6 +239,8 @@ class Harness:
         # in test_template_poll_settings); moto's interpreter really sleeps in Wait states, so shorten it here.
         assert self.definition["States"]["WaitForReplication"]["Seconds"] == TEMPLATE_POLL_SECONDS
         self.definition["States"]["WaitForReplication"]["Seconds"] = 0
+        assert self.definition["States"]["WaitForPremigrationAssessment"]["Seconds"] == TEMPLATE_ASSESSMENT_POLL_SECONDS
+        self.definition["States"]["WaitForPremigrationAssessment"]["Seconds"] = 0
         self._state_machine_arn = None
 
     # DMS ---------------------------------------------------------------------------------------------------------
@@ -549,7 +567,7 @@ def test_b_rerun_of_a_stopped_task_resumes_processing_and_succeeds(harness):
 
     assert run.status == "SUCCEEDED"
     # The task carries no deployment marker (the stop guard's tag), so the run resumes it.
-    assert run.path == [p if p != "StartReplication" else "ResumeReplication" for p in HAPPY_START_PATH]
+    assert run.path == RESUME_PATH
     assert harness.start_calls == [(harness.task_arn, "resume-processing")]
     assert harness.task.status == "running"
     assert_notification(run, harness, "SUCCEEDED", "running")
@@ -577,7 +595,7 @@ def test_d_task_failing_after_start_takes_the_failure_path(harness):
     run = harness.run()
 
     assert_failed(run, "REPLICATION_FAILED")
-    assert run.path == [*START_PATH, "StartReplication", "WaitForReplication", "CheckReplication",
+    assert run.path == [*START_PATH, *ASSESSMENT_PATH, "StartReplication", "WaitForReplication", "CheckReplication",
                         "IsReplicationComplete", "ReplicationFailed", *FAILURE_END]
     assert harness.start_calls == [(harness.task_arn, "start-replication")]
     assert harness.task.status == "failed"
@@ -651,7 +669,7 @@ def test_h_dms_access_denied_while_polling_is_caught_and_notified(harness):
     run = harness.run()
 
     assert_failed(run, "REPLICATION_FAILED")
-    assert run.path == [*START_PATH, "StartReplication", "WaitForReplication", "CheckReplication", *FAILURE_END]
+    assert run.path == [*START_PATH, *ASSESSMENT_PATH, "StartReplication", "WaitForReplication", "CheckReplication", *FAILURE_END]
     [failure] = run.failed_tasks()
     # moto spells aws-sdk errors "<integration name>.<error class>Exception" with the lower-case integration name
     # (it only knows the PascalCase prefix of dynamodb and sfn), so the definition's DatabaseMigration.* Retry
