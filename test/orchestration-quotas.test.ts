@@ -20,6 +20,8 @@ import { MAX_POLLS_PER_RUN, Orchestration, OrchestrationOptions } from '../src/o
 const HISTORY_QUOTA = 25_000;
 /** The states one poll goes through, in order, when the tables are reviewed after each wait. */
 const POLL_LOOP = ['WaitForReplication', 'CheckReplication', 'IsReplicationComplete', 'ReviewTables', 'IsVerdictSettled', 'CountPoll'];
+/** The states one look at the premigration assessment goes through, before the first start. */
+const ASSESSMENT_LOOP = ['WaitForPremigrationAssessment', 'CheckPremigrationAssessment', 'IsPremigrationAssessmentDone', 'CountPremigrationAssessmentPoll'];
 
 function definitionFor(options: OrchestrationOptions, migrationType = 'full-load-and-cdc'): { States: Record<string, any> } {
   const stack = new Stack(new App(), 'Quotas', { env: { region: 'us-west-2', account: '123456789012' } });
@@ -63,8 +65,13 @@ function maxPollsOf(definition: { States: Record<string, any> }): number {
 }
 
 describe('the history of one run stays under 25,000 events', () => {
-  // The worst configuration: the most polls per run (pollInterval at its shortest for the timeout).
-  const worst = definitionFor({ pollInterval: Duration.seconds(1), timeout: Duration.seconds(MAX_POLLS_PER_RUN) });
+  // The worst configuration: the most polls per run (pollInterval at its shortest for the timeout), after the longest
+  // premigration assessment wait the props allow (60 minutes: 120 looks, 30 seconds apart).
+  const worst = definitionFor({
+    pollInterval: Duration.seconds(1),
+    timeout: Duration.seconds(MAX_POLLS_PER_RUN),
+    premigrationAssessment: { timeout: Duration.minutes(60) },
+  });
 
   test('the poll loop is the one this bound is computed for', () => {
     const next = (name: string) => worst.States[name].Next
@@ -82,15 +89,21 @@ describe('the history of one run stays under 25,000 events', () => {
     expect(POLL_LOOP.reduce((sum, name) => sum + worstEvents(worst.States[name]), 0)).toBe(36);
   });
 
-  test('the worst run: every poll and every other state once, every retry taken', () => {
+  test('the worst run: every look at the assessment, every poll and every other state once, every retry taken', () => {
     const maxPolls = maxPollsOf(worst);
     expect(maxPolls).toBe(MAX_POLLS_PER_RUN - 2);
     const perPoll = POLL_LOOP.reduce((sum, name) => sum + worstEvents(worst.States[name]), 0);
-    const once = Object.entries(worst.States).filter(([name]) => !POLL_LOOP.includes(name))
+    const perLook = ASSESSMENT_LOOP.reduce((sum, name) => sum + worstEvents(worst.States[name]), 0);
+    expect(perLook).toBe(23);
+    const [lookLimit] = worst.States.IsPremigrationAssessmentDone.Choices.flatMap((rule: any) => rule.And ?? [])
+      .filter((rule: any) => rule.Variable === '$.assessment.polls.count').map((rule: any) => rule.NumericGreaterThanEquals);
+    expect(lookLimit).toBe(120);
+    const once = Object.entries(worst.States).filter(([name]) => !POLL_LOOP.includes(name) && !ASSESSMENT_LOOP.includes(name))
       .reduce((sum, [, state]) => sum + worstEvents(state), 0);
-    // The check that sees polls.count == maxPolls is the (maxPolls + 1)-th; ExecutionStarted and the end event.
-    const worstHistory = (maxPolls + 1) * perPoll + once + 2;
-    expect(worstHistory).toBe(21_746); // 599 checks x 36 + 180 for the states outside the loop + 2
+    // The check that sees polls.count == maxPolls is the (maxPolls + 1)-th, and so is the look at the assessment
+    // that sees its limit; ExecutionStarted and the end event.
+    const worstHistory = (maxPolls + 1) * perPoll + (lookLimit + 1) * perLook + once + 2;
+    expect(worstHistory).toBe(24_573); // 599 checks x 36 + 121 looks x 23 + 224 for the states outside the loops + 2
     expect(worstHistory).toBeLessThan(HISTORY_QUOTA);
   });
 
