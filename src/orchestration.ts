@@ -196,7 +196,7 @@ export class Orchestration extends Construct {
 
     const start = this.startTask('StartReplication', 'start-replication', announce).next(wait);
     // The first start of the task waits for a premigration assessment of the source (a resume does not assess again).
-    const assessment = this.premigrationAssessment(props, announce);
+    const assessment = this.premigrationAssessment(props, announce, pollInterval, timeout);
     const firstStart = assessment?.gate(start) ?? start;
     // resume-processing reloads the tables a stopped full load had not finished; the task's TargetTablePrepMode
     // (TRUNCATE_BEFORE_LOAD, see dms.ts) empties them first, so no row is loaded twice.
@@ -225,8 +225,7 @@ export class Orchestration extends Construct {
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName: `migration-orchestration-${props.environmentSuffix}`,
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
-      // The assessment's wait comes before the replication's own time budget.
-      timeout: assessment ? timeout.plus(assessment.timeout) : timeout,
+      timeout,
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
@@ -235,7 +234,10 @@ export class Orchestration extends Construct {
     assessment?.grantPassRole(this.stateMachine);
     expectWildcards(this.stateMachine, [{
       finding: /^Resource::\*$/,
-      reason: 'Only X-Ray, CloudWatch Logs delivery and the DMS Describe calls (tasks, assessment runs, individual assessments), which support no resource-level permissions',
+      reason: 'Only X-Ray, CloudWatch Logs delivery and dms:DescribeReplicationTasks, which support no resource-level permissions',
+    }, {
+      finding: /^Resource::arn:<AWS::Partition>:dms:.*:assessment-run:\*$/,
+      reason: 'Reads the premigration assessment runs of the task, whose ARNs DMS assigns when a run starts',
     }, {
       finding: /^Resource::.*reports\/migrations\/\*>?$/,
       reason: 'Reports are written under reports/migrations/ of the data bucket, one object per run',
@@ -294,7 +296,8 @@ export class Orchestration extends Construct {
   }
 
   /** The premigration assessment of the first start, when enabled; its results go to the report bucket. */
-  private premigrationAssessment(props: OrchestrationProps, announce: sfn.IChainable): PremigrationAssessment | undefined {
+  private premigrationAssessment(props: OrchestrationProps, announce: sfn.IChainable, pollInterval: Duration, runTimeout: Duration,
+  ): PremigrationAssessment | undefined {
     const options = props.premigrationAssessment ?? {};
     if (!(options.enabled ?? this.reportBucket !== undefined)) {
       return undefined;
@@ -311,6 +314,8 @@ export class Orchestration extends Construct {
       resultBucket: this.reportBucket,
       transientErrors: DMS_TRANSIENT_ERRORS,
       callTimeout: TASK_TIMEOUT,
+      pollInterval,
+      runTimeout,
       failure: (id, fields) => new sfn.Pass(this, id, {
         parameters: this.outcome({ status: 'FAILED', error: 'MigrationFailed', ...fields }),
         resultPath: '$.outcome',

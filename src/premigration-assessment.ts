@@ -30,8 +30,9 @@ export interface PremigrationAssessmentOptions {
 
   /**
    * How long a run waits for the assessment before it ends with reason PREMIGRATION_ASSESSMENT_TIMED_OUT. The run
-   * looks every 30 seconds; the wait is added to the execution's timeout. From 1 to 60 minutes.
-   * @default Duration.minutes(30)
+   * looks every 30 seconds. The wait is part of the run's time budget (`orchestration.timeout`): a first start
+   * charges it to the replication polls, so at most timeout minus three poll intervals. From 1 to 60 minutes.
+   * @default - 30 minutes, or a quarter of `orchestration.timeout` when that is shorter than 2 hours (at least 1 minute)
    */
   readonly timeout?: Duration;
 }

@@ -1,10 +1,10 @@
-import { Aws, Duration, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { acknowledge } from './acknowledgements';
+import { acknowledge, expectWildcards } from './acknowledgements';
 import { requireDurationInRange, requireThat } from './validation';
 import { PremigrationAssessmentOptions } from '../premigration-assessment';
 
@@ -63,6 +63,10 @@ export interface PremigrationAssessmentProps extends PremigrationAssessmentOptio
   readonly transientErrors: string[];
   /** How long one AWS call may take. */
   readonly callTimeout: Duration;
+  /** The interval between two looks at the replication task (orchestration.pollInterval). */
+  readonly pollInterval: Duration;
+  /** The time budget of one migration run (orchestration.timeout), which the assessment's wait is part of. */
+  readonly runTimeout: Duration;
   /** Builds the failure outcomes (SOURCE_NOT_READY, PREMIGRATION_ASSESSMENT_ERROR, ..._TIMED_OUT). */
   readonly failure: FailureBuilder;
 }
@@ -86,13 +90,19 @@ export class PremigrationAssessment extends Construct {
     super(scope, id);
     this.props = props;
     this.assessments = checkedAssessments(this, props.assessments ?? defaultAssessments(props.migrationType));
-    this.timeout = checkedTimeout(this, props.timeout ?? DEFAULT_TIMEOUT);
+    this.timeout = checkedTimeout(this, props.timeout ?? defaultTimeout(props.runTimeout), props.runTimeout, props.pollInterval);
     this.serviceRole = this.createServiceRole();
   }
 
   /** The most looks at the assessment run one migration run makes. */
   public get maxPolls(): number {
     return Math.max(1, Math.floor(this.timeout.toSeconds() / ASSESSMENT_POLL_INTERVAL.toSeconds()));
+  }
+
+  /** The replication polls the assessment's longest wait (every look's Wait state) takes from the run's budget. */
+  public get chargedPolls(): number {
+    const longestWait = (this.maxPolls + 1) * ASSESSMENT_POLL_INTERVAL.toSeconds();
+    return Math.ceil(longestWait / this.props.pollInterval.toSeconds());
   }
 
   /** The chain that assesses, then goes on to `start` (the first StartReplicationTask) or fails the run. */
@@ -109,8 +119,15 @@ export class PremigrationAssessment extends Construct {
       resultPath: '$.assessment.polls',
     });
     const status = '$.assessment.latest.Status';
+    // The run's time budget (orchestration.timeout) covers the assessment: its longest wait is charged to the
+    // replication polls before the first start, so the run still ends with its own verdict before the execution's
+    // timeout. A resume, which does not assess, keeps every poll.
+    const charge = new sfn.Pass(this, 'ChargePremigrationAssessmentTime', {
+      parameters: { count: this.chargedPolls },
+      resultPath: '$.polls',
+    });
     run.next(wait).next(check).next(new sfn.Choice(this, 'IsPremigrationAssessmentDone')
-      .when(sfn.Condition.or(...STARTABLE.map((s) => sfn.Condition.stringEquals(status, s))), start)
+      .when(sfn.Condition.or(...STARTABLE.map((s) => sfn.Condition.stringEquals(status, s))), charge.next(start))
       .when(sfn.Condition.stringEquals(status, 'failed'), this.nameFailedAssessments())
       .when(sfn.Condition.and(
         sfn.Condition.or(...IN_PROGRESS.map((s) => sfn.Condition.stringEquals(status, s))),
@@ -126,6 +143,12 @@ export class PremigrationAssessment extends Construct {
         'message.$': `States.Format('The premigration assessment ended {}, without a verdict; the task was not started. Results: ${this.resultLocation()}', ${status}, $$.Execution.Name)`,
       })));
     return run;
+  }
+
+  /** The Describe calls are allowed on the task and on the assessment runs of this account and region. */
+  private describeResources(): string[] {
+    const runs = Stack.of(this).formatArn({ service: 'dms', resource: 'assessment-run', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    return [this.props.taskArn, runs];
   }
 
   private resultLocation(): string {
@@ -152,8 +175,7 @@ export class PremigrationAssessment extends Construct {
     return this.dmsCall('CheckPremigrationAssessment', 'describeReplicationTaskAssessmentRuns', {
       Filters: [{ 'Name': 'replication-task-assessment-run-arn', 'Values.$': 'States.Array($.assessment.run.ReplicationTaskAssessmentRunArn)' }],
     }, onError, {
-      // The Describe calls of DMS do not support resource-level permissions.
-      iamResources: ['*'],
+      iamResources: this.describeResources(),
       // DMS answers a filter that matches no run with ResourceNotFoundFault, so [0] is there when the call succeeds.
       resultSelector: { 'Status.$': '$.ReplicationTaskAssessmentRuns[0].Status', 'Run.$': '$.ReplicationTaskAssessmentRuns[0]' },
       resultPath: '$.assessment.latest',
@@ -171,7 +193,7 @@ export class PremigrationAssessment extends Construct {
       Filters: [{ 'Name': 'replication-task-assessment-run-arn', 'Values.$': 'States.Array($.assessment.run.ReplicationTaskAssessmentRunArn)' }],
       MaxRecords: MAX_ASSESSMENTS,
     }, unnamed, {
-      iamResources: ['*'],
+      iamResources: this.describeResources(),
       resultSelector: {
         // A filter yields the list of matches, empty when nothing matches (Paths, Step Functions Developer Guide).
         'failed.$': "$.ReplicationTaskIndividualAssessments[?(@.Status == 'failed')].IndividualAssessmentName",
@@ -226,7 +248,10 @@ export class PremigrationAssessment extends Construct {
       resources: [this.props.resultBucket.bucketArn],
     }));
     acknowledge(role, 'NIST.800.53.R5-IAMNoInlinePolicy', 'The role policy belongs to this role and lists the assessment results prefix only');
-    acknowledge(role, 'AwsSolutions-IAM5', `Objects under ${ASSESSMENT_RESULT_PREFIX} of the report bucket, one folder per run (${Aws.PARTITION})`);
+    expectWildcards(role, [{
+      finding: /^Resource::.*reports\/premigration-assessments\/\*>?$/,
+      reason: 'DMS writes each run\'s results in a folder of its own under reports/premigration-assessments/',
+    }]);
     return role;
   }
 
@@ -254,7 +279,22 @@ function checkedAssessments(scope: Construct, assessments: string[]): string[] {
   return assessments;
 }
 
-function checkedTimeout(scope: Construct, timeout: Duration): Duration {
-  return requireDurationInRange(scope, 'orchestration.premigrationAssessment.timeout', timeout, Duration.minutes(1), MAX_ASSESSMENT_TIMEOUT)
-    ? timeout : DEFAULT_TIMEOUT;
+/** 30 minutes, or a quarter of a shorter run's time budget (whole minutes, at least one). */
+function defaultTimeout(runTimeout: Duration): Duration {
+  const quarter = Math.floor(runTimeout.toSeconds() / 4 / 60);
+  return Duration.minutes(Math.min(DEFAULT_TIMEOUT.toMinutes(), Math.max(1, quarter)));
+}
+
+function checkedTimeout(scope: Construct, timeout: Duration, runTimeout: Duration, pollInterval: Duration): Duration {
+  const prop = 'orchestration.premigrationAssessment.timeout';
+  if (!requireDurationInRange(scope, prop, timeout, Duration.minutes(1), MAX_ASSESSMENT_TIMEOUT)) {
+    return DEFAULT_TIMEOUT;
+  }
+  // After the longest assessment wait, the run must keep time for at least a few looks at the replication task.
+  const left = runTimeout.toSeconds() - timeout.toSeconds();
+  requireThat(scope, left >= 3 * pollInterval.toSeconds(),
+    `${prop}: received ${timeout.toHumanString()} with an orchestration.timeout of ${runTimeout.toHumanString()} and a pollInterval of `
+    + `${pollInterval.toHumanString()}; expected at most the timeout minus three poll intervals, since the assessment's wait is part of `
+    + 'the run\'s time budget.');
+  return timeout;
 }

@@ -11,7 +11,7 @@ import pytest
 
 from pipeline_helpers import schema_validator
 from test_state_machine import (  # noqa: F401 - pytest fixtures are found through the import
-    ASSESSMENT_PATH, ASSESSMENT_ROLE_ARN, DATA_BUCKET, FAILURE_END, HAPPY_START_PATH, RESUME_PATH, START_PATH, assert_failed,
+    ASSESSED, ASSESSMENT_PATH, ASSESSMENT_ROLE_ARN, DATA_BUCKET, FAILURE_END, HAPPY_START_PATH, RESUME_PATH, START_PATH, assert_failed,
     dms_task_properties, harness, orchestration_template,
 )
 
@@ -150,7 +150,7 @@ def test_a_task_that_is_not_ready_is_not_assessed_again(harness, status, start):
     run = harness.run(name="later-run")
 
     assert run.status == "SUCCEEDED"
-    assert not set(ASSESSMENT_PATH) & set(run.path)
+    assert not set(ASSESSED) & set(run.path)
     assert harness.assessments.start_requests == []
     assert [start_type for _, start_type in harness.start_calls] == start
     assert harness.report("later-run")["premigrationAssessment"] == "NOT_RUN"

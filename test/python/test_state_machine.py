@@ -60,9 +60,9 @@ HISTORY_LIMIT_EVENTS = 25_000
 # What the example app synthesizes: orchestration.pollInterval = 5 minutes, orchestration.timeout = 2 hours.
 TEMPLATE_POLL_SECONDS = 300
 TEMPLATE_ASSESSMENT_POLL_SECONDS = 30
-TEMPLATE_ASSESSMENT_TIMEOUT_SECONDS = 1800
-# The execution's timeout: the replication's 2 hours after the premigration assessment's 30 minutes at most.
-TEMPLATE_TIMEOUT_SECONDS = 7200 + TEMPLATE_ASSESSMENT_TIMEOUT_SECONDS
+# The premigration assessment's longest wait (61 looks x 30 s) is charged to the first start's replication polls.
+TEMPLATE_ASSESSMENT_CHARGED_POLLS = 7
+TEMPLATE_TIMEOUT_SECONDS = 7200
 TEMPLATE_MAX_POLLS = 22  # floor(timeout / pollInterval) - 2: one interval of margin before TimeoutSeconds
 
 RUN_INPUT = {"trigger": "validation-passed", "bucket": "fake-data-bucket", "key": "incoming/sales/orders.csv"}
@@ -77,8 +77,9 @@ START_PATH = ["Initialise", "DescribeTask", "ReadDeploymentMarker", "HowToStart"
 # The first start of a ready task waits for a premigration assessment that passes (test_premigration_assessment.py).
 ASSESSMENT_PATH = ["StartPremigrationAssessment", "WaitForPremigrationAssessment", "CheckPremigrationAssessment",
                    "IsPremigrationAssessmentDone"]
+ASSESSED = [*ASSESSMENT_PATH, "ChargePremigrationAssessmentTime"]
 POLL_AFTER_START = ["WaitForReplication", "CheckReplication", "IsReplicationComplete"]
-HAPPY_START_PATH = [*START_PATH, *ASSESSMENT_PATH, "StartReplication", *POLL_AFTER_START, *VALIDATED_PATH]
+HAPPY_START_PATH = [*START_PATH, *ASSESSED, "StartReplication", *POLL_AFTER_START, *VALIDATED_PATH]
 RESUME_PATH = [*START_PATH, "ResumeReplication", *POLL_AFTER_START, *VALIDATED_PATH]
 DEPLOYMENT_MARKER = "migration-pipeline:stopped-for-deployment"  # the stop guard's tag (src/private/dms-task-guard.ts)
 
@@ -170,6 +171,14 @@ def test_timeout_path_runs_one_interval_before_the_execution_timeout(orchestrati
     # The check that sees polls.count == N comes after N + 1 waits (Initialise sets 0, CountPoll adds 1 per loop).
     waited_before_timeout_path = (max_polls + 1) * wait
     assert waited_before_timeout_path <= definition["TimeoutSeconds"] - wait
+    # A first start waits for the premigration assessment first (at most its timeout, plus the start call), and
+    # begins with that wait charged: its replication polls end as early before the execution timeout.
+    charged = definition["States"]["ChargePremigrationAssessmentTime"]["Parameters"]["count"]
+    looks = [rule for rule in definition["States"]["IsPremigrationAssessmentDone"]["Choices"] if "And" in rule]
+    [limit] = [term["NumericGreaterThanEquals"] for term in looks[0]["And"] if "NumericGreaterThanEquals" in term]
+    assessment_wait = (limit + 1) * definition["States"]["WaitForPremigrationAssessment"]["Seconds"]
+    assert assessment_wait <= charged * wait
+    assert assessment_wait + (max_polls - charged + 1) * wait <= definition["TimeoutSeconds"] - wait
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -595,7 +604,7 @@ def test_d_task_failing_after_start_takes_the_failure_path(harness):
     run = harness.run()
 
     assert_failed(run, "REPLICATION_FAILED")
-    assert run.path == [*START_PATH, *ASSESSMENT_PATH, "StartReplication", "WaitForReplication", "CheckReplication",
+    assert run.path == [*START_PATH, *ASSESSED, "StartReplication", "WaitForReplication", "CheckReplication",
                         "IsReplicationComplete", "ReplicationFailed", *FAILURE_END]
     assert harness.start_calls == [(harness.task_arn, "start-replication")]
     assert harness.task.status == "failed"
@@ -620,10 +629,13 @@ def test_e_errored_tables_fail_the_run_although_the_load_reached_100_percent(har
 
 
 def test_f_progress_never_reaching_100_times_out_with_a_failure_notification(harness):
+    # The first start begins with the assessment's wait charged (polls.count 7), then polls twice more.
+    assert harness.definition["States"]["ChargePremigrationAssessmentTime"]["Parameters"] == {
+        "count": TEMPLATE_ASSESSMENT_CHARGED_POLLS}
     max_polls = 2
     rule = timeout_choice(harness.definition)
     assert rule["NumericGreaterThanEquals"] == TEMPLATE_MAX_POLLS
-    rule["NumericGreaterThanEquals"] = max_polls  # fewer loops; the rule itself is the synthesized one
+    rule["NumericGreaterThanEquals"] = TEMPLATE_ASSESSMENT_CHARGED_POLLS + max_polls  # fewer loops; the rule is the synthesized one
     harness.stats.update({"FullLoadProgressPercent": 40, "TablesLoaded": 3, "TablesLoading": 4})
 
     run = harness.run()
@@ -669,7 +681,7 @@ def test_h_dms_access_denied_while_polling_is_caught_and_notified(harness):
     run = harness.run()
 
     assert_failed(run, "REPLICATION_FAILED")
-    assert run.path == [*START_PATH, *ASSESSMENT_PATH, "StartReplication", "WaitForReplication", "CheckReplication", *FAILURE_END]
+    assert run.path == [*START_PATH, *ASSESSED, "StartReplication", "WaitForReplication", "CheckReplication", *FAILURE_END]
     [failure] = run.failed_tasks()
     # moto spells aws-sdk errors "<integration name>.<error class>Exception" with the lower-case integration name
     # (it only knows the PascalCase prefix of dynamodb and sfn), so the definition's DatabaseMigration.* Retry
