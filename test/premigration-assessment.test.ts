@@ -43,7 +43,9 @@ describe('the premigration assessment before the first start', () => {
     expect(states.StartPremigrationAssessment.Parameters.IncludeOnly).toHaveLength(11);
     expect(states.StartPremigrationAssessment.Parameters.IncludeOnly).toContain('mysql-check-binlog-format');
     expect(states.WaitForPremigrationAssessment.Seconds).toBe(30);
-    expect(timeout).toBe(7200 + 1800);
+    // The spec's 2-hour run includes the assessment: its longest wait (61 looks of 30 s) is charged to the first start.
+    expect(timeout).toBe(7200);
+    expect(states.ChargePremigrationAssessmentTime).toEqual({ Type: 'Pass', ResultPath: '$.polls', Parameters: { count: 7 }, Next: 'StartReplication' });
   });
 
   test('a full-load task is assessed without the binary log assessments', () => {
@@ -56,7 +58,8 @@ describe('the premigration assessment before the first start', () => {
   test('the assessments and the wait can be chosen', () => {
     const { states, timeout } = build({ premigrationAssessment: { assessments: ['mysql-check-pk-validity'], timeout: Duration.minutes(10) } });
     expect(states.StartPremigrationAssessment.Parameters.IncludeOnly).toEqual(['mysql-check-pk-validity']);
-    expect(timeout).toBe(7200 + 600);
+    expect(timeout).toBe(7200);
+    expect(states.ChargePremigrationAssessmentTime.Parameters.count).toBe(3); // 21 looks x 30 s within 3 x 5 minutes
     const limit = states.IsPremigrationAssessmentDone.Choices.flatMap((rule: any) => rule.And ?? [])
       .find((rule: any) => rule.Variable === '$.assessment.polls.count');
     expect(limit.NumericGreaterThanEquals).toBe(20);
@@ -70,6 +73,13 @@ describe('the premigration assessment before the first start', () => {
     template().resourcePropertiesCountIs('AWS::IAM::Role', { AssumeRolePolicyDocument: Match.objectLike({
       Statement: [Match.objectLike({ Principal: { Service: 'dms.amazonaws.com' } })],
     }) }, 0);
+  });
+
+  test('a short run budget gets a quarter of it for the assessment by default', () => {
+    const { states } = build({ pollInterval: Duration.seconds(10), timeout: Duration.minutes(20) });
+    const limit = states.IsPremigrationAssessmentDone.Choices.flatMap((rule: any) => rule.And ?? [])
+      .find((rule: any) => rule.Variable === '$.assessment.polls.count');
+    expect(limit.NumericGreaterThanEquals).toBe(10); // 5 minutes
   });
 
   test('without a report bucket the assessment is off by default', () => {
@@ -107,6 +117,11 @@ describe('wrong premigration assessment props', () => {
     [{ timeout: Duration.minutes(61) }, /premigrationAssessment.timeout: received 1 hour 1 minute; expected from 1 minute to 1 hour/],
   ])('fails when %j', (premigrationAssessment, message) => {
     expect(errorsOf({ premigrationAssessment })).toMatch(message);
+  });
+
+  test('fails when the wait leaves less than three poll intervals of the run', () => {
+    expect(errorsOf({ timeout: Duration.minutes(40), premigrationAssessment: { timeout: Duration.minutes(30) } }))
+      .toMatch(/premigrationAssessment.timeout: received 30 minutes with an orchestration.timeout of 40 minutes and a pollInterval of 5 minutes; expected at most the timeout minus three poll intervals/);
   });
 
   test('fails when it is turned on without a report bucket', () => {

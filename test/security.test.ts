@@ -43,7 +43,7 @@ describe('cdk-nag on the example app', () => {
   test('the acknowledgements stay the reviewed ones', () => {
     // A new acknowledgement is a security decision: this list changes only with the README's Security section.
     const pairs = acknowledgements(app).map(([entry]) => entry).sort().map((entry) => entry.split('  '));
-    expect(pairs).toHaveLength(145);
+    expect(pairs).toHaveLength(148);
     expect(pairs).toEqual(REVIEWED_ACKNOWLEDGEMENTS);
   });
 });
@@ -96,10 +96,12 @@ const REVIEWED_ACKNOWLEDGEMENTS: Array<[string, string]> = [
   ['AwsSolutions-IAM5[Resource::<referencetoTapStackMigrationPipelineStorageStackNestedStackStorageStackNestedStackResourceFA4497AFOutputsTapStackMigrationPipelineStorageStackStorageDataBucket5F45ECABArn>/reports/*]', 'TapStack/MigrationPipeline/GlueStack/Glue/JobRole/DefaultPolicy/Resource'],
   ['AwsSolutions-IAM5[Resource::<referencetoTapStackMigrationPipelineStorageStackNestedStackStorageStackNestedStackResourceFA4497AFOutputsTapStackMigrationPipelineStorageStackStorageDataBucket5F45ECABArn>/reports/migrations/*]', 'TapStack/MigrationPipeline/OrchestrationStack/Orchestration/StateMachine/Role/DefaultPolicy/Resource'],
   ['AwsSolutions-IAM5[Resource::<referencetoTapStackMigrationPipelineStorageStackNestedStackStorageStackNestedStackResourceFA4497AFOutputsTapStackMigrationPipelineStorageStackStorageDataBucket5F45ECABArn>/reports/migrations/*]', 'TapStack/MigrationPipeline/OrchestrationStack/Orchestration/TableReview/Function/ServiceRole/DefaultPolicy/Resource'],
+  ['AwsSolutions-IAM5[Resource::<referencetoTapStackMigrationPipelineStorageStackNestedStackStorageStackNestedStackResourceFA4497AFOutputsTapStackMigrationPipelineStorageStackStorageDataBucket5F45ECABArn>/reports/premigration-assessments/*]', 'TapStack/MigrationPipeline/OrchestrationStack/Orchestration/PremigrationAssessment/ServiceRole/DefaultPolicy/Resource'],
   ['AwsSolutions-IAM5[Resource::<referencetoTapStackMigrationPipelineStorageStackNestedStackStorageStackNestedStackResourceFA4497AFOutputsTapStackMigrationPipelineStorageStackStorageScriptBucketD6551600Arn>/*]', 'TapStack/MigrationPipeline/GlueStack/Custom::CDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C256MiB/ServiceRole/DefaultPolicy/Resource'],
   ['AwsSolutions-IAM5[Resource::<referencetoTapStackMigrationPipelineStorageStackNestedStackStorageStackNestedStackResourceFA4497AFOutputsTapStackMigrationPipelineStorageStackStorageScriptBucketD6551600Arn>/scripts/*]', 'TapStack/MigrationPipeline/GlueStack/Glue/JobRole/DefaultPolicy/Resource'],
   ['AwsSolutions-IAM5[Resource::<referencetoTapStackMigrationPipelineStorageStackNestedStackStorageStackNestedStackResourceFA4497AFOutputsTapStackMigrationPipelineStorageStackStorageScriptBucketD6551600Arn>/temp/*]', 'TapStack/MigrationPipeline/GlueStack/Glue/JobRole/DefaultPolicy/Resource'],
   ['AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:datasync:us-west-2:<AWS::AccountId>:agent/*]', 'TapStack/MigrationPipeline/DataSyncStack/DataSync/ActivationFunction/ServiceRole/DefaultPolicy/Resource'],
+  ['AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:dms:us-west-2:<AWS::AccountId>:assessment-run:*]', 'TapStack/MigrationPipeline/OrchestrationStack/Orchestration/StateMachine/Role/DefaultPolicy/Resource'],
   ['AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/aws-service-role/opensearchservice.amazonaws.com/*]', 'TapStack/MigrationPipeline/AccountPrerequisites/Function/ServiceRole/DefaultPolicy/Resource'],
   ['AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:us-west-2:<AWS::AccountId>:log-group:/aws-glue/*]', 'TapStack/MigrationPipeline/GlueStack/Glue/JobRole/DefaultPolicy/Resource'],
   ['AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-us-west-2/*]', 'TapStack/MigrationPipeline/GlueStack/Custom::CDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C256MiB/ServiceRole/DefaultPolicy/Resource'],
@@ -145,6 +147,7 @@ const REVIEWED_ACKNOWLEDGEMENTS: Array<[string, string]> = [
   ['NIST.800.53.R5-IAMNoInlinePolicy', 'TapStack/MigrationPipeline/LoggingStack/Logging/DeliveryRole'],
   ['NIST.800.53.R5-IAMNoInlinePolicy', 'TapStack/MigrationPipeline/MessagingStack/Messaging/ValidationPublisherPolicy'],
   ['NIST.800.53.R5-IAMNoInlinePolicy', 'TapStack/MigrationPipeline/NetworkStack/Network/Vpc/FlowLog'],
+  ['NIST.800.53.R5-IAMNoInlinePolicy', 'TapStack/MigrationPipeline/OrchestrationStack/Orchestration/PremigrationAssessment/ServiceRole'],
   ['NIST.800.53.R5-IAMNoInlinePolicy', 'TapStack/MigrationPipeline/OrchestrationStack/Orchestration/StateMachine'],
   ['NIST.800.53.R5-IAMNoInlinePolicy', 'TapStack/MigrationPipeline/OrchestrationStack/Orchestration/TableReview/Function'],
   ['NIST.800.53.R5-IAMNoInlinePolicy', 'TapStack/MigrationPipeline/StorageStack/Storage/AccessLogsBucket/Notifications'],
