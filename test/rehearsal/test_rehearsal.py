@@ -107,6 +107,9 @@ def test_a_valid_file_is_validated_migrated_and_audited(bring_up, example):
     assert (report["status"], report["reason"]) == ("SUCCEEDED", "FULL_LOAD_VERIFIED")
     assert report["execution"] == execution["executionArn"]
     assert report["tables"]["validated"] == 2
+    # The task was ready: the run started it only after a premigration assessment that passed.
+    assert report["premigrationAssessment"]["latest"]["Status"] == "passed"
+    assert [r["AssessmentRunName"] for r in pipeline.dms.assessments.start_requests] == [execution["name"]]
     assert [m["migrationOutcome"] for _, m in published(result, "migration-validation-dev")
             if "migrationOutcome" in m] == ["SUCCEEDED"]
     # Every audit event became an index document.
@@ -153,6 +156,21 @@ def test_a_dms_table_error_fails_the_migration_and_reaches_remediation(bring_up,
     assert "failed" in subject.lower()
     assert [m["migrationOutcome"] for _, m in published(result, "migration-validation-dev")
             if "migrationOutcome" in m] == ["FAILED"]
+
+
+def test_a_source_the_assessment_finds_not_ready_is_never_loaded(bring_up, example):
+    pipeline = bring_up(example, "source-not-ready")
+    result = pipeline.rehearse(KEY, VALID_CSV)
+
+    [execution] = result.executions
+    assert (execution["status"], execution["error"]) == ("FAILED", "MigrationFailed")
+    outcome = json.loads(execution["cause"])
+    assert outcome["reason"] == "SOURCE_NOT_READY"
+    assert outcome["failedAssessments"] == ["mysql-check-binlog-format", "mysql-check-replication-privileges"]
+    assert f"/reports/premigration-assessments/{execution['name']}/" in outcome["message"]
+    [task_arn] = pipeline.dms.task_arns
+    assert pipeline.dms.dms.describe_replication_tasks()["ReplicationTasks"][0]["Status"] == "ready"
+    assert task_arn == outcome["replicationTaskArn"]
 
 
 def test_the_same_file_delivered_twice_is_validated_once(bring_up, example):

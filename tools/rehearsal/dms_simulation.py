@@ -1,5 +1,8 @@
 """DMS in the rehearsal: the template's replication tasks created in moto, and what moto lacks.
 
+The premigration assessment runs of a first start are answered by the test harness's fake
+(test/python/dms_assessment_fake.py), scripted by the scenario's `assessment` (statuses and failing assessments).
+
 moto has no DescribeTableStatistics; it is answered here from the scenario's tables, shaped and paged as the DMS
 API Reference documents it (ReplicationTaskArn, MaxRecords 20 to 500, an opaque Marker present only when more
 records exist). The task's statistics (ReplicationTaskStats) are overlaid with the scenario's. The Step Functions
@@ -21,6 +24,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 from assembly import REGION
 
 import test_state_machine as sfn_setup
+from dms_assessment_fake import fake_premigration_assessments
 from pipeline_helpers import add_dms_tagging
 
 
@@ -34,6 +38,12 @@ SCENARIOS = {
     "table-error": {"tables": [table("sales", "orders"), table("sales", "customers", table_state="Table error",
                                                                validation_state="Error")],
                     "task_stats": {"FullLoadProgressPercent": 100, "TablesLoaded": 1, "TablesErrored": 1}},
+    # The premigration assessment of the first start finds the binary log in STATEMENT format and a DMS user
+    # without the replication privileges: the task is never started.
+    "source-not-ready": {"tables": [table("sales", "orders")],
+                         "task_stats": {"FullLoadProgressPercent": 100, "TablesLoaded": 1, "TablesErrored": 0},
+                         "assessment": {"statuses": ["running", "failed"],
+                                        "failing": ["mysql-check-binlog-format", "mysql-check-replication-privileges"]}},
 }
 
 
@@ -98,3 +108,7 @@ class DmsSimulation:
         sfn_setup.patch_definite_json_paths(patcher)
         sfn_setup.patch_sdk_timestamps(patcher)
         add_dms_tagging(patcher)
+        self.assessments = fake_premigration_assessments(patcher)
+        assessment = self.scenario.get("assessment", {})
+        self.assessments.statuses = assessment.get("statuses", ["passed"])
+        self.assessments.failing = assessment.get("failing", [])

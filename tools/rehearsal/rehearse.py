@@ -1,7 +1,7 @@
 """Rehearse a migration locally: one file through every stage of a synthesized pipeline, in moto and local Spark.
 
     .venv/bin/python tools/rehearsal/rehearse.py [--cdk-out cdk.out] [--stack TapStack]
-        [--key incoming/rehearsal/<file name>] [--dms validated|table-error] FILE
+        [--key incoming/rehearsal/<file name>] [--dms validated|table-error|source-not-ready] FILE
 
 Reads the cloud assembly in --cdk-out (run `npx cdk synth` first), brings the stack's pipeline up in moto, puts
 FILE under the key, and prints each hop with what went in and what came out, then the verdict.
@@ -51,7 +51,7 @@ def main(argv=None):
     parser.add_argument("--cdk-out", type=Path, default=REPO_ROOT / "cdk.out")
     parser.add_argument("--stack", default="TapStack")
     parser.add_argument("--key", help="object key (default incoming/rehearsal/<file name>)")
-    parser.add_argument("--dms", default="validated", choices=["validated", "table-error"],
+    parser.add_argument("--dms", default="validated", choices=["validated", "table-error", "source-not-ready"],
                         help="what DMS reports for the tables once the task runs")
     args = parser.parse_args(argv)
     key = args.key or f"incoming/rehearsal/{args.file.name}"
@@ -63,10 +63,15 @@ def main(argv=None):
         spark = local_glue.LocalSpark.start(Path(copies))
         try:
             pipeline = Pipeline(args.cdk_out, args.stack, spark, args.dms, patcher, on_hop=print_hop)
-            summary = pipeline.rehearse(key, args.file.read_bytes()).summary()
+            result = pipeline.rehearse(key, args.file.read_bytes())
+            summary = result.summary()
         finally:
             spark.stop()
     print(f"verdict: validation {summary['validation']}, migration {summary['migration']}")
+    for execution in result.executions:
+        # The outcome is the execution's output, or its failure cause (the state machine's Fail states).
+        outcome = json.loads(execution.get("output") or execution.get("cause") or "{}")
+        print(f"outcome: {outcome.get('reason')}: {outcome.get('message')}")
     print(f"reports: {summary['reports']}")
     if summary["errors"]:
         print(f"errors: {shorten(summary['errors'], 2000)}")
