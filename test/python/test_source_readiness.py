@@ -8,11 +8,13 @@ version finding). server_id cannot be 0 on MariaDB (it clamps to 1), so that fin
 """
 
 import io
+import json
 import subprocess
 import sys
-from pathlib import Path
 
+import boto3
 import pytest
+from moto import mock_aws
 
 from mariadb_server import REPO_ROOT, mariadb_servers  # noqa: F401 - the fixture
 
@@ -203,6 +205,18 @@ def test_the_command_reads_the_password_from_the_environment_and_never_prints_it
     for secret in (DMS_PASSWORD, password_hash):
         assert secret not in result.stdout + result.stderr
     assert '"full-load-and-cdc": "BLOCKING"' in result.stdout
+
+
+def test_the_connection_can_come_from_the_source_endpoints_secret(source):
+    # The secret the pipeline's source endpoint reads (username, password, host, port), here in moto's Secrets Manager.
+    with mock_aws():
+        boto3.client("secretsmanager").create_secret(Name="migration-source-dev", SecretString=json.dumps(
+            {"username": DMS_USER, "password": DMS_PASSWORD, "host": "127.0.0.1", "port": source.port}))
+        out = io.StringIO()
+        status = check_source.main(["--secret-id", "migration-source-dev", "--schemas", "sales,crm", "--allow-unlisted-version"],
+                                   environ={}, prompt=pytest.fail, out=out)
+    assert (status, verdicts(out.getvalue())) == (0, []), out.getvalue()
+    assert DMS_PASSWORD not in out.getvalue()
 
 
 def test_a_wrong_password_exits_2_without_echoing_it(source):
