@@ -15,9 +15,12 @@ from moto.s3.exceptions import S3ClientError
 
 from pipeline_helpers import schema_validator
 from test_state_machine import (  # noqa: F401 - pytest fixtures are found through the import
-    ANNOUNCE_PATH, DATA_BUCKET, FAILURE_END, REVIEW_PATH, assert_notification, dms_task_properties, harness,
-    orchestration_template, table_statistics,
+    ANNOUNCE_PATH, DATA_BUCKET, FAILURE_END, REVIEW_PATH, TEMPLATE_ASSESSMENT_CHARGED_POLLS, assert_notification,
+    dms_task_properties, harness, orchestration_template, table_statistics,
 )
+
+# A first start (the harness's task is `ready`) begins its polls with the premigration assessment's wait charged.
+FIRST_POLL = TEMPLATE_ASSESSMENT_CHARGED_POLLS
 
 PAGE_SIZE = 500  # the review reads DescribeTableStatistics' largest page (MaxRecords, DMS API Reference)
 NAME_LIMIT = 64  # MySQL's identifier length limit, for schema and table names
@@ -84,7 +87,7 @@ def test_a_every_table_validated_full_load_verified_ready_for_cutover(harness):
     assert run.status == "SUCCEEDED"
     assert run.path[-8:] == [*REVIEW_PATH, "TableVerdict", *ANNOUNCE_PATH, "NotifySuccess", "MigrationSucceeded"]
     assert harness.table_statistics_calls == [{"MaxRecords": PAGE_SIZE, "Marker": None}]
-    assert harness.review_events == [{"execution": "run-validated", "review": 0}]
+    assert harness.review_events == [{"execution": "run-validated", "review": FIRST_POLL}]
 
     outcome = assert_announced(run, harness, "SUCCEEDED")
     assert outcome["reason"] == "FULL_LOAD_VERIFIED"
@@ -130,14 +133,15 @@ def test_b_one_mismatched_table_fails_the_run_naming_it(harness):
 
 def test_c_validation_pending_for_ever_ends_with_the_last_verdict_at_the_budget(harness):
     max_polls = 2
-    budget_rule(harness)["NumericGreaterThanEquals"] = max_polls  # fewer loops; the rule itself is the synthesized one
+    # Fewer loops; the rule itself is the synthesized one.
+    budget_rule(harness)["NumericGreaterThanEquals"] = FIRST_POLL + max_polls
     harness.tables[2] = table_statistics("sales", "invoices", validation_state="Pending records", pending=250)
 
     run = harness.run(name="run-pending")
 
     assert run.status == "FAILED"
     # One review per poll until the budget: the tables are reviewed again after each wait.
-    assert [event["review"] for event in harness.review_events] == [0, 1, 2]
+    assert [event["review"] for event in harness.review_events] == [FIRST_POLL, FIRST_POLL + 1, FIRST_POLL + 2]
     assert run.count("CountPoll") == max_polls
     assert run.path[-8:] == [*REVIEW_PATH, "VerdictAtTimeout", *FAILURE_END]
     error, cause = failure_of(run)
@@ -310,9 +314,10 @@ def test_h_five_thousand_tables_with_64_character_names_stay_within_both_quotas(
     run = harness.run(name="run-5000-tables", deadline_seconds=600)
 
     assert run.status == "FAILED"
-    # The example app's budget: 2 h at 5 min, 22 polls after the first look.
-    assert [event["review"] for event in harness.review_events] == list(range(23))
-    assert len(harness.table_statistics_calls) == 23 * 10  # ten pages of 500 per review
+    # The example app's budget: 2 h at 5 min, 22 polls after the first look, of which the first start's
+    # premigration assessment takes 7 (its longest wait): 16 reviews.
+    assert [event["review"] for event in harness.review_events] == list(range(FIRST_POLL, 23))
+    assert len(harness.table_statistics_calls) == 16 * 10  # ten pages of 500 per review
     _, cause = failure_of(run)
     assert cause["reason"] == "VALIDATION_PENDING"
     assert cause["tables"]["tables"] == 5000
@@ -322,7 +327,7 @@ def test_h_five_thousand_tables_with_64_character_names_stay_within_both_quotas(
     assert len(table_report(harness, "run-5000-tables")["tables"]) == 5000
     # The state stays small whatever the table count; measured here, limits asserted in Run for every run.
     assert run.largest_state_bytes < 32 * 1024, run.largest_state_bytes
-    print(f"5,000 tables, 23 reviews: largest state {run.largest_state_bytes} bytes, "
+    print(f"5,000 tables, 16 reviews: largest state {run.largest_state_bytes} bytes, "
           f"history {run.history_length} events")
 
 
@@ -394,7 +399,7 @@ def test_a_review_that_fails_ends_the_run_with_a_report_an_event_and_a_notificat
 def test_h_one_poll_costs_18_history_events_as_the_quota_bound_assumes(harness):
     # test/orchestration-quotas.test.ts bounds the history with 18 events per poll without retries (36 with every
     # retry); the interpreter's history agrees: the events from one CountPoll to the next are one poll.
-    budget_rule(harness)["NumericGreaterThanEquals"] = 3
+    budget_rule(harness)["NumericGreaterThanEquals"] = FIRST_POLL + 3
     harness.tables[2] = table_statistics("sales", "invoices", validation_state="Pending records", pending=250)
 
     run = harness.run(name="run-three-polls")
