@@ -284,3 +284,8 @@ def test_supported_versions_follow_the_dms_user_guide(version, supported):
 ])
 def test_schema_select_grants_as_show_grants_prints_them(grant, covered):
     assert check_source.can_select(check_source.parse_grants([grant]), "sales") is covered
+
+
+def test_the_command_line_takes_no_password():
+    with pytest.raises(SystemExit):
+        check_source.parse_args(["--user", "dms", "--password", "on-the-command-line"])

@@ -387,7 +387,8 @@ def blocking_findings(findings, migration_type):
 # Command line
 # ----------------------------------------------------------------------------------------------------------------
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="check-source", description=__doc__.split("\n\n")[0])
+    # No abbreviations: `--password` must not be taken for --password-env (a password never goes on the command line).
+    parser = argparse.ArgumentParser(prog="check-source", description=__doc__.split("\n\n")[0], allow_abbrev=False)
     parser.add_argument("--host", help="the source's host (default: the secret's, else 127.0.0.1)")
     parser.add_argument("--port", type=int, help="the source's port (default: the secret's, else 3306)")
     parser.add_argument("--user", help="the DMS user (default: the secret's username)")
