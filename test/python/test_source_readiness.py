@@ -260,13 +260,13 @@ def test_mysql_5_7_retention_is_read_from_expire_logs_days():
 
 
 def test_aurora_retention_is_read_from_binlog_retention_hours():
-    facts = check_source.SourceFacts(**{**MYSQL8_READY.__dict__, "version": "8.0.mysql_aurora.3.05.2", "rds_binlog_retention_hours": "12"})
+    facts = check_source.SourceFacts(**{**MYSQL8_READY.__dict__, "version": "8.0.36", "rds_binlog_retention_hours": "12"})
     finding = check_source.check_binlog_retention(facts, options())
     assert finding.blocks == check_source.CDC_TYPES and "rds_set_configuration('binlog retention hours', 24)" in finding.fix
 
 
 @pytest.mark.parametrize("version, supported", [
-    ("8.0.36", True), ("5.7.44-log", True), ("8.4.2", True), ("9.1.0", False), ("5.1.73", False),
+    ("8.0.36", True), ("8.0", True), ("5.7.44-log", True), ("8.4.2", True), ("9.1.0", False), ("5.1.73", False),
     ("10.6.18-MariaDB", True), ("10.0.23-MariaDB", False), ("10.1.48-MariaDB", False), ("10.11.19-MariaDB-0+deb12u1", False),
     ("11.4.4-MariaDB", True), ("11.4.6-MariaDB", False),
 ])

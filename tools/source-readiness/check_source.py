@@ -235,7 +235,7 @@ def parse_grants(lines):
     parsed = []
     for line in lines:
         match = GRANT_LINE.match(line)
-        if match is None:  # role grants ('GRANT role TO user') and PROXY are not privileges on objects
+        if match is None:  # role grants ('GRANT role TO user') are not followed: grant the DMS user directly
             continue
         scope = match.group("scope").replace("`", "").replace('"', "")
         parsed.append((scope, set(split_privileges(match.group("privileges")))))
@@ -330,8 +330,9 @@ def check_engines(facts, options):
 
 # ----- version ---------------------------------------------------------------------------------------------------
 def version_numbers(version):
-    match = re.match(r"(\d+)\.(\d+)\.(\d+)", version)
-    return tuple(int(part) for part in match.groups()) if match else (0, 0, 0)
+    """'10.11.19-MariaDB-0+deb12u1' -> (10, 11, 19); a missing patch number counts as 0."""
+    match = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", version)
+    return tuple(int(part or 0) for part in match.groups()) if match else (0, 0, 0)
 
 
 def is_supported_version(version):
