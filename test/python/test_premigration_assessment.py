@@ -100,8 +100,10 @@ def test_a_failed_assessment_ends_source_not_ready_naming_each_failure_and_where
     assert message["migrationOutcome"] == "FAILED" and message["outcome"]["reason"] == "SOURCE_NOT_READY"
 
 
-# The documented run statuses that end without a verdict (DMS API Reference, ReplicationTaskAssessmentRun).
-@pytest.mark.parametrize("status", ["error-provisioning", "error-executing", "cancelling", "deleting", "invalid state"])
+# The documented run statuses that end without a verdict (DMS API Reference, ReplicationTaskAssessmentRun), and one
+# it does not list ("error-provider"): any status other than the in-progress and verdict ones ends the same way.
+@pytest.mark.parametrize("status", ["error-provisioning", "error-executing", "cancelling", "deleting", "invalid state",
+                                    "error-provider"])
 def test_an_assessment_that_ends_in_an_error_fails_the_run_without_starting_the_task(harness, status):
     harness.assessments.statuses = ["provisioning", status]
 
