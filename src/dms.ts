@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as dms from 'aws-cdk-lib/aws-dms';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -8,12 +8,13 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IConstruct } from 'constructs';
 import { acknowledge, acknowledgeAll } from './private/acknowledgements';
 import { DmsTaskStopGuard } from './private/dms-task-guard';
-import { reportError, requireIntegerInRange, requireMatch, requireOneOf } from './private/validation';
+import { reportError, requireIntegerInRange, requireOneOf } from './private/validation';
 
 /** Settings of the DMS replication. */
 export interface DmsOptions {
   /**
-   * The replication instance class.
+   * The replication instance class, `dms.<family>.<size>` in a family and size DMS offers (T2 and T3 from micro to large;
+   * C4, C5, C6i, R4, R5 and R6i from large up, e.g. 'dms.r5.2xlarge').
    * @default 'dms.t3.medium'
    */
   readonly replicationInstanceClass?: string;
@@ -136,6 +137,21 @@ export interface DmsReplicationProps extends DmsOptions {
 }
 
 const MIGRATION_TYPES = ['full-load', 'cdc', 'full-load-and-cdc'];
+/**
+ * The replication instance classes DMS offers, by family: "Choosing the right AWS DMS replication instance for your
+ * migration", AWS DMS User Guide (its table of supported instance classes; DMS supports the T2, T3, C4, C5, C6i, R4,
+ * R5 and R6i families, each in the sizes listed there and no others: there is no dms.r5.micro nor dms.t3.xlarge).
+ */
+const DMS_INSTANCE_SIZES: Record<string, readonly string[]> = {
+  t2: ['micro', 'small', 'medium', 'large'],
+  t3: ['micro', 'small', 'medium', 'large'],
+  c4: ['large', 'xlarge', '2xlarge', '4xlarge'],
+  c5: ['large', 'xlarge', '2xlarge', '4xlarge', '9xlarge', '12xlarge', '18xlarge', '24xlarge'],
+  c6i: ['large', 'xlarge', '2xlarge', '4xlarge', '8xlarge', '12xlarge', '16xlarge', '24xlarge', '32xlarge'],
+  r4: ['large', 'xlarge', '2xlarge', '4xlarge', '8xlarge'],
+  r5: ['large', 'xlarge', '2xlarge', '4xlarge', '8xlarge', '12xlarge', '16xlarge', '24xlarge'],
+  r6i: ['large', 'xlarge', '2xlarge', '4xlarge', '8xlarge', '12xlarge', '16xlarge', '24xlarge', '32xlarge'],
+};
 const SSL_MODES = ['none', 'require', 'verify-ca', 'verify-full'];
 const SYSTEM_SCHEMAS = ['mysql', 'sys', 'performance_schema', 'information_schema'];
 
@@ -177,8 +193,7 @@ export class DmsReplication extends Construct {
     const sourcePort = props.sourcePort ?? 3306;
     const sourceSslMode = props.sourceSslMode ?? 'require';
     this.migrationType = props.migrationType ?? 'full-load-and-cdc';
-    requireMatch(this, 'dms.replicationInstanceClass', instanceClass, /^dms\.(t2|t3|c4|c5|c6i|c7i|r4|r5|r6i|r7i)\.[0-9]*(micro|small|medium|large|xlarge)$/,
-      "a DMS instance class such as 'dms.t3.medium'");
+    requireDmsInstanceClass(this, instanceClass);
     requireIntegerInRange(this, 'dms.allocatedStorage', allocatedStorage, 5, 6144);
     requireIntegerInRange(this, 'dms.sourcePort', sourcePort, 1, 65535);
     requireOneOf(this, 'dms.migrationType', this.migrationType, MIGRATION_TYPES);
@@ -353,6 +368,26 @@ function defaultTaskSettings(enableValidation: boolean, maxFullLoadSubTasks: num
     TargetMetadata: { BatchApplyEnabled: batchApplyEnabled, SupportLobs: true, LimitedSizeLobMode: true, LobMaxSize: 32 },
     ErrorBehavior: { DataErrorPolicy: 'LOG_ERROR', TableErrorPolicy: 'SUSPEND_TABLE', RecoverableErrorCount: -1 },
   });
+}
+
+/**
+ * Fails unless `instanceClass` is one DMS offers. A known family with a size it does not come in is answered with the
+ * sizes of that family; anything else with every family and its sizes.
+ */
+function requireDmsInstanceClass(scope: IConstruct, instanceClass: string): void {
+  if (Token.isUnresolved(instanceClass)) {
+    return;
+  }
+  const [prefix, family, size, ...rest] = instanceClass.split('.');
+  const sizes = prefix === 'dms' && rest.length === 0 ? DMS_INSTANCE_SIZES[family] : undefined;
+  if (sizes?.includes(size)) {
+    return;
+  }
+  const expected = sizes
+    ? `a size DMS offers for dms.${family}: ${sizes.map((s) => `'dms.${family}.${s}'`).join(', ')}`
+    : 'a DMS replication instance class, dms.<family>.<size>: '
+      + Object.entries(DMS_INSTANCE_SIZES).map(([f, list]) => `dms.${f} (${list.join(', ')})`).join('; ');
+  reportError(scope, `dms.replicationInstanceClass: received '${instanceClass}'; expected ${expected}.`);
 }
 
 /** The host and database name go into the secret the construct creates; with the user's secret they would be lost. */

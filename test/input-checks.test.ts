@@ -69,7 +69,43 @@ describe('several wrong props are reported together by one synthesis', () => {
   });
 });
 
+describe('values outside the sets AWS accepts fail at synth, and the message offers only accepted values', () => {
+  const message = synthesisError([
+    // "Choosing the right AWS DMS replication instance for your migration", AWS DMS User Guide: R5 starts at large,
+    // T3 ends at large. "AWS Glue worker types", AWS Glue Developer Guide: G.025X is for streaming jobs, Z.2X for Ray.
+    { environmentSuffix: 'a', dms: { replicationInstanceClass: 'dms.r5.micro' }, glue: { glueVersion: '4.0', workerType: 'G.025X' } },
+    { environmentSuffix: 'b', dms: { replicationInstanceClass: 'dms.t3.xlarge' }, glue: { workerType: 'Z.2X' } },
+    { environmentSuffix: 'c', dms: { replicationInstanceClass: 'dms.m5.large' }, glue: { glueVersion: '3.0', workerType: 'G.12X' } },
+    { environmentSuffix: 'd', orchestration: { pollInterval: Duration.seconds(5), timeout: Duration.minutes(30) } },
+  ]);
+
+  test.each<[string, RegExp]>([
+    ['an R5 size DMS does not offer', /dms.replicationInstanceClass: received 'dms.r5.micro'; expected a size DMS offers for dms.r5: 'dms.r5.large', 'dms.r5.xlarge', 'dms.r5.2xlarge', 'dms.r5.4xlarge', 'dms.r5.8xlarge', 'dms.r5.12xlarge', 'dms.r5.16xlarge', 'dms.r5.24xlarge'\./],
+    ['a T3 size DMS does not offer', /dms.replicationInstanceClass: received 'dms.t3.xlarge'; expected a size DMS offers for dms.t3: 'dms.t3.micro', 'dms.t3.small', 'dms.t3.medium', 'dms.t3.large'\./],
+    ['a family DMS does not offer', /dms.replicationInstanceClass: received 'dms.m5.large'; expected a DMS replication instance class, dms.<family>.<size>: dms.t2 \(micro, small, medium, large\);.* dms.r6i \(large, .*, 32xlarge\)\./],
+    ['a streaming worker type for a Spark job', /glue.workerType: received 'G.025X', which Glue offers for streaming jobs only; expected a worker type of Spark jobs in Glue 4.0: 'G.1X', 'G.2X', 'G.4X', 'G.8X', 'G.12X', 'G.16X', 'R.1X', 'R.2X', 'R.4X', 'R.8X'\./],
+    ['a Ray worker type for a Spark job', /glue.workerType: received 'Z.2X', which Glue offers for Ray jobs only; expected a worker type of Spark jobs in Glue 4.0: /],
+    ['a worker type newer than the Glue version', /glue.workerType: received 'G.12X'; expected a worker type of Spark jobs in Glue 3.0: 'G.1X', 'G.2X', 'G.4X', 'G.8X'\./],
+    ['a poll interval shorter than one throttled DMS call\'s retries', /orchestration.pollInterval: received 5 seconds; expected at least 38 seconds: .* 75 seconds between its retries/],
+  ])('%s', (_name, expected) => {
+    expect(message).toMatch(expected);
+  });
+
+  test('no message offers a value AWS refuses for this job or instance', () => {
+    const offered = message.split('\n').filter((line) => /expected/.test(line)).map((line) => line.split('expected')[1]);
+    expect(offered.join()).not.toMatch(/G\.025X'|'Z\.2X'|dms\.r5\.micro'|dms\.t3\.xlarge'/);
+  });
+});
+
 describe('valid inputs pass', () => {
+  test('each DMS family at its smallest and largest size, memory-optimized Glue workers on 5.0, the shortest poll interval', () => {
+    expect(synthesisError([
+      { environmentSuffix: 'v1', dms: { replicationInstanceClass: 'dms.t2.micro' }, glue: { glueVersion: '5.0', workerType: 'R.8X' } },
+      { environmentSuffix: 'v2', dms: { replicationInstanceClass: 'dms.r6i.32xlarge' }, glue: { glueVersion: '3.0', workerType: 'G.8X' } },
+      { environmentSuffix: 'v3', dms: { replicationInstanceClass: 'dms.c5.9xlarge' }, orchestration: { pollInterval: Duration.seconds(38), timeout: Duration.minutes(30) } },
+    ])).toBe('');
+  });
+
   test('Graviton burstable and r8g classes, Glue 5.0, named zones, whole-unit durations', () => {
     expect(synthesisError([
       {

@@ -18,7 +18,7 @@ describe('bad props fail at synth with a message naming the prop, the value and 
     ['one AZ', { network: { maxAzs: 1 } }, /network.maxAzs: received 1; expected a whole number from 2 to 6/],
     ['zero NAT gateways', { network: { natGateways: 0 } }, /network.natGateways: received 0/],
     ['both an existing VPC and VPC settings', { network: { vpc: existingVpc, cidr: '10.1.0.0/16' } }, /network: received both an existing vpc and VPC settings \(cidr\)/],
-    ['an unknown DMS instance class', { dms: { replicationInstanceClass: 't3.medium' } }, /dms.replicationInstanceClass: received 't3.medium'; expected a DMS instance class/],
+    ['an unknown DMS instance class', { dms: { replicationInstanceClass: 't3.medium' } }, /dms.replicationInstanceClass: received 't3.medium'; expected a DMS replication instance class/],
     ['an unknown migration type', { dms: { migrationType: 'full' } }, /dms.migrationType: received 'full'; expected one of 'full-load', 'cdc', 'full-load-and-cdc'/],
     ['table mappings that are not JSON', { dms: { tableMappings: '{rules:' } }, /dms.tableMappings: received a string that is not JSON/],
     ['a port out of range', { dms: { sourcePort: 70000 } }, /dms.sourcePort: received 70000/],
@@ -26,13 +26,13 @@ describe('bad props fail at synth with a message naming the prop, the value and 
     ['zero parallel full-load tables', { dms: { maxFullLoadSubTasks: 0 } }, /dms.maxFullLoadSubTasks: received 0/],
     ['negative Glue retries', { glue: { maxRetries: -1 } }, /glue.maxRetries: received -1; expected a whole number from 0 to 10/],
     ['a zero Glue timeout', { glue: { timeout: Duration.minutes(0) } }, /glue.timeout: received 0 minutes?; expected from 1 minute to 7 days/],
-    ['an unknown Glue worker type', { glue: { workerType: 'G.3X' } }, /glue.workerType: received 'G.3X'; expected one of/],
+    ['an unknown Glue worker type', { glue: { workerType: 'G.3X' } }, /glue.workerType: received 'G.3X'; expected a worker type of Spark jobs in Glue 4.0: 'G.1X'/],
     ['a function timeout over 15 minutes', { functions: { timeout: Duration.minutes(20) } }, /functions.timeout: received 20 minutes; expected from 10 seconds to 15 minutes/],
     ['zero reserved concurrency', { functions: { reservedConcurrency: 0 } }, /functions.reservedConcurrency: received 0/],
     ['a poll interval not shorter than the timeout', { orchestration: { pollInterval: Duration.minutes(30), timeout: Duration.minutes(30) } },
       /orchestration.pollInterval: received 30 minutes; expected less than the timeout/],
-    ['more polls per run than an execution history holds', { orchestration: { pollInterval: Duration.seconds(10), timeout: Duration.hours(2) } },
-      /orchestration.pollInterval: received 10 seconds with a timeout of 2 hours \(720 polls\); expected at most 600 polls per run.* at least 12 seconds/],
+    ['more polls per run than an execution history holds', { orchestration: { pollInterval: Duration.seconds(40), timeout: Duration.hours(8) } },
+      /orchestration.pollInterval: received 40 seconds with a timeout of 8 hours \(720 polls\); expected at most 600 polls per run.* at least 48 seconds/],
     ['zero activation attempts', { dataSync: { activationMaxAttempts: 0 } }, /dataSync.activationMaxAttempts: received 0/],
     ['an activation budget over the function limit', { dataSync: { activationMaxAttempts: 20, activationRetryInterval: Duration.minutes(2) } },
       /dataSync.activationMaxAttempts: received 20 attempts .* expected at most 840 s/],
@@ -109,7 +109,7 @@ describe('overrides', () => {
     const fx = synthPipeline({
       dataSync: { amiId: 'ami-0f508ba5fd9db6606' },
       dms: { replicationInstanceClass: 'dms.r5.large', multiAz: true, sourceHostname: 'db.corp.internal', sourcePort: 3307 },
-      orchestration: { pollInterval: Duration.seconds(30) },
+      orchestration: { pollInterval: Duration.seconds(40) },
       functions: { reservedConcurrency: 5 },
       logging: { dataNodes: 2 },
     });
@@ -118,7 +118,7 @@ describe('overrides', () => {
     const secret = Object.values(fx.nested('DMSStack').findResources('AWS::SecretsManager::Secret'))[0] as any;
     expect(JSON.parse(secret.Properties.GenerateSecretString.SecretStringTemplate)).toMatchObject({ host: 'db.corp.internal', port: 3307 });
     const sm = Object.values(fx.nested('OrchestrationStack').findResources('AWS::StepFunctions::StateMachine'))[0] as any;
-    expect(JSON.stringify(sm.Properties.DefinitionString)).toContain('\\"Seconds\\":30');
+    expect(JSON.stringify(sm.Properties.DefinitionString)).toContain('\\"Seconds\\":40');
     fx.nested('LambdaStack').hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 5 });
     fx.nested('LoggingStack').hasResourceProperties('AWS::OpenSearchService::Domain', {
       ClusterConfig: { InstanceCount: 2, ZoneAwarenessEnabled: true, ZoneAwarenessConfig: { AvailabilityZoneCount: 2 } },
