@@ -318,7 +318,6 @@ export class DmsReplication extends Construct {
       replicationTask: this.replicationTask,
       replicationTaskIdentifier: this.replicationTaskIdentifier,
       guarded: [this.replicationInstance, this.sourceEndpoint, this.targetEndpoint, this.replicationTask],
-      guardedSettings: { instance: instanceProps, source: sourceEndpointProps, target: targetEndpointProps, task: taskSettings },
       functionName: `migration-dms-task-guard-${suffix}`,
       logEncryptionKey: props.logEncryptionKey,
       logRetention: props.logRetention,
