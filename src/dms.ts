@@ -72,6 +72,18 @@ export interface DmsOptions {
   readonly migrationType?: string;
 
   /**
+   * Where a 'cdc' task starts reading the source's changes (the task's CdcStartPosition), for a target you loaded
+   * yourself: the binary log position your copy was taken at, as `<binlog file>:<position>` (from `SHOW MASTER STATUS`
+   * or the `CHANGE MASTER TO` line of `mysqldump --master-data=2`, e.g. 'mysql-bin-changelog.000024:373'), a DMS
+   * checkpoint ('checkpoint:V1#...', from a stopped task's `CdcRecoveryCheckpoint`), or a UTC time
+   * 'YYYY-MM-DDTHH:MM:SS'. Only with `migrationType` 'cdc': the other types start capturing when their full load
+   * starts. See "Performing replication starting from a CDC start point", AWS DMS User Guide.
+   * @default - DMS starts at the source's current position when the task first starts, so changes made between your
+   * load and that start are not replicated
+   */
+  readonly cdcStartPosition?: string;
+
+  /**
    * The task's table mappings as a JSON string.
    * @default - every user schema and table; `mysql`, `sys`, `performance_schema` and `information_schema` excluded
    */
@@ -197,6 +209,7 @@ export class DmsReplication extends Construct {
     requireIntegerInRange(this, 'dms.allocatedStorage', allocatedStorage, 5, 6144);
     requireIntegerInRange(this, 'dms.sourcePort', sourcePort, 1, 65535);
     requireOneOf(this, 'dms.migrationType', this.migrationType, MIGRATION_TYPES);
+    requireCdcStartPosition(this, props.cdcStartPosition, this.migrationType);
     requireOneOf(this, 'dms.sourceSslMode', sourceSslMode, SSL_MODES);
     requireValidJson(this, 'dms.tableMappings', props.tableMappings);
     requireNoSecretConflict(this, props);
@@ -303,6 +316,7 @@ export class DmsReplication extends Construct {
       replicationTaskIdentifier: this.replicationTaskIdentifier,
       migrationType: this.migrationType,
       tableMappings: props.tableMappings ?? defaultTableMappings(),
+      cdcStartPosition: props.cdcStartPosition,
       replicationTaskSettings: props.replicationTaskSettings ?? defaultTaskSettings(enableDataValidation, maxFullLoadSubTasks, batchApplyEnabled),
     };
     this.replicationTask = new dms.CfnReplicationTask(this, 'ReplicationTask', {
@@ -387,6 +401,31 @@ function requireDmsInstanceClass(scope: IConstruct, instanceClass: string): void
     : 'a DMS replication instance class, dms.<family>.<size>: '
       + Object.entries(DMS_INSTANCE_SIZES).map(([f, list]) => `dms.${f} (${list.join(', ')})`).join('; ');
   reportError(scope, `dms.replicationInstanceClass: received '${instanceClass}'; expected ${expected}.`);
+}
+
+/**
+ * The forms of a CDC start position for a MySQL source ("Performing replication starting from a CDC start point" and
+ * "Determining a CDC native start point", AWS DMS User Guide; CdcStartPosition, AWS DMS API Reference).
+ */
+const CDC_START_POSITIONS: { pattern: RegExp; example: string }[] = [
+  { pattern: /^[A-Za-z0-9._-]+\.\d+:\d+$/, example: "a binary log position '<file>:<position>' such as 'mysql-bin-changelog.000024:373'" },
+  { pattern: /^checkpoint:V1#\S+$/, example: "a DMS checkpoint 'checkpoint:V1#...'" },
+  { pattern: /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d$/, example: "a UTC time 'YYYY-MM-DDTHH:MM:SS' such as '2026-03-08T12:12:12'" },
+];
+
+/** A start position is one of the forms above, and only a cdc task has one (the others start with their full load). */
+function requireCdcStartPosition(scope: IConstruct, position: string | undefined, migrationType: string): void {
+  if (position === undefined || Token.isUnresolved(position)) {
+    return;
+  }
+  if (migrationType !== 'cdc') {
+    reportError(scope, `dms.cdcStartPosition: received '${position}' with dms.migrationType '${migrationType}'; expected it only with `
+      + "migrationType 'cdc', because a full-load task captures changes from the start of its own full load.");
+    return;
+  }
+  if (!CDC_START_POSITIONS.some((form) => form.pattern.test(position))) {
+    reportError(scope, `dms.cdcStartPosition: received '${position}'; expected ${CDC_START_POSITIONS.map((form) => form.example).join(', or ')}.`);
+  }
 }
 
 /** The host and database name go into the secret the construct creates; with the user's secret they would be lost. */

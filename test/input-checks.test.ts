@@ -77,6 +77,10 @@ describe('values outside the sets AWS accepts fail at synth, and the message off
     { environmentSuffix: 'b', dms: { replicationInstanceClass: 'dms.t3.xlarge' }, glue: { workerType: 'Z.2X' } },
     { environmentSuffix: 'c', dms: { replicationInstanceClass: 'dms.m5.large' }, glue: { glueVersion: '3.0', workerType: 'G.12X' } },
     { environmentSuffix: 'd', orchestration: { pollInterval: Duration.seconds(5), timeout: Duration.minutes(30) } },
+    // "Performing replication starting from a CDC start point", AWS DMS User Guide: a cdc task only, in a known form.
+    { environmentSuffix: 'e', dms: { migrationType: 'cdc', cdcStartPosition: 'mysql-bin-changelog.000024' } },
+    { environmentSuffix: 'f', dms: { cdcStartPosition: 'mysql-bin-changelog.000024:373' } },
+    { environmentSuffix: 'g', dms: { migrationType: 'cdc', cdcStartPosition: '2026-13-08 12:12:12' } },
   ]);
 
   test.each<[string, RegExp]>([
@@ -86,6 +90,9 @@ describe('values outside the sets AWS accepts fail at synth, and the message off
     ['a streaming worker type for a Spark job', /glue.workerType: received 'G.025X', which Glue offers for streaming jobs only; expected a worker type of Spark jobs in Glue 4.0: 'G.1X', 'G.2X', 'G.4X', 'G.8X', 'G.12X', 'G.16X', 'R.1X', 'R.2X', 'R.4X', 'R.8X'\./],
     ['a Ray worker type for a Spark job', /glue.workerType: received 'Z.2X', which Glue offers for Ray jobs only; expected a worker type of Spark jobs in Glue 4.0: /],
     ['a worker type newer than the Glue version', /glue.workerType: received 'G.12X'; expected a worker type of Spark jobs in Glue 3.0: 'G.1X', 'G.2X', 'G.4X', 'G.8X'\./],
+    ['a binary log file without a position', /dms.cdcStartPosition: received 'mysql-bin-changelog.000024'; expected a binary log position '<file>:<position>' such as 'mysql-bin-changelog.000024:373', or a DMS checkpoint 'checkpoint:V1#...', or a UTC time 'YYYY-MM-DDTHH:MM:SS'/],
+    ['a start position for a task with a full load', /dms.cdcStartPosition: received 'mysql-bin-changelog.000024:373' with dms.migrationType 'full-load-and-cdc'; expected it only with migrationType 'cdc'/],
+    ['a time that is not one', /dms.cdcStartPosition: received '2026-13-08 12:12:12'; expected/],
     ['a poll interval shorter than one throttled DMS call\'s retries', /orchestration.pollInterval: received 5 seconds; expected at least 38 seconds: .* 75 seconds between its retries/],
   ])('%s', (_name, expected) => {
     expect(message).toMatch(expected);
@@ -103,6 +110,9 @@ describe('valid inputs pass', () => {
       { environmentSuffix: 'v1', dms: { replicationInstanceClass: 'dms.t2.micro' }, glue: { glueVersion: '5.0', workerType: 'R.8X' } },
       { environmentSuffix: 'v2', dms: { replicationInstanceClass: 'dms.r6i.32xlarge' }, glue: { glueVersion: '3.0', workerType: 'G.8X' } },
       { environmentSuffix: 'v3', dms: { replicationInstanceClass: 'dms.c5.9xlarge' }, orchestration: { pollInterval: Duration.seconds(38), timeout: Duration.minutes(30) } },
+      { environmentSuffix: 'v4', dms: { migrationType: 'cdc', cdcStartPosition: 'mysql-bin-changelog.000024:373' } },
+      { environmentSuffix: 'v5', dms: { migrationType: 'cdc', cdcStartPosition: '2026-03-08T12:12:12' } },
+      { environmentSuffix: 'v6', dms: { migrationType: 'cdc', cdcStartPosition: 'checkpoint:V1#27#mysql-bin-changelog.157832:1975:-1:2002:677883278264080:mysql-bin-changelog.157832:1876#0#0#*#0#93' } },
     ])).toBe('');
   });
 

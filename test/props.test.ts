@@ -126,6 +126,16 @@ describe('overrides', () => {
   });
 });
 
+describe('a cdc-only task into a target loaded by the user', () => {
+  test('starts at the given binary log position', () => {
+    const fx = synthPipeline({ dms: { migrationType: 'cdc', cdcStartPosition: 'mysql-bin-changelog.000024:373' } });
+    fx.nested('DMSStack').hasResourceProperties('AWS::DMS::ReplicationTask', {
+      MigrationType: 'cdc',
+      CdcStartPosition: 'mysql-bin-changelog.000024:373',
+    });
+  });
+});
+
 describe('account prerequisites', () => {
   test('are skipped when both are turned off', () => {
     const pipeline = buildPipeline({ accountPrerequisites: { createDmsRoles: false, createOpenSearchServiceLinkedRole: false } });

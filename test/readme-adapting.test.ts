@@ -120,11 +120,11 @@ function egressOf(pipeline: library.MigrationPipeline, description: string): str
 }
 
 describe('README "Adapting it"', () => {
-  test('has the ten adaptations', () => {
+  test('has the eleven adaptations', () => {
     expect(examples.map((e) => e.title)).toEqual([
       '1. Defaults', '2. Your own VPC', '3. Production settings', '4. Your own source database and secret',
       '5. No DataSync agent', '6. Your own Glue rules', '7. Two environments', '8. Wiring your own resources',
-      '9. A permissions boundary', '10. Deliberately wrong inputs',
+      '9. A permissions boundary', '10. Deliberately wrong inputs', '11. Into a target you loaded yourself (CDC only)',
     ]);
   });
 
