@@ -195,7 +195,7 @@ export class GlueValidation extends Construct {
     expectWildcards(this.role, [
       { finding: /^Resource::<[^>]*DataBucket[^>]*>\/(incoming|reports)\/\*$/, reason: 'The job reads any file under incoming/ and writes its report under reports/: one prefix each' },
       { finding: /^Resource::<[^>]*ScriptBucket[^>]*>\/(scripts|temp)\/\*$/, reason: 'The job reads its script under scripts/ and keeps Spark temporary files under temp/' },
-      { finding: /^Resource::arn:<AWS::Partition>:logs:[^:]+:<AWS::AccountId>:log-group:\/aws-glue\/\*$/, reason: 'Glue names the job log groups under /aws-glue/ at run time' },
+      { finding: /^Resource::arn:<AWS::Partition>:logs:[^:]+:(?:<AWS::AccountId>|\d{12}):log-group:\/aws-glue\/\*$/, reason: 'Glue names the job log groups under /aws-glue/ at run time' },
       { finding: /^Resource::\*$/, reason: 'Only cloudwatch:PutMetricData, which has no resource-level permissions; limited to the MigrationPipeline namespace by condition' },
     ]);
     acknowledgeAll(this.role, {

@@ -238,7 +238,7 @@ describe('README "Adapting it"', () => {
 
     test('with a host name besides the secret, it fails with the message the README quotes', () => {
       const quoted = /fails at synth with\s+`([^`]+)`/.exec(example.text)?.[1];
-      expect(quoted).toBe('dms.sourceSecret: received together with dms.sourceHostname; expected one or the other');
+      expect(quoted).toBe('dms.sourceSecret (source_secret): received together with dms.sourceHostname; expected one or the other');
       const withHost = example.code.replace('sourceSecret,', "sourceSecret,\n    sourceHostname: 'db.corp.example.com',");
       expect(withHost).not.toBe(example.code);
       expect(() => runExample(withHost)).toThrow(quoted!);
