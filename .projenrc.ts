@@ -143,6 +143,10 @@ project.addTask('synth:example', {
   env: quietCdk,
   exec: 'cdk synth --quiet',
 });
+project.addTask('test:cdk-nag-consumer', {
+  description: 'cdk-nag 2 (Aspect) and 3 (after synth, as validation plugins) in a new app built from the npm tarball',
+  exec: 'bash scripts/cdk-nag-consumer-check.sh',
+});
 project.addTask('lint:cfn', {
   description: 'cfn-lint over every synthesized template, root and nested',
   exec: `${VENV_PYTHON} -c 'import sys; from cfnlint.runner import main; sys.exit(main())' cdk.out/*.template.json`,

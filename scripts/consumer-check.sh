@@ -13,7 +13,7 @@ cd "$app"
 npm init -y > /dev/null
 cdk_version=$(node -p "require('$repo/node_modules/aws-cdk-lib/package.json').version")
 constructs_version=$(node -p "require('$repo/node_modules/constructs/package.json').version")
-npm install --no-audit --no-fund --silent "$tarball" "aws-cdk-lib@$cdk_version" "constructs@$constructs_version" ts-node typescript@~5.9.0 @types/node
+npm install --no-audit --no-fund --silent "$tarball" "aws-cdk-lib@$cdk_version" "constructs@$constructs_version" ts-node@10.9.2 typescript@5.9.3 @types/node@22.20.7
 echo '{ "compilerOptions": { "module": "commonjs", "target": "ES2022", "strict": true, "esModuleInterop": true } }' > tsconfig.json
 # The README's "Using it from another CDK app" snippet, with the zones named so that nothing needs a lookup.
 cat > app.ts <<'APP'

@@ -104,7 +104,7 @@ export class AccountPrerequisites extends Construct {
     expectWildcards(this.function, [
       { finding: /^Resource::\*$/, reason: 'Only X-Ray trace upload, which supports no resource-level permissions' },
       {
-        finding: /^Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role\/aws-service-role\/opensearchservice\.amazonaws\.com\/\*$/,
+        finding: /^Resource::arn:<AWS::Partition>:iam::(?:<AWS::AccountId>|\d{12}):role\/aws-service-role\/opensearchservice\.amazonaws\.com\/\*$/,
         reason: 'The OpenSearch service-linked role path; its exact name is chosen by the service',
       },
     ]);

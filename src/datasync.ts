@@ -303,7 +303,7 @@ export class DataSyncAgent extends Construct {
     });
     expectWildcards(this.activationFunction, [
       { finding: /^Resource::\*$/, reason: 'Only datasync:CreateAgent and X-Ray trace upload, which support no resource-level permissions' },
-      { finding: /^Resource::arn:<AWS::Partition>:datasync:[^:]+:<AWS::AccountId>:agent\/\*$/, reason: 'The agent ARN is known only after CreateAgent; describe and delete are limited to agents tagged with this agent\'s name' },
+      { finding: /^Resource::arn:<AWS::Partition>:datasync:[^:]+:(?:<AWS::AccountId>|\d{12}):agent\/\*$/, reason: 'The agent ARN is known only after CreateAgent; describe and delete are limited to agents tagged with this agent\'s name' },
     ]);
     acknowledgeAll(this.activationFunction, {
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]': 'AWS-managed log-writing policy; the function writes only to its own KMS-encrypted log group',

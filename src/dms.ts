@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as dms from 'aws-cdk-lib/aws-dms';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -8,12 +8,13 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IConstruct } from 'constructs';
 import { acknowledge, acknowledgeAll } from './private/acknowledgements';
 import { DmsTaskStopGuard } from './private/dms-task-guard';
-import { reportError, requireIntegerInRange, requireMatch, requireOneOf } from './private/validation';
+import { reportError, requireIntegerInRange, requireOneOf } from './private/validation';
 
 /** Settings of the DMS replication. */
 export interface DmsOptions {
   /**
-   * The replication instance class.
+   * The replication instance class, `dms.<family>.<size>` in a family and size DMS offers (T2 and T3 from micro to large;
+   * C4, C5, C6i, R4, R5 and R6i from large up, e.g. 'dms.r5.2xlarge').
    * @default 'dms.t3.medium'
    */
   readonly replicationInstanceClass?: string;
@@ -69,6 +70,18 @@ export interface DmsOptions {
    * @default 'full-load-and-cdc'
    */
   readonly migrationType?: string;
+
+  /**
+   * Where a 'cdc' task starts reading the source's changes (the task's CdcStartPosition), for a target you loaded
+   * yourself: the binary log position your copy was taken at, as `<binlog file>:<position>` (from `SHOW MASTER STATUS`
+   * or the `CHANGE MASTER TO` line of `mysqldump --master-data=2`, e.g. 'mysql-bin-changelog.000024:373'), a DMS
+   * checkpoint ('checkpoint:V1#...', from a stopped task's `CdcRecoveryCheckpoint`), or a UTC time
+   * 'YYYY-MM-DDTHH:MM:SS'. Only with `migrationType` 'cdc': the other types start capturing when their full load
+   * starts. See "Performing replication starting from a CDC start point", AWS DMS User Guide.
+   * @default - DMS starts at the source's current position when the task first starts, so changes made between your
+   * load and that start are not replicated
+   */
+  readonly cdcStartPosition?: string;
 
   /**
    * The task's table mappings as a JSON string.
@@ -142,6 +155,21 @@ const MIGRATION_TYPES = ['full-load', 'cdc', 'full-load-and-cdc'];
  * hold for the rows it sends, and the target's constraints stay defined and enforced for every other session.
  */
 const TARGET_SESSION_STATEMENT = 'SET FOREIGN_KEY_CHECKS = 0';
+/**
+ * The replication instance classes DMS offers, by family: "Choosing the right AWS DMS replication instance for your
+ * migration", AWS DMS User Guide (its table of supported instance classes; DMS supports the T2, T3, C4, C5, C6i, R4,
+ * R5 and R6i families, each in the sizes listed there and no others: there is no dms.r5.micro nor dms.t3.xlarge).
+ */
+const DMS_INSTANCE_SIZES: Record<string, readonly string[]> = {
+  t2: ['micro', 'small', 'medium', 'large'],
+  t3: ['micro', 'small', 'medium', 'large'],
+  c4: ['large', 'xlarge', '2xlarge', '4xlarge'],
+  c5: ['large', 'xlarge', '2xlarge', '4xlarge', '9xlarge', '12xlarge', '18xlarge', '24xlarge'],
+  c6i: ['large', 'xlarge', '2xlarge', '4xlarge', '8xlarge', '12xlarge', '16xlarge', '24xlarge', '32xlarge'],
+  r4: ['large', 'xlarge', '2xlarge', '4xlarge', '8xlarge'],
+  r5: ['large', 'xlarge', '2xlarge', '4xlarge', '8xlarge', '12xlarge', '16xlarge', '24xlarge'],
+  r6i: ['large', 'xlarge', '2xlarge', '4xlarge', '8xlarge', '12xlarge', '16xlarge', '24xlarge', '32xlarge'],
+};
 const SSL_MODES = ['none', 'require', 'verify-ca', 'verify-full'];
 const SYSTEM_SCHEMAS = ['mysql', 'sys', 'performance_schema', 'information_schema'];
 
@@ -183,11 +211,11 @@ export class DmsReplication extends Construct {
     const sourcePort = props.sourcePort ?? 3306;
     const sourceSslMode = props.sourceSslMode ?? 'require';
     this.migrationType = props.migrationType ?? 'full-load-and-cdc';
-    requireMatch(this, 'dms.replicationInstanceClass', instanceClass, /^dms\.(t2|t3|c4|c5|c6i|c7i|r4|r5|r6i|r7i)\.[0-9]*(micro|small|medium|large|xlarge)$/,
-      "a DMS instance class such as 'dms.t3.medium'");
+    requireDmsInstanceClass(this, instanceClass);
     requireIntegerInRange(this, 'dms.allocatedStorage', allocatedStorage, 5, 6144);
     requireIntegerInRange(this, 'dms.sourcePort', sourcePort, 1, 65535);
     requireOneOf(this, 'dms.migrationType', this.migrationType, MIGRATION_TYPES);
+    requireCdcStartPosition(this, props.cdcStartPosition, this.migrationType);
     requireOneOf(this, 'dms.sourceSslMode', sourceSslMode, SSL_MODES);
     requireValidJson(this, 'dms.tableMappings', props.tableMappings);
     requireNoSecretConflict(this, props);
@@ -298,6 +326,7 @@ export class DmsReplication extends Construct {
       replicationTaskIdentifier: this.replicationTaskIdentifier,
       migrationType: this.migrationType,
       tableMappings: props.tableMappings ?? defaultTableMappings(),
+      cdcStartPosition: props.cdcStartPosition,
       replicationTaskSettings: props.replicationTaskSettings ?? defaultTaskSettings(enableDataValidation, maxFullLoadSubTasks, batchApplyEnabled),
     };
     this.replicationTask = new dms.CfnReplicationTask(this, 'ReplicationTask', {
@@ -313,7 +342,6 @@ export class DmsReplication extends Construct {
       replicationTask: this.replicationTask,
       replicationTaskIdentifier: this.replicationTaskIdentifier,
       guarded: [this.replicationInstance, this.sourceEndpoint, this.targetEndpoint, this.replicationTask],
-      guardedSettings: { instance: instanceProps, source: sourceEndpointProps, target: targetEndpointProps, task: taskSettings },
       functionName: `migration-dms-task-guard-${suffix}`,
       logEncryptionKey: props.logEncryptionKey,
       logRetention: props.logRetention,
@@ -363,6 +391,51 @@ function defaultTaskSettings(enableValidation: boolean, maxFullLoadSubTasks: num
     TargetMetadata: { BatchApplyEnabled: batchApplyEnabled, SupportLobs: true, LimitedSizeLobMode: true, LobMaxSize: 32 },
     ErrorBehavior: { DataErrorPolicy: 'LOG_ERROR', TableErrorPolicy: 'SUSPEND_TABLE', RecoverableErrorCount: -1 },
   });
+}
+
+/**
+ * Fails unless `instanceClass` is one DMS offers. A known family with a size it does not come in is answered with the
+ * sizes of that family; anything else with every family and its sizes.
+ */
+function requireDmsInstanceClass(scope: IConstruct, instanceClass: string): void {
+  if (Token.isUnresolved(instanceClass)) {
+    return;
+  }
+  const [prefix, family, size, ...rest] = instanceClass.split('.');
+  const sizes = prefix === 'dms' && rest.length === 0 ? DMS_INSTANCE_SIZES[family] : undefined;
+  if (sizes?.includes(size)) {
+    return;
+  }
+  const expected = sizes
+    ? `a size DMS offers for dms.${family}: ${sizes.map((s) => `'dms.${family}.${s}'`).join(', ')}`
+    : 'a DMS replication instance class, dms.<family>.<size>: '
+      + Object.entries(DMS_INSTANCE_SIZES).map(([f, list]) => `dms.${f} (${list.join(', ')})`).join('; ');
+  reportError(scope, `dms.replicationInstanceClass: received '${instanceClass}'; expected ${expected}.`);
+}
+
+/**
+ * The forms of a CDC start position for a MySQL source ("Performing replication starting from a CDC start point" and
+ * "Determining a CDC native start point", AWS DMS User Guide; CdcStartPosition, AWS DMS API Reference).
+ */
+const CDC_START_POSITIONS: { pattern: RegExp; example: string }[] = [
+  { pattern: /^[A-Za-z0-9._-]+\.\d+:\d+$/, example: "a binary log position '<file>:<position>' such as 'mysql-bin-changelog.000024:373'" },
+  { pattern: /^checkpoint:V1#\S+$/, example: "a DMS checkpoint 'checkpoint:V1#...'" },
+  { pattern: /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d$/, example: "a UTC time 'YYYY-MM-DDTHH:MM:SS' such as '2026-03-08T12:12:12'" },
+];
+
+/** A start position is one of the forms above, and only a cdc task has one (the others start with their full load). */
+function requireCdcStartPosition(scope: IConstruct, position: string | undefined, migrationType: string): void {
+  if (position === undefined || Token.isUnresolved(position)) {
+    return;
+  }
+  if (migrationType !== 'cdc') {
+    reportError(scope, `dms.cdcStartPosition: received '${position}' with dms.migrationType '${migrationType}'; expected it only with `
+      + "migrationType 'cdc', because a full-load task captures changes from the start of its own full load.");
+    return;
+  }
+  if (!CDC_START_POSITIONS.some((form) => form.pattern.test(position))) {
+    reportError(scope, `dms.cdcStartPosition: received '${position}'; expected ${CDC_START_POSITIONS.map((form) => form.example).join(', or ')}.`);
+  }
 }
 
 /** The host and database name go into the secret the construct creates; with the user's secret they would be lost. */

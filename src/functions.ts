@@ -240,7 +240,7 @@ export class PipelineFunctions extends Construct {
     }));
     expectWildcards(fn, [
       { finding: /^Resource::<[^>]*DataBucket[^>]*>\/(incoming|quarantine)\/\*$/, reason: 'Quarantine moves any failed file from incoming/ to quarantine/: one prefix each' },
-      { finding: /^Resource::arn:<AWS::Partition>:states:[^:]+:<AWS::AccountId>:execution:.*:\*$/, reason: 'Redrive applies to any execution of this pipeline\'s state machine (its name is fixed, the execution ids are not)' },
+      { finding: /^Resource::arn:<AWS::Partition>:states:[^:]+:(?:<AWS::AccountId>|\d{12}):execution:.*:\*$/, reason: 'Redrive applies to any execution of this pipeline\'s state machine (its name is fixed, the execution ids are not)' },
     ]);
   }
 

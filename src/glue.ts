@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 import { acknowledgeAll, exemptFromGuard, expectWildcards } from './private/acknowledgements';
 import { PIPELINE_METRIC_NAMESPACE } from './private/pipeline-metrics';
 import { readRuntimeSource } from './private/runtime-code';
-import { requireDurationInRange, requireIntegerInRange, requireMatch, requireOneOf, requireThat } from './private/validation';
+import { reportError, requireDurationInRange, requireIntegerInRange, requireMatch, requireOneOf, requireThat } from './private/validation';
 import { INCOMING_PREFIX, REPORTS_PREFIX, SCRIPTS_PREFIX } from './storage';
 
 /** Settings of the Glue validation job and the rules it checks. */
@@ -47,7 +47,8 @@ export interface GlueOptions {
   readonly jobRunQueuing?: boolean;
 
   /**
-   * The worker type of the job.
+   * The worker type of the job, a Spark job: 'G.1X', 'G.2X', 'G.4X' or 'G.8X'; with Glue 4.0 or later also 'G.12X',
+   * 'G.16X' and the memory-optimized 'R.1X', 'R.2X', 'R.4X', 'R.8X' ('G.025X' is for streaming and 'Z.2X' for Ray jobs).
    * @default 'G.1X'
    */
   readonly workerType?: string;
@@ -109,7 +110,19 @@ export interface GlueValidationProps extends GlueOptions {
   readonly removalPolicy?: RemovalPolicy;
 }
 
-const WORKER_TYPES = ['G.025X', 'G.1X', 'G.2X', 'G.4X', 'G.8X', 'Z.2X'];
+/**
+ * The worker types a Spark ETL job (command `glueetl`, this job) runs on, by Glue version: "AWS Glue worker types",
+ * AWS Glue Developer Guide, and WorkerType of the Job structure, AWS Glue API Reference. G.4X and G.8X need Glue 3.0
+ * or later; G.12X, G.16X and the memory-optimized R types need 4.0 or later. G.025X is for streaming jobs only,
+ * Z.2X for Ray jobs only, and Standard for Glue versions that no longer take new jobs: Glue refuses them here.
+ */
+const SPARK_WORKER_TYPES: Record<string, readonly string[]> = {
+  '3.0': ['G.1X', 'G.2X', 'G.4X', 'G.8X'],
+  '4.0': ['G.1X', 'G.2X', 'G.4X', 'G.8X', 'G.12X', 'G.16X', 'R.1X', 'R.2X', 'R.4X', 'R.8X'],
+  '5.0': ['G.1X', 'G.2X', 'G.4X', 'G.8X', 'G.12X', 'G.16X', 'R.1X', 'R.2X', 'R.4X', 'R.8X'],
+};
+/** Worker types of other job types, named in the error so that the reason is clear. */
+const OTHER_JOB_TYPES: Record<string, string> = { 'G.025X': 'streaming jobs', 'Z.2X': 'Ray jobs' };
 /** Glue versions that still take new jobs ("AWS Glue version support policy", AWS Glue Developer Guide). */
 const GLUE_VERSIONS = ['3.0', '4.0', '5.0'];
 /** A column name the job can receive in its comma-separated arguments. */
@@ -144,8 +157,9 @@ export class GlueValidation extends Construct {
     requireIntegerInRange(this, 'glue.maxConcurrentRuns', maxConcurrentRuns, 1, 1000);
     requireIntegerInRange(this, 'glue.numberOfWorkers', numberOfWorkers, 2, 299);
     requireIntegerInRange(this, 'glue.minRows', minRows, 0, Number.MAX_SAFE_INTEGER);
-    requireOneOf(this, 'glue.workerType', workerType, WORKER_TYPES);
-    requireOneOf(this, 'glue.glueVersion', props.glueVersion, GLUE_VERSIONS);
+    if (requireOneOf(this, 'glue.glueVersion', props.glueVersion, GLUE_VERSIONS)) {
+      requireSparkWorkerType(this, workerType, props.glueVersion ?? '4.0');
+    }
     this.checkColumns(props);
 
     const stack = Stack.of(this);
@@ -181,7 +195,7 @@ export class GlueValidation extends Construct {
     expectWildcards(this.role, [
       { finding: /^Resource::<[^>]*DataBucket[^>]*>\/(incoming|reports)\/\*$/, reason: 'The job reads any file under incoming/ and writes its report under reports/: one prefix each' },
       { finding: /^Resource::<[^>]*ScriptBucket[^>]*>\/(scripts|temp)\/\*$/, reason: 'The job reads its script under scripts/ and keeps Spark temporary files under temp/' },
-      { finding: /^Resource::arn:<AWS::Partition>:logs:[^:]+:<AWS::AccountId>:log-group:\/aws-glue\/\*$/, reason: 'Glue names the job log groups under /aws-glue/ at run time' },
+      { finding: /^Resource::arn:<AWS::Partition>:logs:[^:]+:(?:<AWS::AccountId>|\d{12}):log-group:\/aws-glue\/\*$/, reason: 'Glue names the job log groups under /aws-glue/ at run time' },
       { finding: /^Resource::\*$/, reason: 'Only cloudwatch:PutMetricData, which has no resource-level permissions; limited to the MigrationPipeline namespace by condition' },
     ]);
     acknowledgeAll(this.role, {
@@ -321,4 +335,16 @@ function acknowledgeBucketDeployment(stack: Stack): void {
     'NIST.800.53.R5-LambdaInsideVPC': `${reason}: it reaches only S3 and needs nothing in the VPC`,
     'NIST.800.53.R5-IAMNoInlinePolicy': `${reason}: its policy is CDK's, scoped to the two buckets`,
   });
+}
+
+/** Fails unless the validation job, a Spark ETL job, can run on `workerType` in Glue `glueVersion`. */
+function requireSparkWorkerType(scope: Construct, workerType: string, glueVersion: string): void {
+  const allowed = SPARK_WORKER_TYPES[glueVersion];
+  if (Token.isUnresolved(workerType) || Token.isUnresolved(glueVersion) || !allowed || allowed.includes(workerType)) {
+    return;
+  }
+  const otherJobType = OTHER_JOB_TYPES[workerType];
+  const why = otherJobType ? `, which Glue offers for ${otherJobType} only` : '';
+  reportError(scope, `glue.workerType: received '${workerType}'${why}; expected a worker type of Spark jobs in Glue ${glueVersion}: `
+    + `${allowed.map((type) => `'${type}'`).join(', ')}.`);
 }

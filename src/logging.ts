@@ -219,7 +219,7 @@ export class AuditLogging extends Construct {
       { finding: /^Resource::\*$/, reason: 'Firehose manages its VPC network interfaces; these EC2 calls support no resource-level permissions' },
       { finding: /^Resource::<[^>]*BackupBucket[^>]*>\/\*$/, reason: 'The backup bucket holds only this stream\'s failed documents' },
       {
-        finding: /^Resource::arn:<AWS::Partition>:es:[^:]+:<AWS::AccountId>:domain\/migration-audit-[a-z0-9-]+\/\*$|^Resource::<[^>]*Domain[^>]*>\/\*$/,
+        finding: /^Resource::arn:<AWS::Partition>:es:[^:]+:(?:<AWS::AccountId>|\d{12}):domain\/migration-audit-[a-z0-9-]+\/\*$|^Resource::<[^>]*Domain[^>]*>\/\*$/,
         reason: 'Index paths of the audit domain: the daily index names are not known in advance',
       },
     ]);

@@ -19,11 +19,12 @@ import { Messaging, MessagingOptions } from './messaging';
 import { AlarmThresholds, Monitoring } from './monitoring';
 import { Network, NetworkOptions, OnPremisesNetworkOptions } from './network';
 import { Orchestration, OrchestrationOptions } from './orchestration';
+import { acknowledgeForCdkNagV2 } from './private/acknowledgements';
 import { isProduction, removalPolicyFor, resolveEnvironmentSuffix, resolveRemoval } from './private/environment';
 import { IntendedDependsOnLintSuppression } from './private/lint-suppressions';
 import { operatorOutputs } from './private/operator-outputs';
 import { grantPutUnderPrefix, grantReadUnderPrefix } from './private/prefix-grants';
-import { requireMatch } from './private/validation';
+import { requireMatch, withSnakeCaseName } from './private/validation';
 import { INCOMING_PREFIX, REPORTS_PREFIX, Storage, StorageOptions } from './storage';
 
 /** Props of {@link MigrationPipeline}. Every concern's settings default to the values of the pipeline's specification. */
@@ -373,30 +374,36 @@ export class MigrationPipeline extends Construct {
     this.replicationTaskArn = this.dms.replicationTaskArn;
     this.dataSyncLocationArn = this.dataSync?.locationArn;
     Aspects.of(this).add(new IntendedDependsOnLintSuppression());
+    acknowledgeForCdkNagV2(this);
   }
 
   /**
    * Adds the outputs an operator needs after deployment (the README's after-deployment steps refer to them):
    * `SourceSecretArn`, `DataSyncActivationSuccess`, `DataSyncSetupInstructions`, the bucket, topic, state machine,
-   * database and domain names, and more. The outputs are created directly in `scope`; in a stack (the default) the ids
-   * are the output names. Calling it twice for the same scope (or for two pipelines in one stack) throws an error that
-   * names the ids already taken: give each call its own scope, such as `new Construct(stack, 'ProdOutputs')`.
+   * database and domain names, and more. Without `scope` they go into the stack that holds the pipeline, named as
+   * listed; when another pipeline's outputs already hold those names there, this pipeline's are prefixed with its
+   * construct id (`StagingVpcId`, `StagingSourceSecretArn`, ...), so two pipelines in one stack need no scopes of
+   * their own. With `scope`, the outputs are created directly in it, and ids it already has are an error.
    * The DataSync outputs are left out when `dataSync.enabled` is false.
    *
    * @param scope where the outputs are created; when omitted, the stack that holds the pipeline
    * @returns the outputs by name
    */
   public addOperatorOutputs(scope?: Construct): Record<string, CfnOutput> {
-    const target = scope ?? Stack.of(this);
     const entries = Object.entries(operatorOutputs(this));
+    const stack = Stack.of(this);
+    const target = scope ?? stack;
     const taken = entries.map(([id]) => id).filter((id) => target.node.tryFindChild(id) !== undefined);
-    if (taken.length > 0) {
-      throw new Error(`addOperatorOutputs: ${target.node.path || 'the app'} already has ${taken.join(', ')}; expected a scope without these ids. ` +
-        'Call it once per stack, or pass each pipeline its own scope (for example new Construct(stack, \'ProdOutputs\')).');
+    // The first pipeline of a stack keeps the plain names (those of earlier releases); a later one is prefixed.
+    const prefix = !scope && taken.length > 0 ? this.node.id.replace(/[^A-Za-z0-9]/g, '') : '';
+    const clashing = prefix ? entries.map(([id]) => `${prefix}${id}`).filter((id) => stack.node.tryFindChild(id) !== undefined) : taken;
+    if (clashing.length > 0) {
+      throw new Error(`addOperatorOutputs: ${target.node.path || 'the app'} already has ${clashing.join(', ')}; expected a scope without these ids. ` +
+        'Call it once per pipeline, or pass it a scope of its own (for example new Construct(stack, \'ProdOutputs\')).');
     }
     const outputs: Record<string, CfnOutput> = {};
     for (const [id, { value, description }] of entries) {
-      outputs[id] = new CfnOutput(target, id, { value, description });
+      outputs[id] = new CfnOutput(target, `${prefix}${id}`, { value, description });
     }
     return outputs;
   }
@@ -482,9 +489,9 @@ export class MigrationPipeline extends Construct {
     const others = this.node.root.node.findAll().filter((c): c is MigrationPipeline => c instanceof MigrationPipeline);
     const earlier = others.slice(0, others.indexOf(this))
       .filter((other) => other.environmentSuffix === this.environmentSuffix && environmentKey(other) === environmentKey(this));
-    return earlier.map((other) =>
+    return earlier.map((other) => withSnakeCaseName(
       `environmentSuffix: received '${this.environmentSuffix}' for both ${other.node.path} and ${this.node.path} in ${environmentKey(this)}; ` +
-      'expected a suffix unique per account and region, because it is part of the names of buckets, jobs, functions and the database.');
+      'expected a suffix unique per account and region, because it is part of the names of buckets, jobs, functions and the database.'));
   }
 
   /** Objects created under `incoming/` of the data bucket start a validation (the spec keeps this rule in the main stack). */

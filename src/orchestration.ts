@@ -20,7 +20,9 @@ import { reportError, requireDurationInRange } from './private/validation';
 export interface OrchestrationOptions {
   /**
    * How long the state machine waits between two looks at the replication task.
-   * timeout / pollInterval may be at most 600 (the polls of one run must fit in an execution's history).
+   * At least 38 seconds (two intervals must hold the retries of a throttled DMS call, so that a run reports its
+   * outcome before its timeout), and timeout / pollInterval may be at most 600 (the polls of one run must fit in an
+   * execution's history).
    * @default Duration.minutes(5)
    */
   readonly pollInterval?: Duration;
@@ -111,6 +113,8 @@ export const MAX_POLLS_PER_RUN = 600;
 // not retried. Lambda's transient errors are the ones the Step Functions guide ("Handling transient Lambda service
 // exceptions") says to retry. test/orchestration-errors.test.ts checks every name against this reference.
 const DMS_TRANSIENT_ERRORS = ['DatabaseMigration.ThrottlingException', 'States.Timeout'];
+/** How a DMS call of the state machine is retried: waits of 5, 10, 20 and 40 seconds between its 5 attempts. */
+const DMS_RETRY = { interval: Duration.seconds(5), maxAttempts: 4, backoffRate: 2 };
 const SNS_TRANSIENT_ERRORS = ['SNS.ThrottledException', 'SNS.KMSThrottlingException', 'SNS.InternalErrorException', 'States.Timeout'];
 const S3_TRANSIENT_ERRORS = ['States.Timeout'];
 const LAMBDA_TRANSIENT_ERRORS = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
@@ -498,7 +502,7 @@ export class Orchestration extends Construct {
       resultPath: options.resultPath,
       taskTimeout: sfn.Timeout.duration(TASK_TIMEOUT),
     });
-    call.addRetry({ errors: DMS_TRANSIENT_ERRORS, interval: Duration.seconds(5), maxAttempts: 4, backoffRate: 2 });
+    call.addRetry({ errors: DMS_TRANSIENT_ERRORS, ...DMS_RETRY });
     call.addCatch(onError, { resultPath: '$.error' });
     return call;
   }
@@ -527,6 +531,27 @@ export class Orchestration extends Construct {
   }
 }
 
+/** The waits between the attempts of one DMS call when every retry is taken (Retry's IntervalSeconds × BackoffRate^n). */
+function dmsRetryWaitSeconds(): number {
+  let total = 0;
+  for (let retry = 0; retry < DMS_RETRY.maxAttempts; retry++) {
+    total += DMS_RETRY.interval.toSeconds() * DMS_RETRY.backoffRate ** retry;
+  }
+  return total;
+}
+
+/**
+ * The shortest poll interval. The poll loop counts polls, not time: a run may make floor(timeout / interval) - 2
+ * polls, which leaves two intervals of the timeout for the last look at the task, the review and the notification.
+ * The state machine's own timeout (TimeoutSeconds, "State machine structure", Step Functions Developer Guide) ends
+ * the execution with States.Timeout and runs no further state, so the run would end without reporting its outcome.
+ * Those two intervals must therefore hold at least the retry waits of one throttled DMS call (ThrottlingException,
+ * "Common Errors", AWS DMS API Reference; the retrier's IntervalSeconds, BackoffRate and MaxAttempts, "Handling
+ * errors in Step Functions workflows"): 75 seconds, so 38 seconds per interval. A 5-second interval with a
+ * 30-minute timeout leaves 10 seconds, and also calls DMS (and reviews every table) 360 times a run.
+ */
+export const MIN_POLL_INTERVAL_SECONDS = Math.ceil(dmsRetryWaitSeconds() / 2);
+
 /**
  * The poll interval and timeout, checked: invalid values are reported and the defaults stand in, so that the poll
  * count can still be computed. The ratio is capped so that the polls of one run fit in an execution's history.
@@ -546,6 +571,12 @@ function checkedPollSettings(scope: Construct, props: OrchestrationOptions): { p
   }
   if (pollInterval.toSeconds() >= timeout.toSeconds()) {
     reportError(scope, `orchestration.pollInterval: received ${pollInterval.toHumanString()}; expected less than the timeout (${timeout.toHumanString()}).`);
+    return defaults;
+  }
+  if (pollInterval.toSeconds() < MIN_POLL_INTERVAL_SECONDS) {
+    reportError(scope, `orchestration.pollInterval: received ${pollInterval.toHumanString()}; expected at least ${MIN_POLL_INTERVAL_SECONDS} seconds: `
+      + 'a run keeps two poll intervals of its timeout for its last look and its verdict, and one throttled DMS call waits '
+      + `${dmsRetryWaitSeconds()} seconds between its retries, so a shorter interval lets the execution timeout end the run before it reports.`);
     return defaults;
   }
   const polls = Math.floor(timeout.toSeconds() / pollInterval.toSeconds());

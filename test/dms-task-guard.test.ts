@@ -9,9 +9,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { describe, test, expect } from '@jest/globals';
+import { Tags } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { MigrationPipelineProps } from '../src';
-import { synthPipeline } from './pipeline-fixture';
+import { DmsReplication, MigrationPipelineProps } from '../src';
+import { buildPipeline, synthPipeline } from './pipeline-fixture';
 
 type Resources = Record<string, { Type: string; Properties?: any; DependsOn?: string[] }>;
 
@@ -110,6 +111,28 @@ describe('DMS task stop guard', () => {
     test('two different table mappings give two different fingerprints', () => {
       expect(fingerprint(dmsResources({ dms: { tableMappings: mappings('sales') } })))
         .not.toBe(fingerprint(dmsResources({ dms: { tableMappings: mappings('billing') } })));
+    });
+
+    // The README's escape hatch: an override through the public L1 field, added after the pipeline is built,
+    // reaches the template and must stop the task like a prop would.
+    test.each<[string, (dms: DmsReplication) => void]>([
+      ['the task settings', (d) => d.replicationTask.addPropertyOverride('ReplicationTaskSettings', '{"Logging":{"EnableLogging":false}}')],
+      ['the task\'s table mappings', (d) => d.replicationTask.addPropertyOverride('TableMappings', mappings('sales'))],
+      ['the instance', (d) => d.replicationInstance.addPropertyOverride('EngineVersion', '3.5.4')],
+      ['the source endpoint', (d) => d.sourceEndpoint.addPropertyOverride('MySqlSettings.ServerTimezone', 'UTC')],
+      ['the target endpoint', (d) => d.targetEndpoint.addPropertyOverride('ExtraConnectionAttributes', 'parallelLoadThreads=4')],
+    ])('changes with an override of %s through addPropertyOverride', (_what, override) => {
+      const pipeline = buildPipeline({});
+      override(pipeline.dms);
+      const overridden = Template.fromStack(pipeline.nestedStacks.DMSStack).toJSON().Resources;
+      expect(fingerprint(overridden)).not.toBe(base);
+      expect(overridden[guardIds(overridden).afterUpdate].Properties.Fingerprint).toBe(fingerprint(overridden));
+    });
+
+    test('stays the same when only the tags change (DMS tags a running task)', () => {
+      const pipeline = buildPipeline({});
+      Tags.of(pipeline).add('team', 'data');
+      expect(fingerprint(Template.fromStack(pipeline.nestedStacks.DMSStack).toJSON().Resources)).toBe(base);
     });
 
     test('stays the same when nothing DMS refuses to change under a running task changes', () => {

@@ -307,7 +307,7 @@ describe('the rule table itself can fail', () => {
 describe('the environment suffix validator (names end in it, see above)', () => {
   test.each(['a--b', 'ab-', '-ab', 'UPPER', 'abcdefghijklm', 'a_b', ''])('fails when the suffix is %p', (suffix) => {
     expect(() => synthesizeWith({ environmentSuffix: suffix })).toThrow(
-      new RegExp(`environmentSuffix: received '${suffix}'; expected 1-12 lower-case letters, digits or single inner hyphens`));
+      new RegExp(`environmentSuffix \\(environment_suffix\\): received '${suffix}'; expected 1-12 lower-case letters, digits or single inner hyphens`));
   });
 
   test.each(['a', 'a1-b2-c3-d45', 'dev', 'prod', 'team-a'])('accepts %p', (suffix) => {

@@ -15,7 +15,7 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import * as dms from 'aws-cdk-lib/aws-dms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { MAX_POLLS_PER_RUN, Orchestration, OrchestrationOptions } from '../src/orchestration';
+import { MAX_POLLS_PER_RUN, MIN_POLL_INTERVAL_SECONDS, Orchestration, OrchestrationOptions } from '../src/orchestration';
 
 const HISTORY_QUOTA = 25_000;
 /** The states one poll goes through, in order, when the tables are reviewed after each wait. */
@@ -66,7 +66,10 @@ function maxPollsOf(definition: { States: Record<string, any> }): number {
 
 describe('the history of one run stays under 25,000 events', () => {
   // The worst configuration: the most polls per run (pollInterval at its shortest for the timeout).
-  const worst = definitionFor({ pollInterval: Duration.seconds(1), timeout: Duration.seconds(MAX_POLLS_PER_RUN) });
+  const worst = definitionFor({
+    pollInterval: Duration.seconds(MIN_POLL_INTERVAL_SECONDS),
+    timeout: Duration.seconds(MIN_POLL_INTERVAL_SECONDS * MAX_POLLS_PER_RUN),
+  });
   // The longest premigration assessment wait the props allow: 60 minutes, 120 looks 30 seconds apart. Its wait is
   // charged to the first start's polls, so a run never makes both all its polls and all its looks; the bound below
   // counts both in full all the same.
@@ -114,8 +117,8 @@ describe('the history of one run stays under 25,000 events', () => {
       migrationType: 'cdc', replicationInstanceArn: 'i', sourceEndpointArn: 's', targetEndpointArn: 't', tableMappings: '{}',
     });
     const orchestration = new Orchestration(stack, 'Orchestration', {
-      pollInterval: Duration.seconds(1),
-      timeout: Duration.seconds(MAX_POLLS_PER_RUN + 1),
+      pollInterval: Duration.seconds(MIN_POLL_INTERVAL_SECONDS),
+      timeout: Duration.seconds(MIN_POLL_INTERVAL_SECONDS * (MAX_POLLS_PER_RUN + 1)),
       replicationTask: task,
       migrationType: 'cdc',
       environmentSuffix: 'q',

@@ -54,8 +54,8 @@ describe('a source secret of your own', () => {
   const sourceSecret = secretsmanager.Secret.fromSecretNameV2(stack, 'Source', 'corp/mysql');
 
   test.each([
-    ['sourceHostname', { sourceHostname: 'db.corp' }, /dms.sourceSecret: received together with dms.sourceHostname; expected one or the other/],
-    ['sourceDatabaseName', { sourceDatabaseName: 'sales' }, /dms.sourceSecret: received together with dms.sourceDatabaseName;/],
+    ['sourceHostname', { sourceHostname: 'db.corp' }, /dms.sourceSecret \(source_secret\): received together with dms.sourceHostname; expected one or the other/],
+    ['sourceDatabaseName', { sourceDatabaseName: 'sales' }, /dms.sourceSecret \(source_secret\): received together with dms.sourceDatabaseName;/],
     ['both', { sourceHostname: 'db.corp', sourceDatabaseName: 'sales' }, /received together with dms.sourceHostname and dms.sourceDatabaseName/],
   ])('fails when given together with %s', (_name, dms, message) => {
     expect(() => validateWith({ dms: { sourceSecret, ...dms } })).toThrow(message);
@@ -138,7 +138,7 @@ describe('on-premises network', () => {
 
   test('fails when a file-share port is out of range', () => {
     expect(() => validateWith({ onPremisesNetwork: { cidrs: ['192.168.0.0/16'], fileSharePorts: [0] } }))
-      .toThrow(/onPremisesNetwork.fileSharePorts: received 0; expected a whole number from 1 to 65535/);
+      .toThrow(/onPremisesNetwork.fileSharePorts \(file_share_ports\): received 0; expected a whole number from 1 to 65535/);
   });
 
   test('fails when a range overlaps the range of your own VPC (when it is known at synth)', () => {
@@ -198,8 +198,8 @@ describe('notifications and alarm thresholds', () => {
   });
 
   test('fails when an address is malformed', () => {
-    expect(() => validateWith({ messaging: { alarmEmail: 'oncall' } })).toThrow(/messaging.alarmEmail: received 'oncall'; expected an e-mail address/);
-    expect(() => validateWith({ messaging: { outcomeEmail: 'data at example.com' } })).toThrow(/messaging.outcomeEmail: received 'data at example.com'/);
+    expect(() => validateWith({ messaging: { alarmEmail: 'oncall' } })).toThrow(/messaging.alarmEmail \(alarm_email\): received 'oncall'; expected an e-mail address/);
+    expect(() => validateWith({ messaging: { outcomeEmail: 'data at example.com' } })).toThrow(/messaging.outcomeEmail \(outcome_email\): received 'data at example.com'/);
   });
 
   test('today\'s thresholds are the defaults: CDC latency 600 s over 3 periods, one error, a quarter of the audit volume', () => {
@@ -230,9 +230,9 @@ describe('notifications and alarm thresholds', () => {
   });
 
   test.each([
-    ['a zero error threshold', { functionErrors: 0 }, /alarms.functionErrors: received 0; expected a whole number from 1/],
-    ['a free-storage share of 100 %', { openSearchFreeStoragePercent: 100 }, /alarms.openSearchFreeStoragePercent: received 100; expected a whole number from 1 to 99/],
-    ['a CDC latency of 2 days', { cdcLatency: Duration.days(2) }, /alarms.cdcLatency: received 2 days; expected from 10 seconds to 1 day/],
+    ['a zero error threshold', { functionErrors: 0 }, /alarms.functionErrors \(function_errors\): received 0; expected a whole number from 1/],
+    ['a free-storage share of 100 %', { openSearchFreeStoragePercent: 100 }, /alarms.openSearchFreeStoragePercent \(open_search_free_storage_percent\): received 100; expected a whole number from 1 to 99/],
+    ['a CDC latency of 2 days', { cdcLatency: Duration.days(2) }, /alarms.cdcLatency \(cdc_latency\): received 2 days; expected from 10 seconds to 1 day/],
   ])('fails when given %s', (_name, alarms, message) => {
     expect(() => validateWith({ alarms })).toThrow(message);
   });
@@ -258,26 +258,45 @@ describe('removal policy with a snapshot choice', () => {
   });
 
   test.each([
-    [RemovalPolicy.SNAPSHOT, true, /retainData: received true with removalPolicy 'snapshot'; expected only one of them, or retainData false/],
-    [RemovalPolicy.RETAIN, false, /retainData: received false with removalPolicy 'retain'; expected only one of them, or retainData true/],
+    [RemovalPolicy.SNAPSHOT, true, /retainData \(retain_data\): received true with removalPolicy 'snapshot'; expected only one of them, or retainData false/],
+    [RemovalPolicy.RETAIN, false, /retainData \(retain_data\): received false with removalPolicy 'retain'; expected only one of them, or retainData true/],
   ])('fails when removalPolicy %s contradicts retainData %s', (removalPolicy, retainData, message) => {
     expect(() => validateWith({ removalPolicy, retainData })).toThrow(message);
   });
 
   test('fails for a policy other than RETAIN, SNAPSHOT or DESTROY', () => {
     expect(() => validateWith({ removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE }))
-      .toThrow(/removalPolicy: received 'retain-on-update-or-delete'; expected RemovalPolicy.RETAIN, RemovalPolicy.SNAPSHOT or RemovalPolicy.DESTROY/);
+      .toThrow(/removalPolicy \(removal_policy\): received 'retain-on-update-or-delete'; expected RemovalPolicy.RETAIN, RemovalPolicy.SNAPSHOT or RemovalPolicy.DESTROY/);
   });
 });
 
 describe('addOperatorOutputs', () => {
-  test('fails with a message of ours when called twice for one stack, and works with a scope per call', () => {
+  const twoPipelines = () => {
     const stack = new Stack(new App(), 'Twice', { env: { region: 'us-west-2' } });
     const first = new MigrationPipeline(stack, 'First', { environmentSuffix: 'one', dataSync: { enabled: false } });
-    const second = new MigrationPipeline(stack, 'Second', { environmentSuffix: 'two', dataSync: { enabled: false } });
+    const second = new MigrationPipeline(stack, 'Staging', { environmentSuffix: 'two', dataSync: { enabled: false } });
+    return { stack, first, second };
+  };
+
+  test('two pipelines in one stack: the first keeps the plain names, the second\'s are prefixed with its id', () => {
+    const { stack, first, second } = twoPipelines();
     first.addOperatorOutputs();
-    expect(() => first.addOperatorOutputs()).toThrow(/^addOperatorOutputs: Twice already has VpcId, DataBucketName, .*; expected a scope without these ids/);
-    expect(() => second.addOperatorOutputs()).toThrow(/pass each pipeline its own scope/);
-    expect(Object.keys(second.addOperatorOutputs(new Construct(stack, 'SecondOutputs')))).toContain('VpcId');
+    second.addOperatorOutputs();
+    const outputs = Template.fromStack(stack).toJSON().Outputs;
+    expect(outputs.VpcId).toBeDefined();
+    expect(outputs.SourceSecretArn).toBeDefined();
+    expect(outputs.StagingVpcId).toBeDefined();
+    expect(outputs.StagingSourceSecretArn).toBeDefined();
+    expect(outputs.StagingReplicationTaskArn.Value).not.toEqual(outputs.ReplicationTaskArn.Value);
+  });
+
+  test('fails with a message of ours when called twice for one pipeline, and works with a scope per call', () => {
+    const { stack, first, second } = twoPipelines();
+    first.addOperatorOutputs();
+    second.addOperatorOutputs();
+    expect(() => second.addOperatorOutputs()).toThrow(/^addOperatorOutputs: Twice already has StagingVpcId, StagingDataBucketName, .*; expected a scope without these ids/);
+    const scope = new Construct(stack, 'SecondOutputs');
+    expect(Object.keys(second.addOperatorOutputs(scope))).toContain('VpcId');
+    expect(() => first.addOperatorOutputs(scope)).toThrow(/SecondOutputs already has VpcId/);
   });
 });

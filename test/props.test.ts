@@ -10,36 +10,36 @@ describe('bad props fail at synth with a message naming the prop, the value and 
   const existingVpc = new ec2.Vpc(vpcStack, 'Existing', { maxAzs: 2 });
 
   test.each<[string, MigrationPipelineProps, RegExp]>([
-    ['a suffix that cannot go in a bucket name', { environmentSuffix: 'Prod_1' }, /environmentSuffix: received 'Prod_1'; expected 1-12 lower-case/],
-    ['a suffix that is too long', { environmentSuffix: 'a-very-long-suffix' }, /environmentSuffix: received 'a-very-long-suffix'/],
-    ['a malformed e-mail', { messaging: { notificationEmail: 'ops-at-example.com' } }, /messaging.notificationEmail: received 'ops-at-example.com'; expected an e-mail/],
+    ['a suffix that cannot go in a bucket name', { environmentSuffix: 'Prod_1' }, /environmentSuffix \(environment_suffix\): received 'Prod_1'; expected 1-12 lower-case/],
+    ['a suffix that is too long', { environmentSuffix: 'a-very-long-suffix' }, /environmentSuffix \(environment_suffix\): received 'a-very-long-suffix'/],
+    ['a malformed e-mail', { messaging: { notificationEmail: 'ops-at-example.com' } }, /messaging.notificationEmail \(notification_email\): received 'ops-at-example.com'; expected an e-mail/],
     ['a CIDR too small for the subnets', { network: { cidr: '10.0.0.0/23' } }, /network.cidr: received '10.0.0.0\/23', which holds 2 \/24 subnets; expected room for 6/],
     ['a malformed CIDR', { network: { cidr: '10.0.0/16' } }, /network.cidr: received '10.0.0\/16'; expected an IPv4 CIDR/],
-    ['one AZ', { network: { maxAzs: 1 } }, /network.maxAzs: received 1; expected a whole number from 2 to 6/],
-    ['zero NAT gateways', { network: { natGateways: 0 } }, /network.natGateways: received 0/],
+    ['one AZ', { network: { maxAzs: 1 } }, /network.maxAzs \(max_azs\): received 1; expected a whole number from 2 to 6/],
+    ['zero NAT gateways', { network: { natGateways: 0 } }, /network.natGateways \(nat_gateways\): received 0/],
     ['both an existing VPC and VPC settings', { network: { vpc: existingVpc, cidr: '10.1.0.0/16' } }, /network: received both an existing vpc and VPC settings \(cidr\)/],
-    ['an unknown DMS instance class', { dms: { replicationInstanceClass: 't3.medium' } }, /dms.replicationInstanceClass: received 't3.medium'; expected a DMS instance class/],
-    ['an unknown migration type', { dms: { migrationType: 'full' } }, /dms.migrationType: received 'full'; expected one of 'full-load', 'cdc', 'full-load-and-cdc'/],
-    ['table mappings that are not JSON', { dms: { tableMappings: '{rules:' } }, /dms.tableMappings: received a string that is not JSON/],
-    ['a port out of range', { dms: { sourcePort: 70000 } }, /dms.sourcePort: received 70000/],
-    ['batch apply together with data validation', { dms: { batchApplyEnabled: true } }, /dms.batchApplyEnabled: received true with enableDataValidation true/],
-    ['zero parallel full-load tables', { dms: { maxFullLoadSubTasks: 0 } }, /dms.maxFullLoadSubTasks: received 0/],
-    ['negative Glue retries', { glue: { maxRetries: -1 } }, /glue.maxRetries: received -1; expected a whole number from 0 to 10/],
+    ['an unknown DMS instance class', { dms: { replicationInstanceClass: 't3.medium' } }, /dms.replicationInstanceClass \(replication_instance_class\): received 't3.medium'; expected a DMS replication instance class/],
+    ['an unknown migration type', { dms: { migrationType: 'full' } }, /dms.migrationType \(migration_type\): received 'full'; expected one of 'full-load', 'cdc', 'full-load-and-cdc'/],
+    ['table mappings that are not JSON', { dms: { tableMappings: '{rules:' } }, /dms.tableMappings \(table_mappings\): received a string that is not JSON/],
+    ['a port out of range', { dms: { sourcePort: 70000 } }, /dms.sourcePort \(source_port\): received 70000/],
+    ['batch apply together with data validation', { dms: { batchApplyEnabled: true } }, /dms.batchApplyEnabled \(batch_apply_enabled\): received true with enableDataValidation true/],
+    ['zero parallel full-load tables', { dms: { maxFullLoadSubTasks: 0 } }, /dms.maxFullLoadSubTasks \(max_full_load_sub_tasks\): received 0/],
+    ['negative Glue retries', { glue: { maxRetries: -1 } }, /glue.maxRetries \(max_retries\): received -1; expected a whole number from 0 to 10/],
     ['a zero Glue timeout', { glue: { timeout: Duration.minutes(0) } }, /glue.timeout: received 0 minutes?; expected from 1 minute to 7 days/],
-    ['an unknown Glue worker type', { glue: { workerType: 'G.3X' } }, /glue.workerType: received 'G.3X'; expected one of/],
+    ['an unknown Glue worker type', { glue: { workerType: 'G.3X' } }, /glue.workerType \(worker_type\): received 'G.3X'; expected a worker type of Spark jobs in Glue 4.0: 'G.1X'/],
     ['a function timeout over 15 minutes', { functions: { timeout: Duration.minutes(20) } }, /functions.timeout: received 20 minutes; expected from 10 seconds to 15 minutes/],
-    ['zero reserved concurrency', { functions: { reservedConcurrency: 0 } }, /functions.reservedConcurrency: received 0/],
+    ['zero reserved concurrency', { functions: { reservedConcurrency: 0 } }, /functions.reservedConcurrency \(reserved_concurrency\): received 0/],
     ['a poll interval not shorter than the timeout', { orchestration: { pollInterval: Duration.minutes(30), timeout: Duration.minutes(30) } },
-      /orchestration.pollInterval: received 30 minutes; expected less than the timeout/],
-    ['more polls per run than an execution history holds', { orchestration: { pollInterval: Duration.seconds(10), timeout: Duration.hours(2) } },
-      /orchestration.pollInterval: received 10 seconds with a timeout of 2 hours \(720 polls\); expected at most 600 polls per run.* at least 12 seconds/],
-    ['zero activation attempts', { dataSync: { activationMaxAttempts: 0 } }, /dataSync.activationMaxAttempts: received 0/],
+      /orchestration.pollInterval \(poll_interval\): received 30 minutes; expected less than the timeout/],
+    ['more polls per run than an execution history holds', { orchestration: { pollInterval: Duration.seconds(40), timeout: Duration.hours(8) } },
+      /orchestration.pollInterval \(poll_interval\): received 40 seconds with a timeout of 8 hours \(720 polls\); expected at most 600 polls per run.* at least 48 seconds/],
+    ['zero activation attempts', { dataSync: { activationMaxAttempts: 0 } }, /dataSync.activationMaxAttempts \(activation_max_attempts\): received 0/],
     ['an activation budget over the function limit', { dataSync: { activationMaxAttempts: 20, activationRetryInterval: Duration.minutes(2) } },
-      /dataSync.activationMaxAttempts: received 20 attempts .* expected at most 840 s/],
-    ['a malformed AMI id', { dataSync: { amiId: 'datasync-ami' } }, /dataSync.amiId: received 'datasync-ami'/],
-    ['an unknown OpenSearch instance type', { logging: { dataNodeInstanceType: 't3.small' } }, /logging.dataNodeInstanceType: received 't3.small'/],
-    ['a too-small OpenSearch volume', { logging: { volumeSize: 5 } }, /logging.volumeSize: received 5/],
-    ['backups kept longer than Aurora allows', { database: { backupRetention: Duration.days(36) } }, /database.backupRetention: received 36 days; expected from 1 day to 35 days/],
+      /dataSync.activationMaxAttempts \(activation_max_attempts\): received 20 attempts .* expected at most 840 s/],
+    ['a malformed AMI id', { dataSync: { amiId: 'datasync-ami' } }, /dataSync.amiId \(ami_id\): received 'datasync-ami'/],
+    ['an unknown OpenSearch instance type', { logging: { dataNodeInstanceType: 't3.small' } }, /logging.dataNodeInstanceType \(data_node_instance_type\): received 't3.small'/],
+    ['a too-small OpenSearch volume', { logging: { volumeSize: 5 } }, /logging.volumeSize \(volume_size\): received 5/],
+    ['backups kept longer than Aurora allows', { database: { backupRetention: Duration.days(36) } }, /database.backupRetention \(backup_retention\): received 36 days; expected from 1 day to 35 days/],
   ])('fails when given %s', (_name, props, message) => {
     // Construction succeeds; the error is reported by the construct validations that synthesis runs first.
     let pipeline: MigrationPipeline | undefined;
@@ -48,7 +48,7 @@ describe('bad props fail at synth with a message naming the prop, the value and 
   });
 
   test('fails when the context suffix is invalid', () => {
-    expect(() => validateWith({}, { environmentSuffix: 'UPPER' })).toThrow(/environmentSuffix: received 'UPPER'/);
+    expect(() => validateWith({}, { environmentSuffix: 'UPPER' })).toThrow(/environmentSuffix \(environment_suffix\): received 'UPPER'/);
   });
 });
 
@@ -109,7 +109,7 @@ describe('overrides', () => {
     const fx = synthPipeline({
       dataSync: { amiId: 'ami-0f508ba5fd9db6606' },
       dms: { replicationInstanceClass: 'dms.r5.large', multiAz: true, sourceHostname: 'db.corp.internal', sourcePort: 3307 },
-      orchestration: { pollInterval: Duration.seconds(30) },
+      orchestration: { pollInterval: Duration.seconds(40) },
       functions: { reservedConcurrency: 5 },
       logging: { dataNodes: 2 },
     });
@@ -118,10 +118,20 @@ describe('overrides', () => {
     const secret = Object.values(fx.nested('DMSStack').findResources('AWS::SecretsManager::Secret'))[0] as any;
     expect(JSON.parse(secret.Properties.GenerateSecretString.SecretStringTemplate)).toMatchObject({ host: 'db.corp.internal', port: 3307 });
     const sm = Object.values(fx.nested('OrchestrationStack').findResources('AWS::StepFunctions::StateMachine'))[0] as any;
-    expect(JSON.stringify(sm.Properties.DefinitionString)).toContain('\\"Seconds\\":30');
+    expect(JSON.stringify(sm.Properties.DefinitionString)).toContain('\\"Seconds\\":40');
     fx.nested('LambdaStack').hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 5 });
     fx.nested('LoggingStack').hasResourceProperties('AWS::OpenSearchService::Domain', {
       ClusterConfig: { InstanceCount: 2, ZoneAwarenessEnabled: true, ZoneAwarenessConfig: { AvailabilityZoneCount: 2 } },
+    });
+  });
+});
+
+describe('a cdc-only task into a target loaded by the user', () => {
+  test('starts at the given binary log position', () => {
+    const fx = synthPipeline({ dms: { migrationType: 'cdc', cdcStartPosition: 'mysql-bin-changelog.000024:373' } });
+    fx.nested('DMSStack').hasResourceProperties('AWS::DMS::ReplicationTask', {
+      MigrationType: 'cdc',
+      CdcStartPosition: 'mysql-bin-changelog.000024:373',
     });
   });
 });

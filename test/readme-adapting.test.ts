@@ -120,11 +120,11 @@ function egressOf(pipeline: library.MigrationPipeline, description: string): str
 }
 
 describe('README "Adapting it"', () => {
-  test('has the ten adaptations', () => {
+  test('has the eleven adaptations', () => {
     expect(examples.map((e) => e.title)).toEqual([
       '1. Defaults', '2. Your own VPC', '3. Production settings', '4. Your own source database and secret',
       '5. No DataSync agent', '6. Your own Glue rules', '7. Two environments', '8. Wiring your own resources',
-      '9. A permissions boundary', '10. Deliberately wrong inputs',
+      '9. A permissions boundary', '10. Deliberately wrong inputs', '11. Into a target you loaded yourself (CDC only)',
     ]);
   });
 
@@ -238,7 +238,7 @@ describe('README "Adapting it"', () => {
 
     test('with a host name besides the secret, it fails with the message the README quotes', () => {
       const quoted = /fails at synth with\s+`([^`]+)`/.exec(example.text)?.[1];
-      expect(quoted).toBe('dms.sourceSecret: received together with dms.sourceHostname; expected one or the other');
+      expect(quoted).toBe('dms.sourceSecret (source_secret): received together with dms.sourceHostname; expected one or the other');
       const withHost = example.code.replace('sourceSecret,', "sourceSecret,\n    sourceHostname: 'db.corp.example.com',");
       expect(withHost).not.toBe(example.code);
       expect(() => runExample(withHost)).toThrow(quoted!);

@@ -1,7 +1,8 @@
 import { describe, test, expect } from '@jest/globals';
-import { App, PolicyValidationPluginReport, Validations } from 'aws-cdk-lib';
+import { App, PolicyValidationPluginReport, Stack, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
 import { TapStack } from '../integ/tap-stack';
+import { MigrationPipeline } from '../src';
 
 /** Every finding of a pack as `rule  construct-path`, so a failure shows exactly what is new. */
 function findings(report: PolicyValidationPluginReport): string[] {
@@ -45,6 +46,22 @@ describe('cdk-nag on the example app', () => {
     const pairs = acknowledgements(app).map(([entry]) => entry).sort().map((entry) => entry.split('  '));
     expect(pairs).toHaveLength(148);
     expect(pairs).toEqual(REVIEWED_ACKNOWLEDGEMENTS);
+  });
+});
+
+describe('cdk-nag in an app whose stack names its account and region', () => {
+  // CDK then writes the account and region into ARNs instead of <AWS::AccountId> and <AWS::Region>, and the wildcard
+  // findings read `arn:<AWS::Partition>:logs:us-west-2:123456789012:log-group:/aws-glue/*`.
+  const app = new App();
+  const stack = new Stack(app, 'Team', { env: { account: '123456789012', region: 'us-west-2' } });
+  new MigrationPipeline(stack, 'Pipeline', { environmentSuffix: 'prod', network: { availabilityZones: ['us-west-2a', 'us-west-2b'] } });
+  app.synth();
+
+  test.each([
+    ['AwsSolutions', new AwsSolutionsChecks()],
+    ['NIST 800-53 rev 5', new NIST80053R5Checks()],
+  ])('%s: no unacknowledged finding', (_name, pack) => {
+    expect(findings(pack.validateScope(app))).toEqual([]);
   });
 });
 

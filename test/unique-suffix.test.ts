@@ -28,8 +28,8 @@ describe('two pipelines with the same suffix in one account and region fail at s
     } catch (error) {
       message = (error as Error).message;
     }
-    expect(message).toMatch(/environmentSuffix: received 'qa' for both First\/Pipeline and Second\/Pipeline in account 123456789012, region us-west-2; expected a suffix unique per account and region/);
-    expect(message).toMatch(/environmentSuffix: received 'dev' for both AgnosticA\/Pipeline and AgnosticB\/Pipeline in any account, any region/);
+    expect(message).toMatch(/environmentSuffix \(environment_suffix\): received 'qa' for both First\/Pipeline and Second\/Pipeline in account 123456789012, region us-west-2; expected a suffix unique per account and region/);
+    expect(message).toMatch(/environmentSuffix \(environment_suffix\): received 'dev' for both AgnosticA\/Pipeline and AgnosticB\/Pipeline in any account, any region/);
   });
 
   test('the same suffix in two regions, or two suffixes in one region, is fine', () => {

@@ -1,4 +1,4 @@
-import { CfnResource, Stack, Validations } from 'aws-cdk-lib';
+import { AspectPriority, Aspects, CfnResource, IAspect, Stack, Validations } from 'aws-cdk-lib';
 import { CfnPolicy } from 'aws-cdk-lib/aws-iam';
 import { IConstruct } from 'constructs';
 
@@ -26,6 +26,9 @@ export function acknowledgeAll(scope: IConstruct, reasons: Record<string, string
   }
 }
 
+/** The expected wildcards of each scope, for the cdk-nag 2 suppressions (see CdkNagV2Suppressions). */
+const expectedWildcards = new WeakMap<IConstruct, ExpectedWildcard[]>();
+
 /** A wildcard that a policy is expected to hold, and why it is as narrow as the service allows. */
 export interface ExpectedWildcard {
   /** Matches the finding as the scanner writes it, e.g. `Action::s3:GetObject*` or `Resource::<DataBucket.Arn>/incoming/*`. */
@@ -40,6 +43,7 @@ export interface ExpectedWildcard {
  * they are computed in a construct validation, which runs after preparation and before the validation plugins.
  */
 export function expectWildcards(scope: IConstruct, expected: ExpectedWildcard[]): void {
+  expectedWildcards.set(scope, [...(expectedWildcards.get(scope) ?? []), ...expected]);
   scope.node.addValidation({
     validate(): string[] {
       for (const policy of scope.node.findAll().filter((c): c is CfnPolicy => c instanceof CfnPolicy)) {
@@ -158,4 +162,64 @@ export function acknowledgeBucketNotifications(buckets: IConstruct[]): void {
       `${reason}: the AWS-managed policy lets it write its own logs only`);
     exemptFromGuard(handler, 'lambda_inside_vpc_check', `${reason}: it calls only the S3 API and needs nothing in the VPC`);
   }
+}
+
+/** The resource metadata key cdk-nag 2.x reads its suppressions from ("Suppressing a rule", cdk-nag 2 README). */
+const CDK_NAG_V2_METADATA = 'cdk_nag';
+
+/** One suppression as cdk-nag 2.x reads it from a resource's metadata. */
+interface CdkNagV2Suppression {
+  readonly id: string;
+  readonly reason: string;
+  /** Finding ids, or `{ regex: '/pattern/flags' }`, that the suppression is limited to. */
+  readonly applies_to?: (string | { regex: string })[];
+}
+
+/**
+ * Makes the acknowledgements under `root` count with cdk-nag 2.x too. cdk-nag 3 runs as a validation plugin and
+ * reads the `Validations` acknowledgements above; cdk-nag 2.x runs as an Aspect (`Aspects.of(app).add(new
+ * AwsSolutionsChecks())`) and reads only `cdk_nag.rules_to_suppress` in each CloudFormation resource's metadata,
+ * with the finding in `applies_to` rather than in the id. This aspect writes them there, at mutating priority, so that
+ * on every resource it runs before any read-only aspect of the app, cdk-nag's included ("Aspects", AWS CDK guide).
+ * The wildcards of expectWildcards become regular expressions: they are known at construction, while their findings
+ * are computed only after the aspects have run.
+ */
+export function acknowledgeForCdkNagV2(root: IConstruct): void {
+  Aspects.of(root).add(new CdkNagV2Suppressions(root), { priority: AspectPriority.MUTATING });
+}
+
+class CdkNagV2Suppressions implements IAspect {
+  constructor(private readonly root: IConstruct) {}
+
+  public visit(node: IConstruct): void {
+    if (!CfnResource.isCfnResource(node)) {
+      return;
+    }
+    const suppressions = this.scopesOf(node).flatMap(suppressionsOf);
+    if (suppressions.length === 0) {
+      return;
+    }
+    const current = (node.getMetadata(CDK_NAG_V2_METADATA)?.rules_to_suppress ?? []) as CdkNagV2Suppression[];
+    node.addMetadata(CDK_NAG_V2_METADATA, { rules_to_suppress: [...current, ...suppressions] });
+  }
+
+  /** The resource and the constructs above it, up to the root: an acknowledgement covers what is below it. */
+  private scopesOf(node: IConstruct): IConstruct[] {
+    const scopes = node.node.scopes;
+    return scopes.slice(Math.max(0, scopes.indexOf(this.root)));
+  }
+}
+
+/** The acknowledgements and expected wildcards of one construct, as cdk-nag 2.x suppressions. */
+function suppressionsOf(scope: IConstruct): CdkNagV2Suppression[] {
+  const acknowledged = (scope.node.metadata.filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY).pop()?.data
+    ?? {}) as Record<string, string>;
+  const suppressions: CdkNagV2Suppression[] = Object.entries(acknowledged).map(([ruleId, reason]) => {
+    const [, id, finding] = /^([^[]+)(?:\[(.*)\])?$/.exec(ruleId) ?? [ruleId, ruleId];
+    return finding === undefined ? { id, reason } : { id, reason, applies_to: [finding] };
+  });
+  for (const wildcard of expectedWildcards.get(scope) ?? []) {
+    suppressions.push({ id: 'AwsSolutions-IAM5', reason: wildcard.reason, applies_to: [{ regex: String(wildcard.finding) }] });
+  }
+  return suppressions;
 }

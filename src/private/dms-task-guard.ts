@@ -1,11 +1,11 @@
 import { createHash } from 'crypto';
-import { CustomResource, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { CfnResource, CustomResource, Duration, IResolveContext, Lazy, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as dms from 'aws-cdk-lib/aws-dms';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { Construct, IConstruct } from 'constructs';
+import { Construct } from 'constructs';
 import { acknowledgeAll, exemptFromGuard, expectWildcards } from './acknowledgements';
 import { createLogGroup } from './log-groups';
 import { readRuntimeSource } from './runtime-code';
@@ -23,10 +23,11 @@ export interface DmsTaskStopGuardProps {
   readonly replicationTask: dms.CfnReplicationTask;
   /** The task's identifier (the guard that runs before the task cannot reference it: it finds the task by this name). */
   readonly replicationTaskIdentifier: string;
-  /** The resources DMS refuses to change while the task runs: the task itself, its endpoints and its instance. */
-  readonly guarded: IConstruct[];
-  /** Whatever, in the guarded resources' settings, must stop the task when it changes (literals and references). */
-  readonly guardedSettings: unknown;
+  /**
+   * The resources DMS refuses to change while the task runs: the task itself, its endpoints and its instance. Their
+   * synthesized properties, escape-hatch overrides included, make the fingerprint that stops the task when it changes.
+   */
+  readonly guarded: CfnResource[];
   /** The function's name. */
   readonly functionName: string;
   /** @default - CloudWatch Logs' own encryption */
@@ -97,7 +98,11 @@ export class DmsTaskStopGuard extends Construct {
       })],
     });
 
-    const { fingerprint, references } = fingerprintOf(props.guardedSettings);
+    // Computed while the template is written, from the guarded resources' final properties: an override added
+    // through the public L1 fields after this construct was built still changes the fingerprint.
+    const guardedProperties = (context: IResolveContext) => fingerprintOf(synthesizedProperties(props.guarded, context));
+    const fingerprint = Lazy.uncachedString({ produce: (context) => guardedProperties(context).fingerprint });
+    const references = Lazy.uncachedAny({ produce: (context) => guardedProperties(context).references });
     const common = {
       ReplicationTaskIdentifier: props.replicationTaskIdentifier,
       MaxWaitSeconds: String(props.maxWait.toSeconds()),
@@ -150,6 +155,51 @@ export class DmsTaskStopGuard extends Construct {
 }
 
 /**
+ * The CloudFormation properties of the guarded resources as they are written into the template (escape-hatch
+ * overrides applied), by logical id. A reference from one guarded resource to another (the task's instance and
+ * endpoint ARNs) is replaced by the other's logical id: BeforeUpdate cannot reference what waits for it, and a
+ * change of the other resource already changes the fingerprint through that resource's own properties.
+ */
+function synthesizedProperties(guarded: CfnResource[], context: IResolveContext): Record<string, unknown> {
+  const logicalIds = new Set(guarded.map((resource) => context.resolve(resource.logicalId) as string));
+  const properties: Record<string, unknown> = {};
+  for (const resource of guarded) {
+    // _toCloudFormation() is how CDK itself renders a resource into the template, overrides included.
+    const rendered = context.resolve((resource as any)._toCloudFormation()) as { Resources: Record<string, { Properties?: unknown }> };
+    for (const [logicalId, definition] of Object.entries(rendered.Resources)) {
+      // DMS tags a running task (AddTagsToResource), so a tag alone is no reason to stop it.
+      const { Tags: _tags, ...settings } = (definition.Properties ?? {}) as Record<string, unknown>;
+      properties[logicalId] = withoutGuardedReferences(settings, logicalIds);
+    }
+  }
+  return properties;
+}
+
+/** Replaces `Ref` and `Fn::GetAtt` of the given logical ids by a literal naming them. */
+function withoutGuardedReferences(value: any, logicalIds: Set<string>): any {
+  if (Array.isArray(value)) {
+    return value.map((item) => withoutGuardedReferences(item, logicalIds));
+  }
+  if (typeof value !== 'object' || value === null) {
+    return value;
+  }
+  const target = value.Ref ?? (Array.isArray(value['Fn::GetAtt']) ? value['Fn::GetAtt'][0] : undefined);
+  if (Object.keys(value).length === 1 && logicalIds.has(target)) {
+    return `<guarded ${target}>`;
+  }
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, withoutGuardedReferences(item, logicalIds)]));
+}
+
+/** A CloudFormation intrinsic function (`Ref`, `Fn::*`): a value that only CloudFormation knows. */
+function isIntrinsic(value: any): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return false;
+  }
+  const keys = Object.keys(value);
+  return keys.length === 1 && (keys[0] === 'Ref' || keys[0].startsWith('Fn::'));
+}
+
+/**
  * A fingerprint of settings that hold both literals and CloudFormation references: the literals are hashed, and
  * the references are returned as they are, to be passed on as properties (CloudFormation resolves them, so a
  * changed reference changes the properties just as a changed literal changes the hash).
@@ -157,7 +207,7 @@ export class DmsTaskStopGuard extends Construct {
 export function fingerprintOf(settings: unknown): { fingerprint: string; references: unknown[] } {
   const references: unknown[] = [];
   const normalize = (value: any): any => {
-    if (Token.isUnresolved(value)) {
+    if (Token.isUnresolved(value) || isIntrinsic(value)) {
       references.push(value);
       return `<reference ${references.length - 1}>`;
     }

@@ -3,7 +3,8 @@ import { IConstruct } from 'constructs';
 
 /*
  * Synth-time checks of user input. Each error names the prop, the value received and what is expected
- * (`prop: received X; expected Y.`), so a mistake is reported where it is made rather than as a failed deployment.
+ * (`prop (snake_case prop): received X; expected Y.`), so a mistake is reported where it is made rather than as a
+ * failed deployment.
  *
  * The checks do not throw: they register the error on the construct (CDK's `node.addValidation`), and
  * `app.synth()` reports every error of the app at once, so several wrong props take one run to find.
@@ -12,9 +13,23 @@ import { IConstruct } from 'constructs';
  * remaining checks still run.
  */
 
-/** Registers `message` as a synth-time error of `scope`. */
+/**
+ * Registers `message` as a synth-time error of `scope`. The prop it starts with is named in both spellings users
+ * write it in: `dms.replicationInstanceClass (replication_instance_class): ...`, since Python (and the other jsii
+ * languages' snake_case users) pass the props as keyword arguments.
+ */
 export function reportError(scope: IConstruct, message: string): void {
-  scope.node.addValidation({ validate: () => [message] });
+  const named = withSnakeCaseName(message);
+  scope.node.addValidation({ validate: () => [named] });
+}
+
+/** Adds the snake_case spelling of the prop a message starts with, when it differs from the camelCase one. */
+export function withSnakeCaseName(message: string): string {
+  return message.replace(/^[a-z][A-Za-z0-9]*(?:\.[a-z][A-Za-z0-9]*)*(?=:)/, (path) => {
+    const name = path.split('.').pop()!;
+    const snake = name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+    return snake === name ? path : `${path} (${snake})`;
+  });
 }
 
 /** Registers `message` unless `valid`; returns `valid`. */
