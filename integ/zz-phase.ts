@@ -1,0 +1,11 @@
+const t0 = Date.now();
+import * as cdk from 'aws-cdk-lib';
+const t1 = Date.now();
+import { TapStack } from './tap-stack';
+const t2 = Date.now();
+const app = new cdk.App({ treeMetadata: process.env.TREE !== '0', stackTraces: process.env.ST !== '0' });
+new TapStack(app, 'TapStack');
+const t3 = Date.now();
+app.synth();
+const t4 = Date.now();
+console.error(JSON.stringify({ cdkImport: t1 - t0, appImport: t2 - t1, construct: t3 - t2, synth: t4 - t3, total: t4 - t0, cpu: process.cpuUsage() }));

@@ -1,0 +1,208 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as opensearch from 'aws-cdk-lib/aws-opensearchservice';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as ts from 'typescript';
+import { MigrationPipelineProps } from '../src';
+
+const SRC = path.join(__dirname, '..', 'src');
+const ON_PREMISES = { cidrs: ['192.168.0.0/16'] };
+
+/** The props that need constructs of their own (a VPC, a secret, a principal) get them in a stack of the set's app. */
+export type PropsFor = (scope: Stack) => MigrationPipelineProps;
+const props = (value: MigrationPipelineProps): PropsFor => () => value;
+
+/** A VPC with the subnets the pipeline needs, as a user would bring it. */
+function existingVpc(scope: Stack, maxAzs = 2): ec2.IVpc {
+  return new ec2.Vpc(scope, 'ExistingVpc', {
+    ipAddresses: ec2.IpAddresses.cidr('10.20.0.0/16'),
+    maxAzs,
+    natGateways: 1,
+    subnetConfiguration: [
+      { name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
+      { name: 'Private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 24 },
+      { name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
+    ],
+  });
+}
+
+function ownSourceSecret(scope: Stack): secretsmanager.ISecret {
+  return secretsmanager.Secret.fromSecretNameV2(scope, 'OwnSourceSecret', 'corp/mysql-source');
+}
+
+/** Each option, by its path, flipped alone to a value other than its default. */
+export const FLIPPED: Record<string, PropsFor> = {
+  'environmentSuffix': props({ environmentSuffix: 'qa' }),
+  'retainData': props({ retainData: true }),
+  'removalPolicy': props({ removalPolicy: RemovalPolicy.SNAPSHOT }),
+  'logRetention': props({ logRetention: logs.RetentionDays.TEN_YEARS }),
+  'pipelineName': props({ pipelineName: 'sales-migration' }),
+  'onPremisesNetwork.cidrs': props({ onPremisesNetwork: ON_PREMISES }),
+  'onPremisesNetwork.fileSharePorts': props({ onPremisesNetwork: { ...ON_PREMISES, fileSharePorts: [2049, 111, 445, 139] } }),
+  'alarms.cdcLatency': props({ alarms: { cdcLatency: Duration.minutes(2) } }),
+  'alarms.cdcLatencyEvaluationPeriods': props({ alarms: { cdcLatencyEvaluationPeriods: 6 } }),
+  'alarms.functionErrors': props({ alarms: { functionErrors: 5 } }),
+  'alarms.deadLetterMessages': props({ alarms: { deadLetterMessages: 10 } }),
+  'alarms.failedMigrations': props({ alarms: { failedMigrations: 2 } }),
+  'alarms.glueFailedTasks': props({ alarms: { glueFailedTasks: 3 } }),
+  'alarms.openSearchFreeStoragePercent': props({ alarms: { openSearchFreeStoragePercent: 10 } }),
+  'network.vpc': (scope) => ({ network: { vpc: existingVpc(scope) } }),
+  'network.cidr': props({ network: { cidr: '172.16.0.0/16' } }),
+  'network.maxAzs': props({ network: { maxAzs: 3 } }),
+  'network.availabilityZones': props({ network: { availabilityZones: ['us-west-2a', 'us-west-2c'] } }),
+  'network.natGateways': props({ network: { natGateways: 2 } }),
+  'network.subnetCidrMask': props({ network: { subnetCidrMask: 26 } }),
+  'network.flowLogRetention': props({ network: { flowLogRetention: logs.RetentionDays.THREE_MONTHS } }),
+  'storage.noncurrentVersionExpiration': props({ storage: { noncurrentVersionExpiration: Duration.days(30) } }),
+  'database.engineVersion': props({ database: { engineVersion: rds.AuroraMysqlEngineVersion.VER_3_10_0 } }),
+  'database.instanceType': props({ database: { instanceType: ec2.InstanceType.of(ec2.InstanceClass.R7G, ec2.InstanceSize.XLARGE) } }),
+  'database.readers': props({ database: { readers: 0 } }),
+  'database.backupRetention': props({ database: { backupRetention: Duration.days(35) } }),
+  'database.defaultDatabaseName': props({ database: { defaultDatabaseName: 'sales' } }),
+  'database.masterUsername': props({ database: { masterUsername: 'admin_user' } }),
+  'database.logRetention': props({ database: { logRetention: logs.RetentionDays.ONE_MONTH } }),
+  'database.enableSecretRotation': props({ database: { enableSecretRotation: true } }),
+  'glue.glueVersion': props({ glue: { glueVersion: '5.0' } }),
+  'glue.timeout': props({ glue: { timeout: Duration.minutes(15) } }),
+  'glue.maxRetries': props({ glue: { maxRetries: 0 } }),
+  'glue.maxConcurrentRuns': props({ glue: { maxConcurrentRuns: 50 } }),
+  'glue.jobRunQueuing': props({ glue: { jobRunQueuing: false } }),
+  'glue.workerType': props({ glue: { workerType: 'G.2X' } }),
+  'glue.numberOfWorkers': props({ glue: { numberOfWorkers: 10 } }),
+  'glue.expectedColumns': props({ glue: { expectedColumns: ['id', 'name', 'amount'] } }),
+  'glue.requiredColumns': props({ glue: { requiredColumns: ['id'] } }),
+  'glue.uniqueKeyColumns': props({ glue: { uniqueKeyColumns: ['id'] } }),
+  'glue.minRows': props({ glue: { minRows: 0 } }),
+  'messaging.notificationEmail': props({ messaging: { notificationEmail: 'team@example.com' } }),
+  'messaging.alarmEmail': props({ messaging: { alarmEmail: 'oncall@example.com' } }),
+  'messaging.outcomeEmail': props({ messaging: { outcomeEmail: 'data@example.com' } }),
+  'messaging.deadLetterRetention': props({ messaging: { deadLetterRetention: Duration.days(4) } }),
+  'dms.replicationInstanceClass': props({ dms: { replicationInstanceClass: 'dms.r5.large' } }),
+  'dms.allocatedStorage': props({ dms: { allocatedStorage: 200 } }),
+  'dms.multiAz': props({ dms: { multiAz: true } }),
+  'dms.sourceHostname': props({ dms: { sourceHostname: 'mysql.corp.internal' } }),
+  'dms.sourcePort': props({ dms: { sourcePort: 3307 } }),
+  'dms.sourceDatabaseName': props({ dms: { sourceDatabaseName: 'sales' } }),
+  'dms.sourceSecret': (scope) => ({ dms: { sourceSecret: ownSourceSecret(scope) } }),
+  'dms.sourceSslMode': props({ dms: { sourceSslMode: 'verify-full' } }),
+  'dms.migrationType': props({ dms: { migrationType: 'full-load' } }),
+  'dms.tableMappings': props({
+    dms: {
+      tableMappings: JSON.stringify({
+        rules: [{ 'rule-type': 'selection', 'rule-id': '1', 'rule-name': 'sales', 'object-locator': { 'schema-name': 'sales', 'table-name': '%' }, 'rule-action': 'include' }],
+      }),
+    },
+  }),
+  'dms.enableDataValidation': props({ dms: { enableDataValidation: false } }),
+  'dms.maxFullLoadSubTasks': props({ dms: { maxFullLoadSubTasks: 16 } }),
+  'dms.batchApplyEnabled': props({ dms: { enableDataValidation: false, batchApplyEnabled: true } }),
+  'dms.replicationTaskSettings': props({ dms: { replicationTaskSettings: JSON.stringify({ Logging: { EnableLogging: true } }) } }),
+  'functions.timeout': props({ functions: { timeout: Duration.minutes(5) } }),
+  'functions.reservedConcurrency': props({ functions: { reservedConcurrency: 20 } }),
+  'functions.logRetention': props({ functions: { logRetention: logs.RetentionDays.ONE_MONTH } }),
+  'functions.maxDmsResumes': props({ functions: { maxDmsResumes: 3 } }),
+  'functions.maxRedrives': props({ functions: { maxRedrives: 3 } }),
+  'orchestration.pollInterval': props({ orchestration: { pollInterval: Duration.minutes(2) } }),
+  'orchestration.timeout': props({ orchestration: { timeout: Duration.hours(12) } }),
+  'orchestration.logRetention': props({ orchestration: { logRetention: logs.RetentionDays.ONE_MONTH } }),
+  'orchestration.acceptTablesWithoutValidation': props({ orchestration: { acceptTablesWithoutValidation: true } }),
+  'dataSync.enabled': props({ dataSync: { enabled: false } }),
+  'dataSync.instanceType': props({ dataSync: { instanceType: ec2.InstanceType.of(ec2.InstanceClass.M5, ec2.InstanceSize.XLARGE2) } }),
+  'dataSync.amiId': props({ dataSync: { amiId: 'ami-0f508ba5fd9db6606' } }),
+  'dataSync.activationInitialWait': props({ dataSync: { activationInitialWait: Duration.seconds(60) } }),
+  'dataSync.activationRetryInterval': props({ dataSync: { activationRetryInterval: Duration.seconds(30) } }),
+  'dataSync.activationMaxAttempts': props({ dataSync: { activationMaxAttempts: 5 } }),
+  'logging.engineVersion': props({ logging: { engineVersion: opensearch.EngineVersion.OPENSEARCH_2_17 } }),
+  'logging.dataNodeInstanceType': props({ logging: { dataNodeInstanceType: 'm6g.large.search' } }),
+  'logging.dataNodes': props({ logging: { dataNodes: 2 } }),
+  'logging.volumeSize': props({ logging: { volumeSize: 100 } }),
+  'logging.adminPrincipal': (scope) => ({ logging: { adminPrincipal: new iam.ArnPrincipal(`arn:aws:iam::${scope.account}:role/audit-admin`) } }),
+  'logging.indexName': props({ logging: { indexName: 'sales-audit' } }),
+  'logging.logRetention': props({ logging: { logRetention: logs.RetentionDays.ONE_MONTH } }),
+  'accountPrerequisites.createDmsRoles': props({ accountPrerequisites: { createDmsRoles: false } }),
+  'accountPrerequisites.createOpenSearchServiceLinkedRole': props({ accountPrerequisites: { createOpenSearchServiceLinkedRole: false } }),
+};
+
+const THREE_ZONES = ['us-west-2a', 'us-west-2b', 'us-west-2c'];
+
+/** The combinations the README documents. */
+export const COMBINATIONS: Record<string, PropsFor> = {
+  'production': props({
+    environmentSuffix: 'prod',
+    retainData: true,
+    network: { availabilityZones: ['us-west-2a', 'us-west-2b'], natGateways: 2 },
+    messaging: { alarmEmail: 'oncall@example.com', outcomeEmail: 'data@example.com' },
+    dms: { sourceHostname: 'mysql.corp.internal', sourcePort: 3306, multiAz: true },
+    onPremisesNetwork: { cidrs: ['192.168.0.0/16', '172.20.0.0/20'] },
+    logRetention: logs.RetentionDays.TEN_YEARS,
+    alarms: { cdcLatency: Duration.minutes(5) },
+    logging: { dataNodes: 2 },
+  }),
+  'bring-your-own VPC': (scope) => ({ network: { vpc: existingVpc(scope) }, onPremisesNetwork: ON_PREMISES }),
+  'rotation': props({ environmentSuffix: 'prod', database: { enableSecretRotation: true, readers: 2 }, removalPolicy: RemovalPolicy.RETAIN }),
+  'your own source secret': (scope) => ({ dms: { sourceSecret: ownSourceSecret(scope), sourcePort: 3307, sourceSslMode: 'verify-ca' }, onPremisesNetwork: ON_PREMISES }),
+  'three zones': props({
+    network: { availabilityZones: THREE_ZONES, natGateways: 3 },
+    database: { readers: 2, enableSecretRotation: true },
+    logging: { dataNodes: 2 },
+  }),
+  'three zones with your own VPC': (scope) => ({ network: { vpc: existingVpc(scope, 3) }, database: { readers: 2 } }),
+  'DataSync off': props({ dataSync: { enabled: false }, removalPolicy: RemovalPolicy.SNAPSHOT, onPremisesNetwork: ON_PREMISES, messaging: { notificationEmail: 'team@example.com' } }),
+};
+
+/**
+ * The option paths the props interfaces declare: each member of MigrationPipelineProps, and for a member typed as
+ * another interface of the library (NetworkOptions, AlarmThresholds, ...), each of that interface's members.
+ */
+export function declaredOptions(): string[] {
+  const interfaces = new Map<string, ts.InterfaceDeclaration>();
+  for (const file of fs.readdirSync(SRC).filter((f) => f.endsWith('.ts'))) {
+    const source = ts.createSourceFile(file, fs.readFileSync(path.join(SRC, file), 'utf-8'), ts.ScriptTarget.Latest, true);
+    source.forEachChild((node) => {
+      if (ts.isInterfaceDeclaration(node)) {
+        interfaces.set(node.name.text, node);
+      }
+    });
+  }
+  const membersOf = (name: string): ts.PropertySignature[] => {
+    const declaration = interfaces.get(name)!;
+    const inherited = (declaration.heritageClauses ?? []).flatMap((clause) => clause.types.map((t) => t.expression.getText()))
+      .filter((parent) => interfaces.has(parent)).flatMap(membersOf);
+    return [...inherited, ...declaration.members.filter(ts.isPropertySignature)];
+  };
+  return membersOf('MigrationPipelineProps').flatMap((member) => {
+    const name = member.name.getText();
+    const type = member.type && ts.isTypeReferenceNode(member.type) ? member.type.typeName.getText() : '';
+    return interfaces.has(type) ? membersOf(type).map((nested) => `${name}.${nested.name.getText()}`) : [name];
+  });
+}
+
+export function valueAt(value: any, optionPath: string): unknown {
+  return optionPath.split('.').reduce((v, key) => v?.[key], value);
+}
+
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
+
+/** Several options' props as one: nested option structs are merged member by member; anything else is replaced. */
+export function mergeProps(...parts: MigrationPipelineProps[]): MigrationPipelineProps {
+  const merge = (a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> => {
+    const merged = { ...a };
+    for (const [key, value] of Object.entries(b)) {
+      merged[key] = isPlainObject(merged[key]) && isPlainObject(value) ? merge(merged[key] as Record<string, unknown>, value) : value;
+    }
+    return merged;
+  };
+  return parts.reduce((all, part) => merge(all as Record<string, unknown>, part as Record<string, unknown>), {}) as MigrationPipelineProps;
+}
+
+/** The props of a set of flipped options, together. */
+export function flipped(options: readonly string[]): PropsFor {
+  return (scope) => mergeProps(...options.map((option) => FLIPPED[option](scope)));
+}
