@@ -61,7 +61,7 @@ export const FLIPPED: Record<string, PropsFor> = {
   'storage.noncurrentVersionExpiration': props({ storage: { noncurrentVersionExpiration: Duration.days(30) } }),
   'database.engineVersion': props({ database: { engineVersion: rds.AuroraMysqlEngineVersion.VER_3_10_0 } }),
   'database.instanceType': props({ database: { instanceType: ec2.InstanceType.of(ec2.InstanceClass.R7G, ec2.InstanceSize.XLARGE) } }),
-  'database.readers': props({ database: { readers: 0 } }),
+  'database.readers': props({ database: { readers: 2 } }),
   'database.backupRetention': props({ database: { backupRetention: Duration.days(35) } }),
   'database.defaultDatabaseName': props({ database: { defaultDatabaseName: 'sales' } }),
   'database.masterUsername': props({ database: { masterUsername: 'admin_user' } }),
@@ -104,12 +104,12 @@ export const FLIPPED: Record<string, PropsFor> = {
   'dms.replicationTaskSettings': props({ dms: { replicationTaskSettings: JSON.stringify({ Logging: { EnableLogging: true } }) } }),
   'functions.timeout': props({ functions: { timeout: Duration.minutes(5) } }),
   'functions.reservedConcurrency': props({ functions: { reservedConcurrency: 20 } }),
-  'functions.logRetention': props({ functions: { logRetention: logs.RetentionDays.ONE_MONTH } }),
+  'functions.logRetention': props({ functions: { logRetention: logs.RetentionDays.TWO_MONTHS } }),
   'functions.maxDmsResumes': props({ functions: { maxDmsResumes: 3 } }),
   'functions.maxRedrives': props({ functions: { maxRedrives: 3 } }),
   'orchestration.pollInterval': props({ orchestration: { pollInterval: Duration.minutes(2) } }),
   'orchestration.timeout': props({ orchestration: { timeout: Duration.hours(12) } }),
-  'orchestration.logRetention': props({ orchestration: { logRetention: logs.RetentionDays.ONE_MONTH } }),
+  'orchestration.logRetention': props({ orchestration: { logRetention: logs.RetentionDays.FOUR_MONTHS } }),
   'orchestration.acceptTablesWithoutValidation': props({ orchestration: { acceptTablesWithoutValidation: true } }),
   'dataSync.enabled': props({ dataSync: { enabled: false } }),
   'dataSync.instanceType': props({ dataSync: { instanceType: ec2.InstanceType.of(ec2.InstanceClass.M5, ec2.InstanceSize.XLARGE2) } }),
@@ -123,7 +123,7 @@ export const FLIPPED: Record<string, PropsFor> = {
   'logging.volumeSize': props({ logging: { volumeSize: 100 } }),
   'logging.adminPrincipal': (scope) => ({ logging: { adminPrincipal: new iam.ArnPrincipal(`arn:aws:iam::${scope.account}:role/audit-admin`) } }),
   'logging.indexName': props({ logging: { indexName: 'sales-audit' } }),
-  'logging.logRetention': props({ logging: { logRetention: logs.RetentionDays.ONE_MONTH } }),
+  'logging.logRetention': props({ logging: { logRetention: logs.RetentionDays.FIVE_MONTHS } }),
   'accountPrerequisites.createDmsRoles': props({ accountPrerequisites: { createDmsRoles: false } }),
   'accountPrerequisites.createOpenSearchServiceLinkedRole': props({ accountPrerequisites: { createOpenSearchServiceLinkedRole: false } }),
 };
@@ -156,10 +156,11 @@ export const COMBINATIONS: Record<string, PropsFor> = {
 };
 
 /**
- * The option paths the props interfaces declare: each member of MigrationPipelineProps, and for a member typed as
- * another interface of the library (NetworkOptions, AlarmThresholds, ...), each of that interface's members.
+ * The option paths the props interfaces declare, with the text of their `@default` tag: each member of
+ * MigrationPipelineProps, and for a member typed as another interface of the library (NetworkOptions,
+ * AlarmThresholds, ...), each of that interface's members.
  */
-export function declaredOptions(): string[] {
+export function declaredDefaults(): Map<string, string | undefined> {
   const interfaces = new Map<string, ts.InterfaceDeclaration>();
   for (const file of fs.readdirSync(SRC).filter((f) => f.endsWith('.ts'))) {
     const source = ts.createSourceFile(file, fs.readFileSync(path.join(SRC, file), 'utf-8'), ts.ScriptTarget.Latest, true);
@@ -175,11 +176,51 @@ export function declaredOptions(): string[] {
       .filter((parent) => interfaces.has(parent)).flatMap(membersOf);
     return [...inherited, ...declaration.members.filter(ts.isPropertySignature)];
   };
-  return membersOf('MigrationPipelineProps').flatMap((member) => {
+  const defaultOf = (member: ts.PropertySignature) => {
+    const tag = ts.getJSDocTags(member).find((t) => t.tagName.text === 'default');
+    return typeof tag?.comment === 'string' ? tag.comment.trim() : undefined;
+  };
+  return new Map(membersOf('MigrationPipelineProps').flatMap((member) => {
     const name = member.name.getText();
     const type = member.type && ts.isTypeReferenceNode(member.type) ? member.type.typeName.getText() : '';
-    return interfaces.has(type) ? membersOf(type).map((nested) => `${name}.${nested.name.getText()}`) : [name];
-  });
+    return interfaces.has(type)
+      ? membersOf(type).map((nested) => [`${name}.${nested.name.getText()}`, defaultOf(nested)] as const)
+      : [[name, defaultOf(member)] as const];
+  }));
+}
+
+/** The option paths the props interfaces declare. */
+export function declaredOptions(): string[] {
+  return [...declaredDefaults().keys()];
+}
+
+/**
+ * The value a `@default` tag names, when it is written as code (`8`, `'G.1X'`, `Duration.minutes(5)`,
+ * `logs.RetentionDays.ONE_YEAR`, ...); undefined when it is prose (`- the defaults of ...`).
+ */
+export function documentedDefault(text: string | undefined): { value: unknown } | undefined {
+  if (text === undefined || text.startsWith('-')) {
+    return undefined;
+  }
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+    const value = new Function('Duration', 'RemovalPolicy', 'logs', 'ec2', 'rds', 'opensearch', `return (${text});`)(
+      Duration, RemovalPolicy, logs, ec2, rds, opensearch);
+    return { value };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A value as text that two equal option values share (durations by their length, instance types by name). */
+export function comparable(value: unknown): string {
+  if (value instanceof Duration) {
+    return `${value.toSeconds()} s`;
+  }
+  if (value instanceof ec2.InstanceType) {
+    return value.toString();
+  }
+  return JSON.stringify(value);
 }
 
 export function valueAt(value: any, optionPath: string): unknown {
@@ -206,3 +247,133 @@ export function mergeProps(...parts: MigrationPipelineProps[]): MigrationPipelin
 export function flipped(options: readonly string[]): PropsFor {
   return (scope) => mergeProps(...options.map((option) => FLIPPED[option](scope)));
 }
+
+/**
+ * Pairs of options that cannot be set together: the library refuses them at synthesis (the matrix test checks that
+ * it still does, naming both), so no set flips both.
+ */
+export const EXCLUSIVE: ReadonlyArray<readonly [string, string]> = [
+  ['retainData', 'removalPolicy'],
+  ...['network.cidr', 'network.maxAzs', 'network.availabilityZones', 'network.natGateways', 'network.subnetCidrMask', 'network.flowLogRetention']
+    .map((setting) => ['network.vpc', setting] as const),
+  ['dms.sourceSecret', 'dms.sourceHostname'],
+  ['dms.sourceSecret', 'dms.sourceDatabaseName'],
+];
+
+/**
+ * Options whose flip takes away what other flips change: with `dataSync.enabled: false` there is no agent, so its
+ * settings have nothing to show in; with `network.vpc`, the pipeline makes no VPC and no flow log group.
+ */
+export const MASKED_BY: Record<string, readonly string[]> = {
+  'dataSync.enabled': ['dataSync.instanceType', 'dataSync.amiId', 'dataSync.activationInitialWait', 'dataSync.activationRetryInterval',
+    'dataSync.activationMaxAttempts', 'onPremisesNetwork.fileSharePorts'],
+  'network.vpc': ['logRetention'],
+};
+
+/**
+ * What each flip puts into the templates: resources of the type that match (`properties`: a subset of the resource,
+ * a property holding JSON compared as that JSON, undefined for a property that must be absent; `text`: a string in
+ * the resource, state machine definitions included), more of them than the default pipeline has (or fewer, with `fewer`). Each value is the flip's own, so
+ * a set that flips many options still tells which flip showed.
+ */
+export interface Shows {
+  readonly type: string;
+  readonly properties?: Record<string, unknown>;
+  readonly text?: string;
+  readonly fewer?: true;
+  /** Another mark that counts as well, where a second flip changes this flip's value. */
+  readonly or?: Shows;
+}
+
+const logGroup = (days: number): Shows => ({ type: 'AWS::Logs::LogGroup', properties: { Properties: { RetentionInDays: days } } });
+const alarm = (threshold: number): Shows => ({ type: 'AWS::CloudWatch::Alarm', properties: { Properties: { Threshold: threshold } } });
+const glueJob = (properties: Record<string, unknown>): Shows => ({ type: 'AWS::Glue::Job', properties: { Properties: properties } });
+const taskSettings = (settings: Record<string, unknown>): Shows => ({ type: 'AWS::DMS::ReplicationTask', properties: { Properties: { ReplicationTaskSettings: settings } } });
+const ofType = (type: string, properties: Record<string, unknown>): Shows => ({ type, properties: { Properties: properties } });
+
+export const SHOWS: Record<string, Shows> = {
+  'environmentSuffix': ofType('AWS::DMS::ReplicationInstance', { ReplicationInstanceIdentifier: 'migration-instance-qa' }),
+  'retainData': { type: 'AWS::SQS::Queue', properties: { DeletionPolicy: 'Retain' } },
+  'removalPolicy': { type: 'AWS::RDS::DBCluster', properties: { DeletionPolicy: 'Snapshot' } },
+  'logRetention': logGroup(3653),
+  'pipelineName': { type: 'AWS::Lambda::Function', properties: { Properties: { Environment: { Variables: { PIPELINE_NAME: 'sales-migration' } } } } },
+  'onPremisesNetwork.cidrs': { type: 'AWS::EC2::SecurityGroup', text: '192.168.0.0/16' },
+  'onPremisesNetwork.fileSharePorts': { type: 'AWS::EC2::SecurityGroup', text: 'On-premises file shares (TCP 111)' },
+  'alarms.cdcLatency': alarm(120),
+  'alarms.cdcLatencyEvaluationPeriods': ofType('AWS::CloudWatch::Alarm', { EvaluationPeriods: 6 }),
+  'alarms.functionErrors': alarm(5),
+  'alarms.deadLetterMessages': alarm(10),
+  'alarms.failedMigrations': alarm(2),
+  'alarms.glueFailedTasks': alarm(3),
+  // 10% of the domain's volume: 20 GiB by default, 100 GiB where logging.volumeSize is flipped too.
+  'alarms.openSearchFreeStoragePercent': { ...alarm(2048), or: alarm(10240) },
+  'network.vpc': { type: 'AWS::RDS::DBSubnetGroup', text: 'ExistingVpcIsolatedSubnet' },
+  'network.cidr': ofType('AWS::EC2::VPC', { CidrBlock: '172.16.0.0/16' }),
+  'network.maxAzs': ofType('AWS::EC2::Subnet', { AvailabilityZone: 'us-west-2c' }),
+  'network.availabilityZones': ofType('AWS::EC2::Subnet', { AvailabilityZone: 'us-west-2c' }),
+  'network.natGateways': { type: 'AWS::EC2::NatGateway' },
+  'network.subnetCidrMask': { type: 'AWS::EC2::Subnet', text: '/26' },
+  'network.flowLogRetention': logGroup(90),
+  'storage.noncurrentVersionExpiration': { type: 'AWS::S3::Bucket', text: '"NoncurrentDays":30' },
+  'database.engineVersion': ofType('AWS::RDS::DBCluster', { EngineVersion: '8.0.mysql_aurora.3.10.0' }),
+  'database.instanceType': ofType('AWS::RDS::DBInstance', { DBInstanceClass: 'db.r7g.xlarge' }),
+  'database.readers': { type: 'AWS::RDS::DBInstance' },
+  'database.backupRetention': ofType('AWS::RDS::DBCluster', { BackupRetentionPeriod: 35 }),
+  'database.defaultDatabaseName': ofType('AWS::RDS::DBCluster', { DatabaseName: 'sales' }),
+  'database.masterUsername': { type: 'AWS::SecretsManager::Secret', text: 'admin_user' },
+  'database.logRetention': logGroup(30),
+  'database.enableSecretRotation': { type: 'AWS::SecretsManager::RotationSchedule' },
+  'glue.glueVersion': glueJob({ GlueVersion: '5.0' }),
+  'glue.timeout': glueJob({ Timeout: 15 }),
+  'glue.maxRetries': glueJob({ MaxRetries: 0 }),
+  'glue.maxConcurrentRuns': glueJob({ ExecutionProperty: { MaxConcurrentRuns: 50 } }),
+  'glue.jobRunQueuing': glueJob({ JobRunQueuingEnabled: false }),
+  'glue.workerType': glueJob({ WorkerType: 'G.2X' }),
+  'glue.numberOfWorkers': glueJob({ NumberOfWorkers: 10 }),
+  'glue.expectedColumns': glueJob({ DefaultArguments: { '--expected_columns': 'id,name,amount' } }),
+  'glue.requiredColumns': glueJob({ DefaultArguments: { '--required_columns': 'id' } }),
+  'glue.uniqueKeyColumns': glueJob({ DefaultArguments: { '--unique_key_columns': 'id' } }),
+  'glue.minRows': glueJob({ DefaultArguments: { '--min_rows': '0' } }),
+  'messaging.notificationEmail': ofType('AWS::SNS::Subscription', { Endpoint: 'team@example.com' }),
+  'messaging.alarmEmail': ofType('AWS::SNS::Subscription', { Endpoint: 'oncall@example.com' }),
+  'messaging.outcomeEmail': ofType('AWS::SNS::Subscription', { Endpoint: 'data@example.com' }),
+  'messaging.deadLetterRetention': ofType('AWS::SQS::Queue', { MessageRetentionPeriod: 345600 }),
+  'dms.replicationInstanceClass': ofType('AWS::DMS::ReplicationInstance', { ReplicationInstanceClass: 'dms.r5.large' }),
+  'dms.allocatedStorage': ofType('AWS::DMS::ReplicationInstance', { AllocatedStorage: 200 }),
+  'dms.multiAz': ofType('AWS::DMS::ReplicationInstance', { MultiAZ: true }),
+  'dms.sourceHostname': { type: 'AWS::SecretsManager::Secret', text: 'mysql.corp.internal' },
+  'dms.sourcePort': { type: 'AWS::EC2::SecurityGroup', properties: { Properties: { SecurityGroupEgress: [{ FromPort: 3307, ToPort: 3307 }] } } },
+  'dms.sourceDatabaseName': { type: 'AWS::SecretsManager::Secret', text: '\\"dbname\\":\\"sales\\"' },
+  'dms.sourceSecret': { type: 'AWS::DMS::Endpoint', text: ':secret:corp/mysql-source' },
+  'dms.sourceSslMode': ofType('AWS::DMS::Endpoint', { SslMode: 'verify-full' }),
+  'dms.migrationType': ofType('AWS::DMS::ReplicationTask', { MigrationType: 'full-load' }),
+  'dms.tableMappings': ofType('AWS::DMS::ReplicationTask', { TableMappings: { rules: [{ 'rule-name': 'sales' }] } }),
+  'dms.enableDataValidation': taskSettings({ ValidationSettings: { EnableValidation: false } }),
+  'dms.maxFullLoadSubTasks': taskSettings({ FullLoadSettings: { MaxFullLoadSubTasks: 16 } }),
+  'dms.batchApplyEnabled': taskSettings({ TargetMetadata: { BatchApplyEnabled: true } }),
+  'dms.replicationTaskSettings': taskSettings({ Logging: { EnableLogging: true }, ValidationSettings: undefined }),
+  'functions.timeout': ofType('AWS::Lambda::Function', { Timeout: 300 }),
+  'functions.reservedConcurrency': ofType('AWS::Lambda::Function', { ReservedConcurrentExecutions: 20 }),
+  'functions.logRetention': logGroup(60),
+  'functions.maxDmsResumes': ofType('AWS::Lambda::Function', { Environment: { Variables: { MAX_DMS_RESUMES: '3' } } }),
+  'functions.maxRedrives': ofType('AWS::Lambda::Function', { Environment: { Variables: { MAX_REDRIVES: '3' } } }),
+  'orchestration.pollInterval': { type: 'AWS::StepFunctions::StateMachine', text: '"Type":"Wait","Seconds":120' },
+  'orchestration.timeout': { type: 'AWS::StepFunctions::StateMachine', text: '"TimeoutSeconds":43200' },
+  'orchestration.logRetention': logGroup(120),
+  'orchestration.acceptTablesWithoutValidation': ofType('AWS::Lambda::Function', { Environment: { Variables: { ACCEPT_TABLES_WITHOUT_VALIDATION: 'true' } } }),
+  'dataSync.enabled': { type: 'AWS::EC2::Instance', fewer: true },
+  'dataSync.instanceType': ofType('AWS::EC2::Instance', { InstanceType: 'm5.2xlarge' }),
+  'dataSync.amiId': ofType('AWS::EC2::Instance', { ImageId: 'ami-0f508ba5fd9db6606' }),
+  'dataSync.activationInitialWait': { type: 'Custom::DataSyncAgentActivation', properties: { Properties: { InitialWaitSeconds: '60' } } },
+  'dataSync.activationRetryInterval': { type: 'Custom::DataSyncAgentActivation', properties: { Properties: { RetryIntervalSeconds: '30' } } },
+  'dataSync.activationMaxAttempts': { type: 'Custom::DataSyncAgentActivation', properties: { Properties: { MaxAttempts: '5' } } },
+  'logging.engineVersion': ofType('AWS::OpenSearchService::Domain', { EngineVersion: 'OpenSearch_2.17' }),
+  'logging.dataNodeInstanceType': ofType('AWS::OpenSearchService::Domain', { ClusterConfig: { InstanceType: 'm6g.large.search' } }),
+  'logging.dataNodes': ofType('AWS::OpenSearchService::Domain', { ClusterConfig: { InstanceCount: 2 } }),
+  'logging.volumeSize': ofType('AWS::OpenSearchService::Domain', { EBSOptions: { VolumeSize: 100 } }),
+  'logging.adminPrincipal': { type: 'AWS::OpenSearchService::Domain', text: ':role/audit-admin' },
+  'logging.indexName': { type: 'AWS::KinesisFirehose::DeliveryStream', text: 'sales-audit' },
+  'logging.logRetention': logGroup(150),
+  'accountPrerequisites.createDmsRoles': { type: 'Custom::MigrationAccountPrerequisites', properties: { Properties: { CreateDmsRoles: 'false' } } },
+  'accountPrerequisites.createOpenSearchServiceLinkedRole': { type: 'Custom::MigrationAccountPrerequisites', properties: { Properties: { CreateOpenSearchServiceLinkedRole: 'false' } } },
+};
