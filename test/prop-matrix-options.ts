@@ -1,6 +1,7 @@
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -8,7 +9,7 @@ import * as opensearch from 'aws-cdk-lib/aws-opensearchservice';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ts from 'typescript';
-import { MigrationPipelineProps } from '../src';
+import { MigrationPipeline, MigrationPipelineProps } from '../src';
 
 const SRC = path.join(__dirname, '..', 'src');
 const ON_PREMISES = { cidrs: ['192.168.0.0/16'] };
@@ -54,7 +55,7 @@ export const FLIPPED: Record<string, PropsFor> = {
   'network.vpc': (scope) => ({ network: { vpc: existingVpc(scope) } }),
   'network.cidr': props({ network: { cidr: '172.16.0.0/16' } }),
   'network.maxAzs': props({ network: { maxAzs: 3 } }),
-  'network.availabilityZones': props({ network: { availabilityZones: ['us-west-2a', 'us-west-2c'] } }),
+  'network.availabilityZones': props({ network: { availabilityZones: ['us-west-2b', 'us-west-2c', 'us-west-2d'] } }),
   'network.natGateways': props({ network: { natGateways: 2 } }),
   'network.subnetCidrMask': props({ network: { subnetCidrMask: 26 } }),
   'network.flowLogRetention': props({ network: { flowLogRetention: logs.RetentionDays.THREE_MONTHS } }),
@@ -260,15 +261,29 @@ export const EXCLUSIVE: ReadonlyArray<readonly [string, string]> = [
   ['dms.sourceSecret', 'dms.sourceDatabaseName'],
 ];
 
+const DATASYNC_SETTINGS = ['dataSync.instanceType', 'dataSync.amiId', 'dataSync.activationInitialWait', 'dataSync.activationRetryInterval',
+  'dataSync.activationMaxAttempts', 'onPremisesNetwork.fileSharePorts'];
+const DMS_TASK_SETTINGS = ['dms.enableDataValidation', 'dms.maxFullLoadSubTasks', 'dms.batchApplyEnabled'];
+
 /**
- * Options whose flip takes away what other flips change: with `dataSync.enabled: false` there is no agent, so its
- * settings have nothing to show in; with `network.vpc`, the pipeline makes no VPC and no flow log group.
+ * Flips that other flips take away, as documented: an option is masked in a set that flips every option of one of
+ * its groups.
  */
-export const MASKED_BY: Record<string, readonly string[]> = {
-  'dataSync.enabled': ['dataSync.instanceType', 'dataSync.amiId', 'dataSync.activationInitialWait', 'dataSync.activationRetryInterval',
-    'dataSync.activationMaxAttempts', 'onPremisesNetwork.fileSharePorts'],
-  'network.vpc': ['logRetention'],
+export const MASKED_WHEN: Record<string, ReadonlyArray<readonly string[]>> = {
+  // With `dataSync.enabled: false` there is no agent, so its settings have nothing to show in.
+  ...Object.fromEntries(DATASYNC_SETTINGS.map((option) => [option, [['dataSync.enabled']]])),
+  // Given task settings replace the validation, parallel-load and batch-apply settings (DmsOptions).
+  ...Object.fromEntries(DMS_TASK_SETTINGS.map((option) => [option, [['dms.replicationTaskSettings']]])),
+  // Named zones decide the VPC's zones; maxAzs then only has to fit them.
+  'network.maxAzs': [['network.availabilityZones']],
+  // The alert topic's e-mail defaults to notificationEmail, and so does the validation topic's.
+  'messaging.notificationEmail': [['messaging.alarmEmail', 'messaging.outcomeEmail']],
 };
+
+/** Whether a flip of the option is masked in a set of flipped options. */
+export function masked(option: string, options: readonly string[]): boolean {
+  return (MASKED_WHEN[option] ?? []).some((group) => group.every((other) => options.includes(other)));
+}
 
 /**
  * What each flip puts into the templates: resources of the type that match (`properties`: a subset of the resource,
@@ -290,6 +305,7 @@ const alarm = (threshold: number): Shows => ({ type: 'AWS::CloudWatch::Alarm', p
 const glueJob = (properties: Record<string, unknown>): Shows => ({ type: 'AWS::Glue::Job', properties: { Properties: properties } });
 const taskSettings = (settings: Record<string, unknown>): Shows => ({ type: 'AWS::DMS::ReplicationTask', properties: { Properties: { ReplicationTaskSettings: settings } } });
 const ofType = (type: string, properties: Record<string, unknown>): Shows => ({ type, properties: { Properties: properties } });
+const NO_PREREQUISITES: Shows = { type: 'Custom::MigrationAccountPrerequisites', fewer: true };
 
 export const SHOWS: Record<string, Shows> = {
   'environmentSuffix': ofType('AWS::DMS::ReplicationInstance', { ReplicationInstanceIdentifier: 'migration-instance-qa' }),
@@ -310,11 +326,11 @@ export const SHOWS: Record<string, Shows> = {
   'network.vpc': { type: 'AWS::RDS::DBSubnetGroup', text: 'ExistingVpcIsolatedSubnet' },
   'network.cidr': ofType('AWS::EC2::VPC', { CidrBlock: '172.16.0.0/16' }),
   'network.maxAzs': ofType('AWS::EC2::Subnet', { AvailabilityZone: 'us-west-2c' }),
-  'network.availabilityZones': ofType('AWS::EC2::Subnet', { AvailabilityZone: 'us-west-2c' }),
+  'network.availabilityZones': ofType('AWS::EC2::Subnet', { AvailabilityZone: 'us-west-2d' }),
   'network.natGateways': { type: 'AWS::EC2::NatGateway' },
   'network.subnetCidrMask': { type: 'AWS::EC2::Subnet', text: '/26' },
   'network.flowLogRetention': logGroup(90),
-  'storage.noncurrentVersionExpiration': { type: 'AWS::S3::Bucket', text: '"NoncurrentDays":30' },
+  'storage.noncurrentVersionExpiration': ofType('AWS::S3::Bucket', { LifecycleConfiguration: { Rules: [{ NoncurrentVersionExpiration: { NoncurrentDays: 30 } }] } }),
   'database.engineVersion': ofType('AWS::RDS::DBCluster', { EngineVersion: '8.0.mysql_aurora.3.10.0' }),
   'database.instanceType': ofType('AWS::RDS::DBInstance', { DBInstanceClass: 'db.r7g.xlarge' }),
   'database.readers': { type: 'AWS::RDS::DBInstance' },
@@ -343,7 +359,7 @@ export const SHOWS: Record<string, Shows> = {
   'dms.multiAz': ofType('AWS::DMS::ReplicationInstance', { MultiAZ: true }),
   'dms.sourceHostname': { type: 'AWS::SecretsManager::Secret', text: 'mysql.corp.internal' },
   'dms.sourcePort': { type: 'AWS::EC2::SecurityGroup', properties: { Properties: { SecurityGroupEgress: [{ FromPort: 3307, ToPort: 3307 }] } } },
-  'dms.sourceDatabaseName': { type: 'AWS::SecretsManager::Secret', text: '\\"dbname\\":\\"sales\\"' },
+  'dms.sourceDatabaseName': { type: 'AWS::SecretsManager::Secret', text: '"dbname":"sales"' },
   'dms.sourceSecret': { type: 'AWS::DMS::Endpoint', text: ':secret:corp/mysql-source' },
   'dms.sourceSslMode': ofType('AWS::DMS::Endpoint', { SslMode: 'verify-full' }),
   'dms.migrationType': ofType('AWS::DMS::ReplicationTask', { MigrationType: 'full-load' }),
@@ -374,6 +390,118 @@ export const SHOWS: Record<string, Shows> = {
   'logging.adminPrincipal': { type: 'AWS::OpenSearchService::Domain', text: ':role/audit-admin' },
   'logging.indexName': { type: 'AWS::KinesisFirehose::DeliveryStream', text: 'sales-audit' },
   'logging.logRetention': logGroup(150),
-  'accountPrerequisites.createDmsRoles': { type: 'Custom::MigrationAccountPrerequisites', properties: { Properties: { CreateDmsRoles: 'false' } } },
-  'accountPrerequisites.createOpenSearchServiceLinkedRole': { type: 'Custom::MigrationAccountPrerequisites', properties: { Properties: { CreateOpenSearchServiceLinkedRole: 'false' } } },
+  // With both off, there is nothing left to create: the custom resource goes.
+  'accountPrerequisites.createDmsRoles': { ...ofType('Custom::MigrationAccountPrerequisites', { CreateDmsRoles: 'false' }), or: NO_PREREQUISITES },
+  'accountPrerequisites.createOpenSearchServiceLinkedRole': {
+    ...ofType('Custom::MigrationAccountPrerequisites', { CreateOpenSearchServiceLinkedRole: 'false' }), or: NO_PREREQUISITES,
+  },
 };
+
+const PYTHON = path.join(__dirname, '..', '.venv', 'bin', 'python');
+// A concrete account, with the zones a lookup would return: an account-agnostic stack sees two zones whatever
+// network.maxAzs says, so that flip would show nothing.
+const ACCOUNT = '123456789012';
+const ENV = { account: ACCOUNT, region: 'us-west-2' };
+const ZONES_CONTEXT = { [`availability-zones:account=${ACCOUNT}:region=us-west-2`]: ['us-west-2a', 'us-west-2b', 'us-west-2c', 'us-west-2d'] };
+
+export type Templates = Record<string, any>;
+
+/** The templates of one pipeline (file name -> template), synthesized into a new folder under outdir. */
+export function synthesize(propsFor: PropsFor, outdir: string): Templates {
+  const dir = fs.mkdtempSync(path.join(outdir, 'set-'));
+  // Version reporting adds AWS::CDK::Metadata, as `cdk synth` does; cfn-lint then knows the templates are CDK's.
+  // Assets are not copied into the assembly: only the templates are read.
+  const app = new App({ outdir: dir, analyticsReporting: true, context: { 'aws:cdk:disable-asset-staging': true, ...ZONES_CONTEXT } });
+  const stack = new Stack(app, 'Matrix', { env: ENV });
+  const shared = new Stack(app, 'Shared', { env: ENV });
+  new MigrationPipeline(stack, 'Pipeline', propsFor(shared));
+  if (shared.node.children.length === 0) {
+    app.node.tryRemoveChild(shared.node.id);
+  }
+  try {
+    const assembly = app.synth();
+    return Object.fromEntries(fs.readdirSync(assembly.directory).filter((f) => f.endsWith('.template.json'))
+      .map((file) => [file, JSON.parse(fs.readFileSync(path.join(assembly.directory, file), 'utf-8'))]));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Every string in a value, the parts of `Fn::Join`s included. */
+function stringsIn(value: unknown): string[] {
+  if (typeof value === 'string') {
+    return [value];
+  }
+  if (Array.isArray(value)) {
+    return value.flatMap(stringsIn);
+  }
+  return value && typeof value === 'object' ? Object.values(value).flatMap(stringsIn) : [];
+}
+
+/** Whether actual has what expected names: objects by their members, a JSON string as its JSON, undefined as absent. */
+function matches(actual: unknown, expected: unknown): boolean {
+  if (expected === undefined) {
+    return actual === undefined;
+  }
+  if (typeof actual === 'string' && typeof expected === 'object' && expected !== null) {
+    try {
+      return matches(JSON.parse(actual), expected);
+    } catch {
+      return false;
+    }
+  }
+  if (Array.isArray(expected)) {
+    // Each expected element matches some element of the actual array.
+    return Array.isArray(actual) && expected.every((e) => actual.some((a) => matches(a, e)));
+  }
+  if (typeof expected === 'object' && expected !== null) {
+    return typeof actual === 'object' && actual !== null && Object.entries(expected).every(([key, value]) => matches((actual as any)[key], value));
+  }
+  return actual === expected;
+}
+
+/** How many resources of the templates bear the mark. */
+function marks(templates: Templates, shows: Shows): number {
+  return Object.values(templates).flatMap((template) => Object.values(template.Resources ?? {}) as any[])
+    .filter((resource) => resource.Type === shows.type)
+    .filter((resource) => shows.properties === undefined || matches(resource, shows.properties))
+    .filter((resource) => shows.text === undefined || stringsIn(resource).some((s) => s.includes(shows.text!)))
+    .length;
+}
+
+/** Whether the templates bear the flip's mark where the default pipeline does not. */
+export function showsFlip(templates: Templates, defaults: Templates, shows: Shows): boolean {
+  const differs = (mark: Shows) => mark.fewer ? marks(templates, mark) < marks(defaults, mark) : marks(templates, mark) > marks(defaults, mark);
+  return differs(shows) || (shows.or !== undefined && showsFlip(templates, defaults, shows.or));
+}
+
+export interface LintFinding {
+  readonly Rule: { readonly Id: string };
+  readonly Level: string;
+  readonly Message: string;
+  readonly Filename: string;
+}
+
+/** cfn-lint's findings over template files, in one process. */
+export function lint(files: string[]): LintFinding[] {
+  const run = spawnSync(PYTHON, ['-c', 'import sys; from cfnlint.runner import main; sys.exit(main())', '--format', 'json', ...files],
+    { encoding: 'utf-8', maxBuffer: 64 * 1024 * 1024 });
+  if (run.error || !run.stdout.trim().startsWith('[')) {
+    throw new Error(`cfn-lint did not run: ${run.error ?? run.stderr}`);
+  }
+  return JSON.parse(run.stdout) as LintFinding[];
+}
+
+/** The findings of cfn-lint over one set's templates. */
+export function lintSet(templates: Templates, outdir: string): LintFinding[] {
+  const dir = fs.mkdtempSync(path.join(outdir, 'lint-'));
+  try {
+    return lint(Object.entries(templates).map(([file, template]) => {
+      fs.writeFileSync(path.join(dir, file), JSON.stringify(template));
+      return path.join(dir, file);
+    }));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+

@@ -1,15 +1,14 @@
-import { spawnSync } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { describe, test, expect } from '@jest/globals';
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { coveringSets, narrowDown, uncoveredPairs } from './covering-array';
 import {
-  COMBINATIONS, EXCLUSIVE, FLIPPED, MASKED_BY, PropsFor, SHOWS, Shows, comparable, declaredDefaults, documentedDefault, flipped, valueAt,
+  COMBINATIONS, EXCLUSIVE, FLIPPED, SHOWS, Templates, comparable, declaredDefaults, documentedDefault, flipped, lint, lintSet,
+  masked, showsFlip, synthesize, valueAt,
 } from './prop-matrix-options';
-import { MigrationPipeline } from '../src';
 
 /*
  * Every documented prop deploys, and does what it says. Each option of MigrationPipelineProps (and of its nested
@@ -21,114 +20,6 @@ import { MigrationPipeline } from '../src';
  * what synthesis does not, such as circular dependencies between nested stacks (E3004). A set that fails is
  * narrowed down to the options that cause the failure.
  */
-
-const PYTHON = path.join(__dirname, '..', '.venv', 'bin', 'python');
-// A concrete account, with the zones a lookup would return: an account-agnostic stack sees two zones whatever
-// network.maxAzs says, so that flip would show nothing.
-const ACCOUNT = '123456789012';
-const ENV = { account: ACCOUNT, region: 'us-west-2' };
-const ZONES_CONTEXT = { [`availability-zones:account=${ACCOUNT}:region=us-west-2`]: ['us-west-2a', 'us-west-2b', 'us-west-2c', 'us-west-2d'] };
-
-type Templates = Record<string, any>;
-
-/** The templates of one pipeline (file name -> template), synthesized into a new folder under outdir. */
-function synthesize(propsFor: PropsFor, outdir: string): Templates {
-  const dir = fs.mkdtempSync(path.join(outdir, 'set-'));
-  // Version reporting adds AWS::CDK::Metadata, as `cdk synth` does; cfn-lint then knows the templates are CDK's.
-  // Assets are not copied into the assembly: only the templates are read.
-  const app = new App({ outdir: dir, analyticsReporting: true, context: { 'aws:cdk:disable-asset-staging': true, ...ZONES_CONTEXT } });
-  const stack = new Stack(app, 'Matrix', { env: ENV });
-  const shared = new Stack(app, 'Shared', { env: ENV });
-  new MigrationPipeline(stack, 'Pipeline', propsFor(shared));
-  if (shared.node.children.length === 0) {
-    app.node.tryRemoveChild(shared.node.id);
-  }
-  try {
-    const assembly = app.synth();
-    return Object.fromEntries(fs.readdirSync(assembly.directory).filter((f) => f.endsWith('.template.json'))
-      .map((file) => [file, JSON.parse(fs.readFileSync(path.join(assembly.directory, file), 'utf-8'))]));
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** Every string in a value, the parts of `Fn::Join`s included. */
-function stringsIn(value: unknown): string[] {
-  if (typeof value === 'string') {
-    return [value];
-  }
-  if (Array.isArray(value)) {
-    return value.flatMap(stringsIn);
-  }
-  return value && typeof value === 'object' ? Object.values(value).flatMap(stringsIn) : [];
-}
-
-/** Whether actual has what expected names: objects by their members, a JSON string as its JSON, undefined as absent. */
-function matches(actual: unknown, expected: unknown): boolean {
-  if (expected === undefined) {
-    return actual === undefined;
-  }
-  if (typeof actual === 'string' && typeof expected === 'object' && expected !== null) {
-    try {
-      return matches(JSON.parse(actual), expected);
-    } catch {
-      return false;
-    }
-  }
-  if (Array.isArray(expected)) {
-    // Each expected element matches some element of the actual array.
-    return Array.isArray(actual) && expected.every((e) => actual.some((a) => matches(a, e)));
-  }
-  if (typeof expected === 'object' && expected !== null) {
-    return typeof actual === 'object' && actual !== null && Object.entries(expected).every(([key, value]) => matches((actual as any)[key], value));
-  }
-  return actual === expected;
-}
-
-/** How many resources of the templates bear the mark. */
-function marks(templates: Templates, shows: Shows): number {
-  return Object.values(templates).flatMap((template) => Object.values(template.Resources ?? {}) as any[])
-    .filter((resource) => resource.Type === shows.type)
-    .filter((resource) => shows.properties === undefined || matches(resource, shows.properties))
-    .filter((resource) => shows.text === undefined || stringsIn(resource).some((s) => s.includes(shows.text!)))
-    .length;
-}
-
-/** Whether the templates bear the flip's mark where the default pipeline does not. */
-function showsFlip(templates: Templates, defaults: Templates, shows: Shows): boolean {
-  const differs = (mark: Shows) => mark.fewer ? marks(templates, mark) < marks(defaults, mark) : marks(templates, mark) > marks(defaults, mark);
-  return differs(shows) || (shows.or !== undefined && showsFlip(templates, defaults, shows.or));
-}
-
-interface LintFinding {
-  readonly Rule: { readonly Id: string };
-  readonly Level: string;
-  readonly Message: string;
-  readonly Filename: string;
-}
-
-/** cfn-lint's findings over template files, in one process. */
-function lint(files: string[]): LintFinding[] {
-  const run = spawnSync(PYTHON, ['-c', 'import sys; from cfnlint.runner import main; sys.exit(main())', '--format', 'json', ...files],
-    { encoding: 'utf-8', maxBuffer: 64 * 1024 * 1024 });
-  if (run.error || !run.stdout.trim().startsWith('[')) {
-    throw new Error(`cfn-lint did not run: ${run.error ?? run.stderr}`);
-  }
-  return JSON.parse(run.stdout) as LintFinding[];
-}
-
-/** The findings of cfn-lint over one set's templates. */
-function lintSet(templates: Templates, outdir: string): LintFinding[] {
-  const dir = fs.mkdtempSync(path.join(outdir, 'lint-'));
-  try {
-    return lint(Object.entries(templates).map(([file, template]) => {
-      fs.writeFileSync(path.join(dir, file), JSON.stringify(template));
-      return path.join(dir, file);
-    }));
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 const OPTIONS = Object.keys(FLIPPED);
 const SETS = coveringSets(OPTIONS, EXCLUSIVE);
@@ -221,9 +112,8 @@ describe('every documented prop deploys and does what it says', () => {
       const showsIn = (option: string, others: string[]) => showsFlip(synthesize(flipped([...others, option]), outdir), defaults, SHOWS[option]);
       for (const option of OPTIONS) {
         const sets = [...synthesized.entries()].filter(([, set]) => set.options?.includes(option));
-        const masked = (options: string[]) => options.some((other) => MASKED_BY[other]?.includes(option));
-        const unmarked = sets.filter(([, set]) => !masked(set.options!) && !showsFlip(set.templates, defaults, SHOWS[option]));
-        if (sets.every(([, set]) => masked(set.options!))) {
+        const unmarked = sets.filter(([, set]) => !masked(option, set.options!) && !showsFlip(set.templates, defaults, SHOWS[option]));
+        if (sets.every(([, set]) => masked(option, set.options!))) {
           problems.push(`${option} is flipped only in sets that mask it`);
         }
         for (const [name, set] of unmarked.slice(0, 1)) {
@@ -250,7 +140,6 @@ describe('every documented prop deploys and does what it says', () => {
           }
         }
       }
-      expect(synthesized.size).toBe(1 + SETS.length + Object.keys(COMBINATIONS).length);
       expect(distinct.size).toBeGreaterThanOrEqual(12);
       const findings = lint(fs.readdirSync(lintDir).map((f) => path.join(lintDir, f)));
       for (const finding of findings) {
