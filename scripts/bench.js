@@ -50,7 +50,7 @@ const medians = (runs) => ({ wall: median(runs.map((r) => r.wall)), cpu: median(
 
 const rows = [];
 const row = (what, measured, ratio, target) => rows.push({ what, measured, ratio, target });
-const verdict = (value, target) => `≤ ${target}: ${value <= target ? 'met' : 'NOT met'}`;
+const verdict = (value, target, unit) => `≤ ${target} ${unit}: ${value <= target ? 'met' : 'NOT met'}`;
 const seconds = ({ wall, cpu }) => `${wall.toFixed(1)} s / ${cpu.toFixed(1)} CPU-s`;
 const ratios = (of, base) => `${(of.wall / base.wall).toFixed(2)}x / ${(of.cpu / base.cpu).toFixed(2)}x`;
 /** A ratio's target, judged on wall and on CPU time. */
@@ -90,8 +90,8 @@ function steps() {
 
 function benchTest(runs, base) {
   const test = medians(Array.from({ length: runs }, () => timeRun('npx projen test')));
-  row('`npx projen test` (every test and check), wall', `${test.wall.toFixed(1)} s (${test.runs} run)`, base ? `${(test.wall / base.wall).toFixed(0)}x` : '', verdict(test.wall, TARGETS.testWall) + ' s');
-  row('`npx projen test`, CPU', `${test.cpu.toFixed(1)} CPU-s`, base ? `${(test.cpu / base.cpu).toFixed(0)}x` : '', verdict(test.cpu, TARGETS.testCpu) + ' CPU-s');
+  row('`npx projen test` (every test and check), wall', `${test.wall.toFixed(1)} s (${test.runs} run)`, base ? `${(test.wall / base.wall).toFixed(0)}x` : '', verdict(test.wall, TARGETS.testWall, 's'));
+  row('`npx projen test`, CPU', `${test.cpu.toFixed(1)} CPU-s`, base ? `${(test.cpu / base.cpu).toFixed(0)}x` : '', verdict(test.cpu, TARGETS.testCpu, 'CPU-s'));
   // The steps of the last run, the costliest first.
   for (const s of steps().sort((a, b) => b.cpu - a.cpu)) {
     row(`&nbsp;&nbsp;${s.lane} / ${s.step}`, seconds(s), base ? ratios(s, base) : '', '');
