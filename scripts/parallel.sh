@@ -67,3 +67,4 @@ if [ ${#failed[@]} -gt 0 ]; then
   echo "FAILED: ${failed[*]}"
   exit 1
 fi
+echo "PASSED: every step of ${lanes[*]}"
