@@ -101,7 +101,9 @@ export const FLIPPED: Record<string, PropsFor> = {
   }),
   'dms.enableDataValidation': props({ dms: { enableDataValidation: false } }),
   'dms.maxFullLoadSubTasks': props({ dms: { maxFullLoadSubTasks: 16 } }),
-  'dms.batchApplyEnabled': props({ dms: { enableDataValidation: false, batchApplyEnabled: true } }),
+  // Batch apply cannot run with data validation, and is on by default without it: the flip is validation off, batch
+  // apply off.
+  'dms.batchApplyEnabled': props({ dms: { enableDataValidation: false, batchApplyEnabled: false } }),
   'dms.replicationTaskSettings': props({ dms: { replicationTaskSettings: JSON.stringify({ Logging: { EnableLogging: true } }) } }),
   'functions.timeout': props({ functions: { timeout: Duration.minutes(5) } }),
   'functions.reservedConcurrency': props({ functions: { reservedConcurrency: 20 } }),
@@ -366,7 +368,7 @@ export const SHOWS: Record<string, Shows> = {
   'dms.tableMappings': ofType('AWS::DMS::ReplicationTask', { TableMappings: { rules: [{ 'rule-name': 'sales' }] } }),
   'dms.enableDataValidation': taskSettings({ ValidationSettings: { EnableValidation: false } }),
   'dms.maxFullLoadSubTasks': taskSettings({ FullLoadSettings: { MaxFullLoadSubTasks: 16 } }),
-  'dms.batchApplyEnabled': taskSettings({ TargetMetadata: { BatchApplyEnabled: true } }),
+  'dms.batchApplyEnabled': taskSettings({ ValidationSettings: { EnableValidation: false }, TargetMetadata: { BatchApplyEnabled: false } }),
   'dms.replicationTaskSettings': taskSettings({ Logging: { EnableLogging: true }, ValidationSettings: undefined }),
   'functions.timeout': ofType('AWS::Lambda::Function', { Timeout: 300 }),
   'functions.reservedConcurrency': ofType('AWS::Lambda::Function', { ReservedConcurrentExecutions: 20 }),
