@@ -90,7 +90,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     include: ['src/**/*.ts', 'test/**/*.ts', 'integ/**/*.ts', 'projenrc/**/*.ts', '.projenrc.ts'],
   },
 
-  gitignore: ['test-reports/', 'typecheck-and-lint-probe-*/', 'cdk.out/', '.venv', '__pycache__/', '.pytest_cache/', 'dist/', 'integ/cdk-integ.out.*', 'integ/*.js.snapshot/asset.*/__pycache__/', '.mutation/'],
+  gitignore: ['test-reports/', 'typecheck-and-lint-probe-*/', 'cdk.out/', '.venv', '__pycache__/', '.pytest_cache/', '.hypothesis/', 'dist/', 'integ/cdk-integ.out.*', 'integ/*.js.snapshot/asset.*/__pycache__/', '.mutation/'],
 });
 
 // @swc/jest replaces ts-jest as the transform.
