@@ -108,6 +108,8 @@ project.addPackageIgnore('cdk.out/');
 // What the checks leave in a checkout: without these, every jsii package embeds the test environment.
 project.addPackageIgnore('/.venv/');
 project.addPackageIgnore('/test-reports/');
+project.addPackageIgnore('/.mutation/');
+project.addPackageIgnore('/.hypothesis/');
 
 // The runtime code (Python handlers, Glue script, Node custom resources) ships next to the compiled library.
 // It is copied by the compile task itself, so every path to a package (compile + package:js included) has it.
