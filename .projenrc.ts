@@ -90,7 +90,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     include: ['src/**/*.ts', 'test/**/*.ts', 'integ/**/*.ts', 'projenrc/**/*.ts', '.projenrc.ts'],
   },
 
-  gitignore: ['test-reports/', 'typecheck-and-lint-probe-*/', 'cdk.out/', '.venv/', '__pycache__/', '.pytest_cache/', 'dist/', 'integ/cdk-integ.out.*', 'integ/*.js.snapshot/asset.*/__pycache__/', '.mutation/'],
+  gitignore: ['test-reports/', 'typecheck-and-lint-probe-*/', 'cdk.out/', '.venv', '__pycache__/', '.pytest_cache/', '.hypothesis/', 'dist/', 'integ/cdk-integ.out.*', 'integ/*.js.snapshot/asset.*/__pycache__/', '.mutation/'],
 });
 
 // @swc/jest replaces ts-jest as the transform.
@@ -108,6 +108,8 @@ project.addPackageIgnore('cdk.out/');
 // What the checks leave in a checkout: without these, every jsii package embeds the test environment.
 project.addPackageIgnore('/.venv/');
 project.addPackageIgnore('/test-reports/');
+project.addPackageIgnore('/.mutation/');
+project.addPackageIgnore('/.hypothesis/');
 
 // The runtime code (Python handlers, Glue script, Node custom resources) ships next to the compiled library.
 // It is copied by the compile task itself, so every path to a package (compile + package:js included) has it.
@@ -151,11 +153,13 @@ project.addTask('lint:cfn', {
   description: 'cfn-lint over every synthesized template, root and nested',
   exec: `${VENV_PYTHON} -c 'import sys; from cfnlint.runner import main; sys.exit(main())' cdk.out/*.template.json`,
 });
-// The Python tests read the templates in cdk.out, so run on their own they synthesize the example app first
-// (the test task's lane synthesizes once and then runs PYTEST itself).
-const PYTEST = `${VENV_PYTHON} -m pytest test/python -q -p no:cacheprovider`;
+// Every Python test file under test/ is found by its location (test_*.py in any folder, a new folder included), except
+// the rehearsal's folder, which the test command runs as a step of its own. The Python tests read the templates in
+// cdk.out, so run on their own they synthesize the example app first (the test command synthesizes once).
+const PYTEST_OPTIONS = '-q -p no:cacheprovider';
+const PYTEST = `${VENV_PYTHON} -m pytest test --ignore=test/rehearsal ${PYTEST_OPTIONS}`;
 project.addTask('test:python', {
-  description: 'Synthesize the example app, then execute the Lambda handlers, the Glue rules, the state machine and the rule patterns against moto',
+  description: 'Synthesize the example app, then run every Python test under test/ but the rehearsal (handlers, Glue rules, state machine, rule patterns against moto, a local Spark and MariaDB)',
   steps: [{ spawn: 'synth:example' }, { exec: PYTEST }],
 });
 project.addTask('test:mutation', {
@@ -189,58 +193,27 @@ project.addTask('check-source', {
 project.addTask('test:rehearsal', {
   description: 'The rehearsal\'s paths on the example app, and the wiring edits that must break it',
   env: quietCdk,
-  exec: `${VENV_PYTHON} -m pytest test/rehearsal -q -p no:cacheprovider`,
+  exec: `${VENV_PYTHON} -m pytest test/rehearsal ${PYTEST_OPTIONS}`,
 });
 
-project.addTask('docgen:check', {
-  description: 'Compile with jsii (proves the API fits every target language) and fail when API.md is stale',
+// API.md against the jsii assembly of the last compile (the test command compiles once and reuses the assembly).
+project.addTask('api:check', {
+  description: 'Fail when API.md does not match the jsii assembly (.jsii) of the last compile',
   steps: [
-    { exec: 'jsii --silence-warnings=reserved-word' },
     { exec: 'jsii-docgen -o dist/API.check.md' },
     { exec: 'diff -u API.md dist/API.check.md', say: 'API.md must match the API (npx projen compile && npx projen docgen rewrites it)' },
   ],
 });
+project.addTask('docgen:check', {
+  description: 'Compile with jsii (proves the API fits every target language) and fail when API.md is stale',
+  steps: [{ spawn: 'compile' }, { spawn: 'api:check' }],
+});
 
 project.addTask('bench', {
-  description: 'Medians of the example synth (against an empty app) and of the whole test command (wall and CPU time)',
+  description: 'Where the time goes: the example synth against an empty app, the everyday command and the whole test command, per step, wall and CPU, as ratios with their targets',
   exec: 'node scripts/bench.js',
 });
 project.addPackageIgnore('/scripts/');
-
-// The checks run in two lanes side by side (the machines have two cores; a third lane only made each check slower);
-// each lane's steps run in order. The jest test files are split between the lanes (--shard), to even them out.
-const inParallel = (commands: Record<string, string>) =>
-  'bash scripts/parallel.sh ' + Object.entries(commands).map(([name, command]) => `${name} ${JSON.stringify(command)}`).join(' ');
-const PYTHON_BINDINGS_TEST = 'test/python-bindings.test.ts';
-// The prop matrix (about 80 s, most of it one cfn-lint run over every set's templates) runs in the library lane,
-// whose other checks are shorter than pytest's in the example lane; the shards share the other test files.
-const PROP_MATRIX_TEST = 'test/prop-matrix.test.ts';
-project.testTask.reset();
-project.testTask.spawn(project.tasks.tryFind('python:env')!);
-/**
- * A task's commands as one shell command line, with the task's environment, for a lane to run without starting
- * projen's task runner once more (about a CPU-second each time). Only for tasks made of plain commands.
- */
-const commandsOf = (name: string) => {
-  const task = project.tasks.tryFind(name)!;
-  const env = Object.entries(task.envVars).map(([key, value]) => `${key}=${value} `).join('');
-  return task.steps.map((step) => {
-    if (!step.exec || step.spawn || step.cwd) {
-      throw new Error(`task ${name} has a step that is not a plain command`);
-    }
-    return `${env}${step.exec}`;
-  }).join(' && ');
-};
-const jestShard = (shard: string) => 'CDK_VALIDATION=false jest --ci --maxWorkers=1 --testPathIgnorePatterns=/node_modules/ ' +
-  `--testPathIgnorePatterns=${PYTHON_BINDINGS_TEST} --testPathIgnorePatterns=${PROP_MATRIX_TEST} --shard=${shard}`;
-project.testTask.exec(inParallel({
-  example: [commandsOf('synth:example'), commandsOf('lint:cfn'), PYTEST, jestShard('1/2')].join(' && '),
-  // The Python bindings test reads the jsii assembly that docgen:check has just compiled, instead of compiling again.
-  library: [
-    commandsOf('typecheck-and-lint'), 'projen docgen:check', `jest --ci ${PYTHON_BINDINGS_TEST}`,
-    `CDK_VALIDATION=false jest --ci ${PROP_MATRIX_TEST}`, jestShard('2/2'), commandsOf('integ:verify'),
-  ].join(' && '),
-}));
 
 // ---------------------------------------------------------------------------------------------
 // Packages: jsii-pacmak builds the npm package, the Python wheel and sdist and the Maven artifact the normal way
@@ -262,15 +235,84 @@ project.packageTask.spawn(project.tasks.tryFind('package-all')!);
 
 // The library used from Python, Java and Go: each package above, installed into an app of that language with
 // aws-cdk-lib at CDK_VERSION from that language's registry, synthesizes the same pipeline as a TypeScript app, and
-// every template is compared (test/bindings/run.sh). Not part of `npx projen test`: .ci/run runs it after.
+// every template is compared (test/bindings/run.sh). The test command runs it too, on the compile it has made.
+const BINDINGS_ENV = { CDK_VERSION, CONSTRUCTS_VERSION, CDK_DISABLE_CLI_TELEMETRY: 'true' };
+const BINDINGS_LANGUAGES = ['python', 'java', 'go'];
 const bindingsTask = project.addTask('test:bindings', {
   description: 'Build the Python, Java and Go packages, synthesize one pipeline from each language and compare the templates with TypeScript\'s',
-  env: { CDK_VERSION, CONSTRUCTS_VERSION, CDK_DISABLE_CLI_TELEMETRY: 'true' },
+  env: BINDINGS_ENV,
 });
 bindingsTask.spawn(project.compileTask);
-for (const language of ['python', 'java', 'go']) {
+for (const language of BINDINGS_LANGUAGES) {
   bindingsTask.spawn(project.tasks.tryFind(`package:${language}`)!);
 }
 bindingsTask.exec('bash test/bindings/run.sh');
+
+// ---------------------------------------------------------------------------------------------
+// The test command (`npx projen test`): every test and check, in two lanes side by side (the machines have two
+// cores; a third lane only made each check slower), each lane's steps in order, each step timed
+// (scripts/parallel.sh; `npx projen bench` reads the times). New test files need no wiring: jest runs every
+// test/**/*.test.ts and pytest every test_*.py under test/, whatever their folder.
+// ---------------------------------------------------------------------------------------------
+/**
+ * A task's commands as one shell command line, with the task's environment, for a lane to run without starting
+ * projen's task runner once more (about a CPU-second each time). Only for tasks made of commands.
+ */
+const commandsOf = (name: string) => {
+  const task = project.tasks.tryFind(name)!;
+  const env = Object.entries(task.envVars).map(([key, value]) => `${key}=${value} `).join('');
+  return task.steps.map((step) => {
+    if (!step.exec || step.spawn) {
+      throw new Error(`task ${name} has a step that is not a command`);
+    }
+    return step.cwd ? `(cd ${step.cwd} && ${env}${step.exec})` : `${env}${step.exec}`;
+  }).join(' && ');
+};
+const PYTHON_BINDINGS_TEST = 'test/python-bindings.test.ts';
+const PROP_MATRIX_TEST = 'test/prop-matrix.test.ts';
+/** Every jest test file under test/ but the two the library lane runs on their own. */
+const JEST_UNIT = 'CDK_VALIDATION=false jest --ci --testPathIgnorePatterns=/node_modules/ ' +
+  `--testPathIgnorePatterns=${PYTHON_BINDINGS_TEST} --testPathIgnorePatterns=${PROP_MATRIX_TEST}`;
+/** One half of them (--shard), one jest worker: the lanes share them out. */
+const jestShard = (shard: string) => `${JEST_UNIT} --maxWorkers=1 --shard=${shard}`;
+const bindingsEnv = Object.entries(BINDINGS_ENV).map(([key, value]) => `${key}=${value}`).join(' ');
+
+/** Lanes of named steps, as the command line of scripts/parallel.sh. */
+const inLanes = (lanes: Record<string, Record<string, string>>) => 'bash scripts/parallel.sh ' + Object.entries(lanes).map(([lane, steps]) =>
+  `--lane ${lane} ` + Object.entries(steps).map(([step, command]) => `${step} ${JSON.stringify(command)}`).join(' ')).join(' ');
+
+project.testTask.reset();
+project.testTask.spawn(project.tasks.tryFind('python:env')!);
+project.testTask.exec(inLanes({
+  // The example's one synthesis, then what reads its templates in cdk.out.
+  example: {
+    'synth': commandsOf('synth:example'),
+    'cfn-lint': commandsOf('lint:cfn'),
+    'pytest': PYTEST,
+    'rehearsal': commandsOf('test:rehearsal'),
+    'mutation': 'bash scripts/mutation-test.sh',
+    'jest-1': jestShard('1/2'),
+  },
+  // The library: one jsii compile, whose assembly the API.md check, the Python bindings test and the packages reuse.
+  library: {
+    'typecheck-lint': commandsOf('typecheck-and-lint'),
+    'compile': commandsOf('compile'),
+    'api-check': commandsOf('api:check'),
+    'python-bindings': `jest --ci ${PYTHON_BINDINGS_TEST}`,
+    'prop-matrix': `CDK_VALIDATION=false jest --ci ${PROP_MATRIX_TEST}`,
+    'jest-2': jestShard('2/2'),
+    'integ': commandsOf('integ:verify'),
+    'packages': BINDINGS_LANGUAGES.map((language) => commandsOf(`package:${language}`)).join(' && '),
+    'bindings': `${bindingsEnv} bash test/bindings/run.sh`,
+  },
+}));
+
+// The everyday command: the type check and lint, then the jest tests of what changed since the last commit (jest
+// follows the imports: a changed test file runs itself, a changed source file every test file that imports it).
+// The test command runs everything.
+project.addTask('test:quick', {
+  description: 'The everyday checks: type check and lint, then the jest tests that the uncommitted changes touch',
+  steps: [{ exec: commandsOf('typecheck-and-lint') }, { exec: `${JEST_UNIT} --onlyChanged --passWithNoTests` }],
+});
 
 project.synth();

@@ -1,264 +1,156 @@
-import { spawnSync } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { describe, test, expect } from '@jest/globals';
-import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as logs from 'aws-cdk-lib/aws-logs';
-import * as opensearch from 'aws-cdk-lib/aws-opensearchservice';
-import * as rds from 'aws-cdk-lib/aws-rds';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as ts from 'typescript';
-import { MigrationPipeline, MigrationPipelineProps } from '../src';
+import { Stack } from 'aws-cdk-lib';
+import { coveringSets, narrowDown, uncoveredPairs } from './covering-array';
+import {
+  COMBINATIONS, EXCLUSIVE, FLIPPED, SHOWS, Templates, comparable, declaredDefaults, documentedDefault, flipped, lint, lintSet,
+  masked, showsFlip, synthesize, valueAt,
+} from './prop-matrix-options';
 
 /*
- * Every documented prop deploys: each option of MigrationPipelineProps (and of its nested *Options structs) flipped
- * alone to a non-default value, plus the combinations the README documents, is synthesized and every template of
- * every set (root, nested, and the VPC stack of the bring-your-own-VPC sets) goes through cfn-lint in one run.
- * cfn-lint finds what synthesis does not, such as circular dependencies between nested stacks (E3004).
+ * Every documented prop deploys, and does what it says. Each option of MigrationPipelineProps (and of its nested
+ * *Options structs) is flipped to a value other than its documented default, in the sets of a pairwise covering array
+ * (every two options flipped together, and each without the other, in some set: 10 syntheses for 83 options), plus
+ * the combinations the README documents. Each set is synthesized; in each covering set, every flipped option must
+ * leave its own mark in the templates (SHOWS), so a prop that is silently ignored fails; every template of every
+ * set (root, nested, and the VPC stack of the bring-your-own-VPC sets) goes through cfn-lint in one run, which finds
+ * what synthesis does not, such as circular dependencies between nested stacks (E3004). A set that fails is
+ * narrowed down to the options that cause the failure.
  */
 
-const SRC = path.join(__dirname, '..', 'src');
-const PYTHON = path.join(__dirname, '..', '.venv', 'bin', 'python');
-const ON_PREMISES = { cidrs: ['192.168.0.0/16'] };
+const OPTIONS = Object.keys(FLIPPED);
+const SETS = coveringSets(OPTIONS, EXCLUSIVE);
 
-/** The props that need constructs of their own (a VPC, a secret, a principal) get them in a stack of the set's app. */
-type PropsFor = (scope: Stack) => MigrationPipelineProps;
-const props = (value: MigrationPipelineProps): PropsFor => () => value;
-
-/** A VPC with the subnets the pipeline needs, as a user would bring it. */
-function existingVpc(scope: Stack, maxAzs = 2): ec2.IVpc {
-  return new ec2.Vpc(scope, 'ExistingVpc', {
-    ipAddresses: ec2.IpAddresses.cidr('10.20.0.0/16'),
-    maxAzs,
-    natGateways: 1,
-    subnetConfiguration: [
-      { name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
-      { name: 'Private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 24 },
-      { name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
-    ],
-  });
-}
-
-function ownSourceSecret(scope: Stack): secretsmanager.ISecret {
-  return secretsmanager.Secret.fromSecretNameV2(scope, 'OwnSourceSecret', 'corp/mysql-source');
-}
-
-/** Each option, by its path, flipped alone to a value other than its default. */
-const FLIPPED: Record<string, PropsFor> = {
-  'environmentSuffix': props({ environmentSuffix: 'qa' }),
-  'retainData': props({ retainData: true }),
-  'removalPolicy': props({ removalPolicy: RemovalPolicy.SNAPSHOT }),
-  'logRetention': props({ logRetention: logs.RetentionDays.TEN_YEARS }),
-  'pipelineName': props({ pipelineName: 'sales-migration' }),
-  'onPremisesNetwork.cidrs': props({ onPremisesNetwork: ON_PREMISES }),
-  'onPremisesNetwork.fileSharePorts': props({ onPremisesNetwork: { ...ON_PREMISES, fileSharePorts: [2049, 111, 445, 139] } }),
-  'alarms.cdcLatency': props({ alarms: { cdcLatency: Duration.minutes(2) } }),
-  'alarms.cdcLatencyEvaluationPeriods': props({ alarms: { cdcLatencyEvaluationPeriods: 6 } }),
-  'alarms.functionErrors': props({ alarms: { functionErrors: 5 } }),
-  'alarms.deadLetterMessages': props({ alarms: { deadLetterMessages: 10 } }),
-  'alarms.failedMigrations': props({ alarms: { failedMigrations: 2 } }),
-  'alarms.glueFailedTasks': props({ alarms: { glueFailedTasks: 3 } }),
-  'alarms.openSearchFreeStoragePercent': props({ alarms: { openSearchFreeStoragePercent: 10 } }),
-  'network.vpc': (scope) => ({ network: { vpc: existingVpc(scope) } }),
-  'network.cidr': props({ network: { cidr: '172.16.0.0/16' } }),
-  'network.maxAzs': props({ network: { maxAzs: 3 } }),
-  'network.availabilityZones': props({ network: { availabilityZones: ['us-west-2a', 'us-west-2c'] } }),
-  'network.natGateways': props({ network: { natGateways: 2 } }),
-  'network.subnetCidrMask': props({ network: { subnetCidrMask: 26 } }),
-  'network.flowLogRetention': props({ network: { flowLogRetention: logs.RetentionDays.THREE_MONTHS } }),
-  'storage.noncurrentVersionExpiration': props({ storage: { noncurrentVersionExpiration: Duration.days(30) } }),
-  'database.engineVersion': props({ database: { engineVersion: rds.AuroraMysqlEngineVersion.VER_3_10_0 } }),
-  'database.instanceType': props({ database: { instanceType: ec2.InstanceType.of(ec2.InstanceClass.R7G, ec2.InstanceSize.XLARGE) } }),
-  'database.readers': props({ database: { readers: 0 } }),
-  'database.backupRetention': props({ database: { backupRetention: Duration.days(35) } }),
-  'database.defaultDatabaseName': props({ database: { defaultDatabaseName: 'sales' } }),
-  'database.masterUsername': props({ database: { masterUsername: 'admin_user' } }),
-  'database.logRetention': props({ database: { logRetention: logs.RetentionDays.ONE_MONTH } }),
-  'database.enableSecretRotation': props({ database: { enableSecretRotation: true } }),
-  'glue.glueVersion': props({ glue: { glueVersion: '5.0' } }),
-  'glue.timeout': props({ glue: { timeout: Duration.minutes(15) } }),
-  'glue.maxRetries': props({ glue: { maxRetries: 0 } }),
-  'glue.maxConcurrentRuns': props({ glue: { maxConcurrentRuns: 50 } }),
-  'glue.jobRunQueuing': props({ glue: { jobRunQueuing: false } }),
-  'glue.workerType': props({ glue: { workerType: 'G.2X' } }),
-  'glue.numberOfWorkers': props({ glue: { numberOfWorkers: 10 } }),
-  'glue.expectedColumns': props({ glue: { expectedColumns: ['id', 'name', 'amount'] } }),
-  'glue.requiredColumns': props({ glue: { requiredColumns: ['id'] } }),
-  'glue.uniqueKeyColumns': props({ glue: { uniqueKeyColumns: ['id'] } }),
-  'glue.minRows': props({ glue: { minRows: 0 } }),
-  'messaging.notificationEmail': props({ messaging: { notificationEmail: 'team@example.com' } }),
-  'messaging.alarmEmail': props({ messaging: { alarmEmail: 'oncall@example.com' } }),
-  'messaging.outcomeEmail': props({ messaging: { outcomeEmail: 'data@example.com' } }),
-  'messaging.deadLetterRetention': props({ messaging: { deadLetterRetention: Duration.days(4) } }),
-  'dms.replicationInstanceClass': props({ dms: { replicationInstanceClass: 'dms.r5.large' } }),
-  'dms.allocatedStorage': props({ dms: { allocatedStorage: 200 } }),
-  'dms.multiAz': props({ dms: { multiAz: true } }),
-  'dms.sourceHostname': props({ dms: { sourceHostname: 'mysql.corp.internal' } }),
-  'dms.sourcePort': props({ dms: { sourcePort: 3307 } }),
-  'dms.sourceDatabaseName': props({ dms: { sourceDatabaseName: 'sales' } }),
-  'dms.sourceSecret': (scope) => ({ dms: { sourceSecret: ownSourceSecret(scope) } }),
-  'dms.sourceSslMode': props({ dms: { sourceSslMode: 'verify-full' } }),
-  'dms.migrationType': props({ dms: { migrationType: 'full-load' } }),
-  'dms.tableMappings': props({
-    dms: {
-      tableMappings: JSON.stringify({
-        rules: [{ 'rule-type': 'selection', 'rule-id': '1', 'rule-name': 'sales', 'object-locator': { 'schema-name': 'sales', 'table-name': '%' }, 'rule-action': 'include' }],
-      }),
-    },
-  }),
-  'dms.enableDataValidation': props({ dms: { enableDataValidation: false } }),
-  'dms.maxFullLoadSubTasks': props({ dms: { maxFullLoadSubTasks: 16 } }),
-  'dms.batchApplyEnabled': props({ dms: { enableDataValidation: false, batchApplyEnabled: true } }),
-  'dms.replicationTaskSettings': props({ dms: { replicationTaskSettings: JSON.stringify({ Logging: { EnableLogging: true } }) } }),
-  'functions.timeout': props({ functions: { timeout: Duration.minutes(5) } }),
-  'functions.reservedConcurrency': props({ functions: { reservedConcurrency: 20 } }),
-  'functions.logRetention': props({ functions: { logRetention: logs.RetentionDays.ONE_MONTH } }),
-  'functions.maxDmsResumes': props({ functions: { maxDmsResumes: 3 } }),
-  'functions.maxRedrives': props({ functions: { maxRedrives: 3 } }),
-  'orchestration.pollInterval': props({ orchestration: { pollInterval: Duration.minutes(1) } }),
-  'orchestration.timeout': props({ orchestration: { timeout: Duration.hours(12) } }),
-  'orchestration.logRetention': props({ orchestration: { logRetention: logs.RetentionDays.ONE_MONTH } }),
-  'orchestration.acceptTablesWithoutValidation': props({ orchestration: { acceptTablesWithoutValidation: true } }),
-  'dataSync.enabled': props({ dataSync: { enabled: false } }),
-  'dataSync.instanceType': props({ dataSync: { instanceType: ec2.InstanceType.of(ec2.InstanceClass.M5, ec2.InstanceSize.XLARGE2) } }),
-  'dataSync.amiId': props({ dataSync: { amiId: 'ami-0f508ba5fd9db6606' } }),
-  'dataSync.activationInitialWait': props({ dataSync: { activationInitialWait: Duration.seconds(60) } }),
-  'dataSync.activationRetryInterval': props({ dataSync: { activationRetryInterval: Duration.seconds(30) } }),
-  'dataSync.activationMaxAttempts': props({ dataSync: { activationMaxAttempts: 5 } }),
-  'logging.engineVersion': props({ logging: { engineVersion: opensearch.EngineVersion.OPENSEARCH_2_17 } }),
-  'logging.dataNodeInstanceType': props({ logging: { dataNodeInstanceType: 'm6g.large.search' } }),
-  'logging.dataNodes': props({ logging: { dataNodes: 2 } }),
-  'logging.volumeSize': props({ logging: { volumeSize: 100 } }),
-  'logging.adminPrincipal': (scope) => ({ logging: { adminPrincipal: new iam.ArnPrincipal(`arn:aws:iam::${scope.account}:role/audit-admin`) } }),
-  'logging.indexName': props({ logging: { indexName: 'sales-audit' } }),
-  'logging.logRetention': props({ logging: { logRetention: logs.RetentionDays.ONE_MONTH } }),
-  'accountPrerequisites.createDmsRoles': props({ accountPrerequisites: { createDmsRoles: false } }),
-  'accountPrerequisites.createOpenSearchServiceLinkedRole': props({ accountPrerequisites: { createOpenSearchServiceLinkedRole: false } }),
-};
-
-const THREE_ZONES = ['us-west-2a', 'us-west-2b', 'us-west-2c'];
-
-/** The combinations the README documents. */
-const COMBINATIONS: Record<string, PropsFor> = {
-  'production': props({
-    environmentSuffix: 'prod',
-    retainData: true,
-    network: { availabilityZones: ['us-west-2a', 'us-west-2b'], natGateways: 2 },
-    messaging: { alarmEmail: 'oncall@example.com', outcomeEmail: 'data@example.com' },
-    dms: { sourceHostname: 'mysql.corp.internal', sourcePort: 3306, multiAz: true },
-    onPremisesNetwork: { cidrs: ['192.168.0.0/16', '172.20.0.0/20'] },
-    logRetention: logs.RetentionDays.TEN_YEARS,
-    alarms: { cdcLatency: Duration.minutes(5) },
-    logging: { dataNodes: 2 },
-  }),
-  'bring-your-own VPC': (scope) => ({ network: { vpc: existingVpc(scope) }, onPremisesNetwork: ON_PREMISES }),
-  'rotation': props({ environmentSuffix: 'prod', database: { enableSecretRotation: true, readers: 2 }, removalPolicy: RemovalPolicy.RETAIN }),
-  'your own source secret': (scope) => ({ dms: { sourceSecret: ownSourceSecret(scope), sourcePort: 3307, sourceSslMode: 'verify-ca' }, onPremisesNetwork: ON_PREMISES }),
-  'three zones': props({
-    network: { availabilityZones: THREE_ZONES, natGateways: 3 },
-    database: { readers: 2, enableSecretRotation: true },
-    logging: { dataNodes: 2 },
-  }),
-  'three zones with your own VPC': (scope) => ({ network: { vpc: existingVpc(scope, 3) }, database: { readers: 2 } }),
-  'DataSync off': props({ dataSync: { enabled: false }, removalPolicy: RemovalPolicy.SNAPSHOT, onPremisesNetwork: ON_PREMISES, messaging: { notificationEmail: 'team@example.com' } }),
-};
-
-/**
- * The option paths the props interfaces declare: each member of MigrationPipelineProps, and for a member typed as
- * another interface of the library (NetworkOptions, AlarmThresholds, ...), each of that interface's members.
- */
-function declaredOptions(): string[] {
-  const interfaces = new Map<string, ts.InterfaceDeclaration>();
-  for (const file of fs.readdirSync(SRC).filter((f) => f.endsWith('.ts'))) {
-    const source = ts.createSourceFile(file, fs.readFileSync(path.join(SRC, file), 'utf-8'), ts.ScriptTarget.Latest, true);
-    source.forEachChild((node) => {
-      if (ts.isInterfaceDeclaration(node)) {
-        interfaces.set(node.name.text, node);
-      }
-    });
-  }
-  const membersOf = (name: string): ts.PropertySignature[] => {
-    const declaration = interfaces.get(name)!;
-    const inherited = (declaration.heritageClauses ?? []).flatMap((clause) => clause.types.map((t) => t.expression.getText()))
-      .filter((parent) => interfaces.has(parent)).flatMap(membersOf);
-    return [...inherited, ...declaration.members.filter(ts.isPropertySignature)];
-  };
-  return membersOf('MigrationPipelineProps').flatMap((member) => {
-    const name = member.name.getText();
-    const type = member.type && ts.isTypeReferenceNode(member.type) ? member.type.typeName.getText() : '';
-    return interfaces.has(type) ? membersOf(type).map((nested) => `${name}.${nested.name.getText()}`) : [name];
-  });
-}
-
-function valueAt(value: any, optionPath: string): unknown {
-  return optionPath.split('.').reduce((v, key) => v?.[key], value);
-}
-
-interface LintFinding {
-  readonly Rule: { readonly Id: string };
-  readonly Level: string;
-  readonly Message: string;
-  readonly Filename: string;
-}
-
-describe('every documented prop combination passes cfn-lint', () => {
-  test('the matrix flips every option the props interfaces declare, each to a value it sets', () => {
-    const declared = declaredOptions();
-    expect(declared.length).toBeGreaterThanOrEqual(80);
-    expect({ notFlipped: declared.filter((option) => !(option in FLIPPED)) }).toEqual({ notFlipped: [] });
-    expect({ flipsOfUnknownOptions: Object.keys(FLIPPED).filter((option) => !declared.includes(option)) }).toEqual({ flipsOfUnknownOptions: [] });
+describe('every documented prop deploys and does what it says', () => {
+  test('the matrix flips every option the props interfaces declare, each to a value it sets, other than its documented default', () => {
+    const defaults = declaredDefaults();
+    expect(defaults.size).toBeGreaterThanOrEqual(80);
+    expect({ notFlipped: [...defaults.keys()].filter((option) => !(option in FLIPPED)) }).toEqual({ notFlipped: [] });
+    expect({ flipsOfUnknownOptions: OPTIONS.filter((option) => !defaults.has(option)) }).toEqual({ flipsOfUnknownOptions: [] });
     const scope = new Stack();
-    const unset = Object.entries(FLIPPED).filter(([option, propsFor]) => valueAt(propsFor(scope), option) === undefined);
-    expect({ flipsLeavingTheOptionUnset: unset.map(([option]) => option) }).toEqual({ flipsLeavingTheOptionUnset: [] });
+    const unset = OPTIONS.filter((option) => valueAt(FLIPPED[option](scope), option) === undefined);
+    expect({ flipsLeavingTheOptionUnset: unset }).toEqual({ flipsLeavingTheOptionUnset: [] });
+    // The defaults written as code (`8`, `Duration.minutes(5)`, ...); the others are prose, and the flip's mark in
+    // the templates (below) shows that the flip differs from them.
+    const documented = OPTIONS.map((option) => [option, documentedDefault(defaults.get(option))] as const).filter(([, d]) => d !== undefined);
+    expect(documented.length).toBeGreaterThanOrEqual(40);
+    const flipsToTheDefault = documented.filter(([option, d]) => comparable(valueAt(FLIPPED[option](scope), option)) === comparable(d!.value))
+      .map(([option]) => `${option}: ${defaults.get(option)}`);
+    expect({ flipsToTheDefault }).toEqual({ flipsToTheDefault: [] });
   });
 
-  test('cfn-lint reports nothing on any template of any set', () => {
+  test('every flip names the mark it leaves in the templates, and the sets cover every pair of options', () => {
+    expect({ withoutMark: OPTIONS.filter((option) => !SHOWS[option]), marksOfUnknownOptions: Object.keys(SHOWS).filter((o) => !(o in FLIPPED)) })
+      .toEqual({ withoutMark: [], marksOfUnknownOptions: [] });
+    expect(SETS.length).toBeLessThanOrEqual(16);
+    expect(uncoveredPairs(OPTIONS, SETS, EXCLUSIVE)).toEqual([]);
+    expect(SETS.filter((set) => EXCLUSIVE.some(([a, b]) => set.includes(a) && set.includes(b)))).toEqual([]);
+  });
+
+  test('the options of a failing set are narrowed down to those that cause the failure', () => {
+    const tried: string[][] = [];
+    const culprits = narrowDown(OPTIONS, (subset) => {
+      tried.push(subset);
+      return subset.includes('glue.timeout') && subset.includes('dms.multiAz');
+    });
+    expect(culprits.sort()).toEqual(['dms.multiAz', 'glue.timeout']);
+    expect(tried.length).toBeLessThan(OPTIONS.length);
+  });
+
+  test('the options that exclude each other are refused together at synthesis, naming both', () => {
     const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'prop-matrix-'));
-    const lintDir = path.join(outdir, 'lint');
-    fs.mkdirSync(lintDir);
     try {
-      const sets = { ...Object.fromEntries(Object.entries(FLIPPED).map(([option, p]) => [`flip ${option}`, p])), ...COMBINATIONS };
-      // Most flips change one nested stack: each distinct template is linted once, named after the first set that made it.
-      const distinct = new Map<string, string>();
-      Object.entries(sets).forEach(([name, propsFor], index) => {
-        // Version reporting adds AWS::CDK::Metadata, as `cdk synth` does; cfn-lint then knows the templates are CDK's.
-        // Assets are not copied into the assembly: only the templates are read.
-        const app = new App({ outdir: path.join(outdir, `set${index}`), analyticsReporting: true, context: { 'aws:cdk:disable-asset-staging': true } });
-        const stack = new Stack(app, 'Matrix', { env: { region: 'us-west-2' } });
-        const shared = new Stack(app, 'Shared', { env: { region: 'us-west-2' } });
-        new MigrationPipeline(stack, 'Pipeline', propsFor(shared));
-        if (shared.node.children.length === 0) {
-          app.node.tryRemoveChild(shared.node.id);
+      const options = [...new Set(EXCLUSIVE.flat())];
+      let message = '';
+      try {
+        synthesize(flipped(options), outdir);
+      } catch (error) {
+        message = String(error);
+      }
+      const lines = message.split('\n');
+      const lastName = (option: string) => option.split('.').pop()!;
+      const unrefused = EXCLUSIVE.filter(([a, b]) => !lines.some((line) => line.includes(lastName(a)) && line.includes(lastName(b))));
+      expect({ message: message.slice(0, 80), unrefused }).toEqual({ message: expect.stringContaining('Validation failed'), unrefused: [] });
+    } finally {
+      fs.rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+
+  test('every set synthesizes, every flip leaves its mark, and cfn-lint reports nothing on any template of any set', () => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'prop-matrix-'));
+    try {
+      const defaults = synthesize(() => ({}), outdir);
+      const problems: string[] = [];
+      const synthesized = new Map<string, { templates: Templates; options?: string[] }>([['defaults', { templates: defaults }]]);
+      const failsToSynthesize = (options: string[]) => {
+        try {
+          synthesize(flipped(options), outdir);
+          return false;
+        } catch {
+          return true;
         }
-        const assembly = app.synth();
-        for (const file of fs.readdirSync(assembly.directory).filter((f) => f.endsWith('.template.json'))) {
-          const body = fs.readFileSync(path.join(assembly.directory, file), 'utf-8');
+      };
+      SETS.forEach((options, index) => {
+        try {
+          synthesized.set(`covering set ${index + 1}`, { templates: synthesize(flipped(options), outdir), options });
+        } catch (error) {
+          problems.push(`covering set ${index + 1} fails to synthesize, because of ${narrowDown(options, failsToSynthesize).join(' + ')}: ${error}`);
+        }
+      });
+      for (const [name, propsFor] of Object.entries(COMBINATIONS)) {
+        try {
+          synthesized.set(name, { templates: synthesize(propsFor, outdir) });
+        } catch (error) {
+          problems.push(`${name} fails to synthesize: ${error}`);
+        }
+      }
+
+      // Each flip's mark, in every covering set that flips it (unless a flip there takes away what it changes).
+      const showsIn = (option: string, others: string[]) => showsFlip(synthesize(flipped([...others, option]), outdir), defaults, SHOWS[option]);
+      for (const option of OPTIONS) {
+        const sets = [...synthesized.entries()].filter(([, set]) => set.options?.includes(option));
+        const unmarked = sets.filter(([, set]) => !masked(option, set.options!) && !showsFlip(set.templates, defaults, SHOWS[option]));
+        if (sets.every(([, set]) => masked(option, set.options!))) {
+          problems.push(`${option} is flipped only in sets that mask it`);
+        }
+        for (const [name, set] of unmarked.slice(0, 1)) {
+          const alone = showsIn(option, []);
+          const others = set.options!.filter((o) => o !== option);
+          problems.push(alone
+            ? `${option} leaves no mark in ${name}, because of ${narrowDown(others, (subset) => !showsIn(option, subset)).join(' + ')}`
+            : `${option} leaves its templates unchanged: flipped alone, it shows no ${JSON.stringify(SHOWS[option])}`);
+        }
+      }
+
+      // cfn-lint: each distinct template once, named after the first set that made it.
+      const lintDir = path.join(outdir, 'lint');
+      fs.mkdirSync(lintDir);
+      const distinct = new Map<string, { set: string; file: string }>();
+      for (const [name, { templates }] of synthesized) {
+        for (const [file, template] of Object.entries(templates)) {
           // Templates that differ only in asset hashes (a root whose nested templates changed) lint alike.
+          const body = JSON.stringify(template, undefined, 1);
           const hash = createHash('sha256').update(body.replace(/[0-9a-f]{64}/g, 'HASH')).digest('hex').slice(0, 16);
           if (!distinct.has(hash)) {
-            const target = path.join(lintDir, `${hash}.template.json`);
-            fs.writeFileSync(target, body);
-            distinct.set(hash, `${name}: ${file}`);
+            fs.writeFileSync(path.join(lintDir, `${hash}.template.json`), body);
+            distinct.set(hash, { set: name, file });
           }
         }
-        fs.rmSync(assembly.directory, { recursive: true, force: true });
-      });
-      expect(Object.keys(sets).length).toBe(Object.keys(FLIPPED).length + Object.keys(COMBINATIONS).length);
+      }
       expect(distinct.size).toBeGreaterThanOrEqual(12);
-
-      const files = fs.readdirSync(lintDir).map((f) => path.join(lintDir, f));
-      const run = spawnSync(PYTHON, ['-c', 'import sys; from cfnlint.runner import main; sys.exit(main())', '--format', 'json', ...files],
-        { encoding: 'utf-8', maxBuffer: 64 * 1024 * 1024 });
-      expect(run.error).toBeUndefined();
-      expect({ jsonOutput: run.stdout.trim().startsWith('['), stderr: run.stderr }).toEqual({ jsonOutput: true, stderr: expect.any(String) });
-      const findings = (JSON.parse(run.stdout) as LintFinding[]).map((f) =>
-        `${f.Level} ${f.Rule.Id} in ${distinct.get(path.basename(f.Filename, '.template.json'))}: ${f.Message}`);
-      expect(findings).toEqual([]);
-      expect(run.status).toBe(0);
+      const findings = lint(fs.readdirSync(lintDir).map((f) => path.join(lintDir, f)));
+      for (const finding of findings) {
+        const { set, file } = distinct.get(path.basename(finding.Filename, '.template.json'))!;
+        const options = synthesized.get(set)!.options;
+        const cause = options && findings.indexOf(finding) < 3
+          ? `, because of ${narrowDown(options, (subset) => lintSet(synthesize(flipped(subset), outdir), outdir).some((f) => f.Rule.Id === finding.Rule.Id)).join(' + ')}`
+          : '';
+        problems.push(`${finding.Level} ${finding.Rule.Id} in ${set}: ${file}${cause}: ${finding.Message}`);
+      }
+      expect(problems).toEqual([]);
     } finally {
       fs.rmSync(outdir, { recursive: true, force: true });
     }
