@@ -304,6 +304,7 @@ project.testTask.exec(inLanes({
     'integ': commandsOf('integ:verify'),
     'packages': BINDINGS_LANGUAGES.map((language) => commandsOf(`package:${language}`)).join(' && '),
     'bindings': `${bindingsEnv} bash test/bindings/run.sh`,
+    'cdk-nag-consumer': 'bash scripts/cdk-nag-consumer-check.sh --compiled',
   },
 }));
 

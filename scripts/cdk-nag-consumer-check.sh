@@ -9,12 +9,15 @@
 # finding inside the pipeline and fails the synthesis on the app's own bucket; v3-plugin must fail loudly, never
 # pass silently, while the CDK in use does not hand plugins the construct tree.
 # One npm install (both cdk-nag majors, the 2.x one under the alias cdk-nag-v2) serves every form.
-# Usage: bash scripts/cdk-nag-consumer-check.sh   (after `npm ci`)
+# Usage: bash scripts/cdk-nag-consumer-check.sh [--compiled]   (after `npm ci`; --compiled: lib/ already holds this
+# checkout's jsii compile, as in the test command, so it is packed as it is)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 start=$(date +%s)
-npx projen compile > /dev/null
+if [ "${1:-}" != --compiled ]; then
+  npx projen compile > /dev/null
+fi
 npx projen package:js > /dev/null
 tarball=$(ls "$repo"/dist/js/*.tgz)
 app=$(mktemp -d)

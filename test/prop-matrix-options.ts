@@ -104,6 +104,7 @@ export const FLIPPED: Record<string, PropsFor> = {
   // Batch apply cannot run with data validation, and is on by default without it: the flip is validation off, batch
   // apply off.
   'dms.batchApplyEnabled': props({ dms: { enableDataValidation: false, batchApplyEnabled: false } }),
+  'dms.cdcStartPosition': props({ dms: { migrationType: 'cdc', cdcStartPosition: 'mysql-bin-changelog.000024:373' } }),
   'dms.replicationTaskSettings': props({ dms: { replicationTaskSettings: JSON.stringify({ Logging: { EnableLogging: true } }) } }),
   'functions.timeout': props({ functions: { timeout: Duration.minutes(5) } }),
   'functions.reservedConcurrency': props({ functions: { reservedConcurrency: 20 } }),
@@ -113,6 +114,7 @@ export const FLIPPED: Record<string, PropsFor> = {
   'orchestration.pollInterval': props({ orchestration: { pollInterval: Duration.minutes(2) } }),
   'orchestration.timeout': props({ orchestration: { timeout: Duration.hours(12) } }),
   'orchestration.logRetention': props({ orchestration: { logRetention: logs.RetentionDays.FOUR_MONTHS } }),
+  'orchestration.premigrationAssessment': props({ orchestration: { premigrationAssessment: { enabled: false } } }),
   'orchestration.acceptTablesWithoutValidation': props({ orchestration: { acceptTablesWithoutValidation: true } }),
   'dataSync.enabled': props({ dataSync: { enabled: false } }),
   'dataSync.instanceType': props({ dataSync: { instanceType: ec2.InstanceType.of(ec2.InstanceClass.M5, ec2.InstanceSize.XLARGE2) } }),
@@ -261,6 +263,8 @@ export const EXCLUSIVE: ReadonlyArray<readonly [string, string]> = [
     .map((setting) => ['network.vpc', setting] as const),
   ['dms.sourceSecret', 'dms.sourceHostname'],
   ['dms.sourceSecret', 'dms.sourceDatabaseName'],
+  // A CDC start position needs a cdc task, and the migrationType flip is a full load.
+  ['dms.cdcStartPosition', 'dms.migrationType'],
 ];
 
 const DATASYNC_SETTINGS = ['dataSync.instanceType', 'dataSync.amiId', 'dataSync.activationInitialWait', 'dataSync.activationRetryInterval',
@@ -369,6 +373,7 @@ export const SHOWS: Record<string, Shows> = {
   'dms.enableDataValidation': taskSettings({ ValidationSettings: { EnableValidation: false } }),
   'dms.maxFullLoadSubTasks': taskSettings({ FullLoadSettings: { MaxFullLoadSubTasks: 16 } }),
   'dms.batchApplyEnabled': taskSettings({ ValidationSettings: { EnableValidation: false }, TargetMetadata: { BatchApplyEnabled: false } }),
+  'dms.cdcStartPosition': ofType('AWS::DMS::ReplicationTask', { CdcStartPosition: 'mysql-bin-changelog.000024:373' }),
   'dms.replicationTaskSettings': taskSettings({ Logging: { EnableLogging: true }, ValidationSettings: undefined }),
   'functions.timeout': ofType('AWS::Lambda::Function', { Timeout: 300 }),
   'functions.reservedConcurrency': ofType('AWS::Lambda::Function', { ReservedConcurrentExecutions: 20 }),
@@ -378,6 +383,8 @@ export const SHOWS: Record<string, Shows> = {
   'orchestration.pollInterval': { type: 'AWS::StepFunctions::StateMachine', text: '"Type":"Wait","Seconds":120' },
   'orchestration.timeout': { type: 'AWS::StepFunctions::StateMachine', text: '"TimeoutSeconds":43200' },
   'orchestration.logRetention': logGroup(120),
+  // Off, the first start no longer waits for an assessment run: the definition names no assessment call.
+  'orchestration.premigrationAssessment': { type: 'AWS::StepFunctions::StateMachine', text: 'startReplicationTaskAssessmentRun', fewer: true },
   'orchestration.acceptTablesWithoutValidation': ofType('AWS::Lambda::Function', { Environment: { Variables: { ACCEPT_TABLES_WITHOUT_VALIDATION: 'true' } } }),
   'dataSync.enabled': { type: 'AWS::EC2::Instance', fewer: true },
   'dataSync.instanceType': ofType('AWS::EC2::Instance', { InstanceType: 'm5.2xlarge' }),

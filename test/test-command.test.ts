@@ -47,6 +47,7 @@ describe('the test command runs every check, and CI runs the two quick-start lin
     ['the integ snapshot', /integ-runner --directory integ/],
     ['the Python, Java and Go packages', /--target python[\s\S]*--target java[\s\S]*--target go/],
     ['the apps in Python, Java and Go', /bash test\/bindings\/run\.sh/],
+    ['cdk-nag in a consumer app, in each form', /bash scripts\/cdk-nag-consumer-check\.sh --compiled/],
   ])('%s', (_, pattern) => {
     expect(testCommand).toMatch(pattern);
   });
