@@ -35,6 +35,7 @@ from moto.stepfunctions.parser.asl.utils import json_path as sfn_json_path
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 import table_review
+from dms_state_rules import allow_concurrent_executions, enforce_dms_task_state_rules
 from pipeline_helpers import add_dms_tagging, drain_queue, run_invokes_in_process
 from template_loader import Resolver, load_template, resources_of_type, the_resource
 
@@ -487,6 +488,8 @@ def harness(monkeypatch, orchestration_template, dms_task_properties):
     patch_definite_json_paths(monkeypatch)
     patch_sdk_timestamps(monkeypatch)
     add_dms_tagging(monkeypatch)
+    enforce_dms_task_state_rules(monkeypatch)
+    allow_concurrent_executions(monkeypatch)
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         yield Harness(monkeypatch, orchestration_template, dms_task_properties)
 
