@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dms from 'aws-cdk-lib/aws-dms';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -8,6 +9,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IConstruct } from 'constructs';
 import { acknowledge, acknowledgeAll } from './private/acknowledgements';
 import { DmsTaskStopGuard } from './private/dms-task-guard';
+import { createTaskLeaseTable } from './private/task-lease';
 import { reportError, requireIntegerInRange, requireMatch, requireOneOf } from './private/validation';
 
 /** Settings of the DMS replication. */
@@ -169,6 +171,11 @@ export class DmsReplication extends Construct {
    * DMS chooses the resource id, so the ARN is known only after creation).
    */
   public readonly replicationTaskArn: string;
+  /**
+   * The task's lease: who may act on the task now (a migration run, the stop guard during a deployment, or
+   * remediation). Every actor takes it with a conditional write before it starts or stops the task.
+   */
+  public readonly taskLease: dynamodb.ITable;
 
   constructor(scope: Construct, id: string, props: DmsReplicationProps) {
     super(scope, id);
@@ -298,9 +305,11 @@ export class DmsReplication extends Construct {
     });
     this.replicationTaskArn = this.replicationTask.ref;
 
+    this.taskLease = createTaskLeaseTable(this, 'TaskLease', props.removalPolicy ?? RemovalPolicy.RETAIN);
     // DMS refuses to modify or delete a running task (and a full-load-and-cdc task runs until stopped).
     new DmsTaskStopGuard(this, 'TaskStopGuard', {
       replicationTask: this.replicationTask,
+      taskLease: this.taskLease,
       replicationTaskIdentifier: this.replicationTaskIdentifier,
       guarded: [this.replicationInstance, this.sourceEndpoint, this.targetEndpoint, this.replicationTask],
       guardedSettings: { instance: instanceProps, source: sourceEndpointProps, target: targetEndpointProps, task: taskSettings },

@@ -263,6 +263,7 @@ export class MigrationPipeline extends Construct {
       ...props.orchestration,
       logRetention: props.orchestration?.logRetention ?? logRetention,
       replicationTask: this.dms.replicationTask,
+      taskLease: this.dms.taskLease,
       migrationType: this.dms.migrationType,
       notificationTopic: this.messaging.validationTopic,
       notificationTopicKey: this.messaging.key,

@@ -48,6 +48,8 @@ TASK_PARAMETER = "DmsReplicationTask"
 TOPIC_PARAMETER = "MessagingValidationTopic"
 BUCKET_PARAMETER = "StorageDataBucket"
 REVIEW_FUNCTION = "TableReviewFunction"
+LEASE_PARAMETER = "DmsTaskLease"
+LEASE_TABLE = "migration-task-lease"
 DATA_BUCKET = "migration-data-dev"
 REVIEW_FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:migration-table-review-dev"
 # Step Functions quotas (Step Functions Developer Guide, "Service quotas"): the state passed between states is at
@@ -58,19 +60,21 @@ HISTORY_LIMIT_EVENTS = 25_000
 # What the example app synthesizes: orchestration.pollInterval = 5 minutes, orchestration.timeout = 2 hours.
 TEMPLATE_POLL_SECONDS = 300
 TEMPLATE_TIMEOUT_SECONDS = 7200
-TEMPLATE_MAX_POLLS = 22  # floor(timeout / pollInterval) - 2: one interval of margin before TimeoutSeconds
+TEMPLATE_MAX_POLLS = 22
+LEASE_RETRY_SECONDS = 10  # src/private/task-lease.ts: how long a run waits before it tries the lease again  # floor(timeout / pollInterval) - 2: one interval of margin before TimeoutSeconds
 
 RUN_INPUT = {"trigger": "validation-passed", "bucket": "fake-data-bucket", "key": "incoming/sales/orders.csv"}
 
 # Once the load is complete the table-review function judges the tables; every run ends by announcing its outcome.
 REVIEW_PATH = ["ReviewTables", "IsVerdictSettled"]
-ANNOUNCE_PATH = ["WriteReport", "PublishOutcomeEvent", "ByOutcome"]
+# Every outcome first releases the task's lease and lists the files the run covers.
+ANNOUNCE_PATH = ["ReleaseLease", "ListCoveredFiles", "WriteReport", "PublishOutcomeEvent", "ByOutcome"]
 VALIDATED_PATH = [*REVIEW_PATH, "TableVerdict", *ANNOUNCE_PATH, "NotifySuccess", "MigrationSucceeded"]
 FAILURE_END = [*ANNOUNCE_PATH, "NotifyFailure", "MigrationFailed"]
 
-START_PATH = ["Initialise", "DescribeTask", "ReadDeploymentMarker", "HowToStart"]
-HAPPY_START_PATH = [*START_PATH, "StartReplication", "WaitForReplication", "CheckReplication", "IsReplicationComplete",
-                    *VALIDATED_PATH]
+START_PATH = ["Initialise", "HasRunFile", "RunFileIsKey", "AcquireLease", "DescribeTask", "HowToStart"]
+HAPPY_START_PATH = [*START_PATH, "BeginStartReplication", "StartReplication", "EndStartReplication", "WaitForReplication",
+                    "CheckReplication", "IsReplicationComplete", *VALIDATED_PATH]
 DEPLOYMENT_MARKER = "migration-pipeline:stopped-for-deployment"  # the stop guard's tag (src/private/dms-task-guard.ts)
 
 
@@ -90,7 +94,7 @@ def dms_task_properties():
 
 def resolver_for(template, task_arn, topic_arn, bucket=DATA_BUCKET):
     return Resolver(template, {TASK_PARAMETER: task_arn, TOPIC_PARAMETER: topic_arn, BUCKET_PARAMETER: bucket,
-                               REVIEW_FUNCTION: REVIEW_FUNCTION_ARN})
+                               REVIEW_FUNCTION: REVIEW_FUNCTION_ARN, LEASE_PARAMETER: LEASE_TABLE})
 
 
 def resolve_definition(template, task_arn, topic_arn, bucket=DATA_BUCKET):
@@ -125,26 +129,35 @@ def test_template_poll_settings(orchestration_template):
     # Every Task state retries and routes any other error to the outcome's announcement (report, audit event,
     # notification), or, for the notifications themselves, to a Fail state.
     tasks = {name: state for name, state in definition["States"].items() if state["Type"] == "Task"}
-    assert sorted(tasks) == ["CheckReplication", "DescribeTask", "NotifyFailure", "NotifyInterrupted",
-                             "NotifySuccess", "PublishOutcomeEvent", "ReadDeploymentMarker",
-                             "ReadDeploymentMarkerWhilePolling", "ResumeReplication", "ReviewTables",
-                             "StartReplication", "WriteReport"]
+    # The lease's own states (src/private/task-lease.ts) route a failed condition on; test_concurrent_runs.py runs them.
+    lease_tasks = {"AcquireLease", "ReadLease", "DescribeHoldingRun", "JoinRun", "TakeOverLease", "ConfirmLease",
+                   "BeginStartReplication", "BeginResumeReplication", "EndStartReplication", "EndResumeReplication",
+                   "ReleaseLease", "ReclaimFiles"}
+    assert sorted(set(tasks) - lease_tasks) == ["CheckReplication", "DescribeTask", "NotifyFailure", "NotifyInterrupted",
+                                                "NotifySuccess", "PublishOutcomeEvent", "ResumeReplication",
+                                                "ReviewTables", "StartReplication", "WriteReport"]
+    assert lease_tasks <= set(tasks)
     for name, state in tasks.items():
         # The audit event is best effort: no retry, and a failure goes on to the notification.
-        assert state.get("Retry") or name == "PublishOutcomeEvent", name
+        assert state.get("Retry") or name in ("PublishOutcomeEvent", "ReclaimFiles"), name
         assert state["TimeoutSeconds"] == (360 if name == "ReviewTables" else 60), name
+        # Every error ends in a catcher for any error (States.ALL), after the lease's own condition failures.
+        assert state["Catch"][-1]["ErrorEquals"] == ["States.ALL"], name
+        if name in lease_tasks:
+            continue
         assert [c["ErrorEquals"] for c in state["Catch"]] == [["States.ALL"]], name
         expected = {"NotifySuccess": "NotificationFailed",
                     "NotifyFailure": "FailureNotificationFailed",
                     "NotifyInterrupted": "InterruptionNotificationFailed",
                     "WriteReport": "ReportNotWritten",
                     "ReviewTables": "TableReviewFailed",
-                    "PublishOutcomeEvent": "ByOutcome"}.get(name, "WriteReport")
+                    "PublishOutcomeEvent": "ByOutcome"}.get(name, "ReleaseLease")
         assert state["Catch"][0]["Next"] == expected, name
-    # The failure paths that are not Task errors announce too.
+    # The failure paths that are not Task errors announce too, after the lease is released.
     for name in ("ReplicationFailed", "MigrationTimedOut", "TableReviewFailed", "InterruptedForDeployment",
-                 "TableVerdict", "VerdictAtTimeout"):
-        assert definition["States"][name]["Next"] == "WriteReport", name
+                 "TableVerdict", "VerdictAtTimeout", "LeaseContended", "LeaseUnavailable"):
+        assert definition["States"][name]["Next"] == "ReleaseLease", name
+    assert definition["States"]["ListCoveredFiles"]["Next"] == "WriteReport"
     assert definition["States"]["ReportNotWritten"]["Next"] == "PublishOutcomeEvent"
 
 
@@ -215,6 +228,12 @@ class Harness:
         events.put_rule(Name="audit", EventPattern=json.dumps({"source": ["migration.pipeline"]}))
         events.put_targets(Rule="audit", Targets=[{"Id": "queue", "Arn": audit_queue_arn}])
 
+        # The task's lease table, as src/private/task-lease.ts creates it (partition key `task`, on-demand).
+        self.dynamodb = boto3.client("dynamodb", region_name=REGION)
+        self.dynamodb.create_table(TableName=LEASE_TABLE, BillingMode="PAY_PER_REQUEST",
+                                   AttributeDefinitions=[{"AttributeName": "task", "AttributeType": "S"}],
+                                   KeySchema=[{"AttributeName": "task", "KeyType": "HASH"}])
+
         self._instrument_dms(monkeypatch)
         self._fake_table_statistics(monkeypatch)
         self.review_environment = review_function_environment(template, self.task_arn, self.topic_arn)
@@ -224,6 +243,8 @@ class Harness:
         # in test_template_poll_settings); moto's interpreter really sleeps in Wait states, so shorten it here.
         assert self.definition["States"]["WaitForReplication"]["Seconds"] == TEMPLATE_POLL_SECONDS
         self.definition["States"]["WaitForReplication"]["Seconds"] = 0
+        assert self.definition["States"]["WaitForLease"]["Seconds"] == LEASE_RETRY_SECONDS
+        self.definition["States"]["WaitForLease"]["Seconds"] = 0
         self._state_machine_arn = None
 
     # DMS ---------------------------------------------------------------------------------------------------------
@@ -313,6 +334,11 @@ class Harness:
                 return table_review.handler(event, None)
 
         run_invokes_in_process(monkeypatch, {REVIEW_FUNCTION_ARN: review, REVIEW_FUNCTION_ARN.rsplit(":", 1)[-1]: review})
+
+    def lease(self):
+        """The task's lease item as DynamoDB holds it (None when nobody holds the task)."""
+        return self.dynamodb.get_item(TableName=LEASE_TABLE, Key={"task": {"S": self.task_arn}},
+                                      ConsistentRead=True).get("Item")
 
     def report(self, execution_name):
         body = self.s3.get_object(Bucket=DATA_BUCKET, Key=f"reports/migrations/{execution_name}.json")["Body"]
@@ -518,7 +544,7 @@ def assert_failed(run, reason):
     assert len(failed) == 1
     assert failed[0]["error"] == "MigrationFailed"
     assert json.loads(failed[0]["cause"])["reason"] == reason
-    assert run.path[-5:] == FAILURE_END
+    assert run.path[-len(FAILURE_END):] == FAILURE_END
 
 
 def test_the_task_is_full_load_and_cdc(dms_task_properties):
@@ -551,8 +577,8 @@ def test_b_rerun_of_a_stopped_task_resumes_processing_and_succeeds(harness):
     run = harness.run()
 
     assert run.status == "SUCCEEDED"
-    # The task carries no deployment marker (the stop guard's tag), so the run resumes it.
-    assert run.path == [p if p != "StartReplication" else "ResumeReplication" for p in HAPPY_START_PATH]
+    # Nobody else holds the task's lease, so the run resumes it.
+    assert run.path == [p.replace("StartReplication", "ResumeReplication") for p in HAPPY_START_PATH]
     assert harness.start_calls == [(harness.task_arn, "resume-processing")]
     assert harness.task.status == "running"
     assert_notification(run, harness, "SUCCEEDED", "running")
