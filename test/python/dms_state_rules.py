@@ -1,4 +1,4 @@
-"""Two gaps of moto 5.2.1 that concurrency tests run into, closed for the test harness.
+"""Three gaps of moto 5.2.1 that concurrency tests run into, closed for the test harness.
 
 1. DMS task state rules. moto starts a replication task whatever its state (a start on a running task just runs it
    again). DMS does not: StartReplicationTask needs a task that is `ready`, `stopped` or `failed`, and
@@ -13,12 +13,18 @@
    StartExecution fails with "cannot pickle '_thread.RLock' object". An execution runs a snapshot of the state
    machine's definition and settings, never the earlier executions, so `allow_concurrent_executions` copies the
    state machine without them.
+
+3. Atomic conditional writes. DynamoDB applies each write, its condition included, atomically ("Condition
+   expressions", DynamoDB Developer Guide: a conditional write succeeds only if the condition holds when it is
+   applied). moto checks the condition and then writes, without a lock, so two execution threads could both pass one
+   condition; `atomic_dynamodb_writes` applies moto's writes one at a time.
 """
 
 import copy
 import threading
 
 from moto.dms import models as dms_models
+from moto.dynamodb import models as dynamodb_models
 from moto.dms.exceptions import InvalidResourceStateFault
 from moto.stepfunctions import models as sfn_models
 
@@ -71,3 +77,17 @@ def _copy_without_executions(state_machine, memo):
 
 def allow_concurrent_executions(monkeypatch):
     monkeypatch.setattr(sfn_models.StateMachineInstance, "__deepcopy__", _copy_without_executions, raising=False)
+
+
+_dynamodb_write_lock = threading.RLock()
+
+
+def atomic_dynamodb_writes(monkeypatch):
+    backend = dynamodb_models.DynamoDBBackend
+    for name in ("put_item", "update_item", "delete_item", "get_item"):
+        original = getattr(backend, name)
+
+        def serialized(self, *args, _original=original, **kwargs):
+            with _dynamodb_write_lock:
+                return _original(self, *args, **kwargs)
+        monkeypatch.setattr(backend, name, serialized)
