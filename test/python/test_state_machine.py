@@ -516,6 +516,24 @@ def patch_sdk_timestamps(monkeypatch):
     monkeypatch.setattr(StateTaskServiceAwsSdk, "_eval_service_task", _eval_service_task)
 
 
+def patch_sdk_member_names(monkeypatch):
+    """moto 5.2 limitation: its aws-sdk tasks pass the parameters to boto3 as written and hand boto3's answer on as
+    is (its member-name normalisation is a stub). Step Functions writes and reads every SDK integration's members in
+    PascalCase ("AWS SDK service integrations", Step Functions Developer Guide), which is the APIs' own case for DMS
+    and DynamoDB but not for Step Functions' own API (executionArn, status): turn them over for `sfn` calls."""
+    original = StateTaskServiceAwsSdk._eval_service_task
+
+    def _eval_service_task(self, env, resource_runtime_part, normalised_parameters, *args, **kwargs):
+        if self._get_boto_service_name() != "stepfunctions":
+            return original(self, env, resource_runtime_part, normalised_parameters, *args, **kwargs)
+        camel = {key[:1].lower() + key[1:]: value for key, value in normalised_parameters.items()}
+        original(self, env, resource_runtime_part, camel, *args, **kwargs)
+        answer = env.stack.pop()
+        env.stack.append({key[:1].upper() + key[1:]: value for key, value in answer.items()})
+
+    monkeypatch.setattr(StateTaskServiceAwsSdk, "_eval_service_task", _eval_service_task)
+
+
 def patch_timestamps(monkeypatch):
     """moto 5.2 limitations: `$$.State.EnteredTime` is Python's isoformat ("...T10:00:00.123456+00:00") where Step
     Functions writes "...T10:00:00.123Z" (Context object, Step Functions Developer Guide), and the Timestamp* Choice
@@ -554,6 +572,7 @@ def harness(monkeypatch, orchestration_template, dms_task_properties):
     # `databasemigration` is boto3's `dms`.
     monkeypatch.setitem(StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES, "databasemigration", "dms")
     patch_definite_json_paths(monkeypatch)
+    patch_sdk_member_names(monkeypatch)
     patch_sdk_timestamps(monkeypatch)
     patch_timestamps(monkeypatch)
     add_dms_tagging(monkeypatch)
