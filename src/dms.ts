@@ -305,7 +305,7 @@ export class DmsReplication extends Construct {
     });
     this.replicationTaskArn = this.replicationTask.ref;
 
-    this.taskLease = createTaskLeaseTable(this, 'TaskLease', props.removalPolicy ?? RemovalPolicy.RETAIN);
+    this.taskLease = createTaskLeaseTable(this, 'TaskLease');
     // DMS refuses to modify or delete a running task (and a full-load-and-cdc task runs until stopped).
     new DmsTaskStopGuard(this, 'TaskStopGuard', {
       replicationTask: this.replicationTask,

@@ -288,6 +288,7 @@ export class MigrationPipeline extends Construct {
       deadLetterQueue: this.messaging.deadLetterQueue,
       stateMachine: this.orchestration.stateMachine,
       replicationTask: this.dms.replicationTask,
+      taskLease: this.dms.taskLease,
       environmentSuffix: suffix,
       logEncryptionKey,
       pipelineName,

@@ -27,20 +27,23 @@ const LEASE_RETRY_WAIT = Duration.seconds(10);
 /** After this many tries a run gives up (LEASE_CONTENDED): about 5 minutes of waiting. */
 export const MAX_LEASE_ATTEMPTS = 30;
 const DYNAMODB_TRANSIENT_ERRORS = [
-  'DynamoDb.ProvisionedThroughputExceededException', 'DynamoDb.ThrottlingException', 'DynamoDb.RequestLimitExceeded',
+  'DynamoDb.ProvisionedThroughputExceededException', 'DynamoDb.ThrottlingException', 'DynamoDb.RequestLimitExceededException',
   'DynamoDb.InternalServerErrorException', 'States.Timeout',
 ];
 const CONDITION_FAILED = 'DynamoDb.ConditionalCheckFailedException';
 const TASK_TIMEOUT = Duration.minutes(1);
 
-/** The lease table of one replication task. */
-export function createTaskLeaseTable(scope: Construct, id: string, removalPolicy: RemovalPolicy): dynamodb.Table {
+/**
+ * The lease table of one replication task. It holds only who acts on the task now, which no one needs once the
+ * stack is gone, so it is deleted with the stack whatever the pipeline's removal policy.
+ */
+export function createTaskLeaseTable(scope: Construct, id: string): dynamodb.Table {
   const table = new dynamodb.Table(scope, id, {
     partitionKey: { name: LEASE_KEY, type: dynamodb.AttributeType.STRING },
     billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
     encryption: dynamodb.TableEncryption.AWS_MANAGED,
     pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-    removalPolicy,
+    removalPolicy: RemovalPolicy.DESTROY,
   });
   acknowledgeAll(table, {
     'NIST.800.53.R5-DynamoDBInBackupPlan': 'Holds one short-lived lease item per task, nothing to restore from a backup plan',
