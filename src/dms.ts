@@ -295,7 +295,7 @@ export class DmsReplication extends Construct {
       replicationTaskIdentifier: this.replicationTaskIdentifier,
       migrationType: this.migrationType,
       tableMappings: props.tableMappings ?? defaultTableMappings(),
-      replicationTaskSettings: props.replicationTaskSettings ?? defaultTaskSettings(enableDataValidation, maxFullLoadSubTasks, batchApplyEnabled),
+      replicationTaskSettings: props.replicationTaskSettings ?? defaultTaskSettings(enableDataValidation, maxFullLoadSubTasks, batchApplyEnabled, this.migrationType),
     };
     this.replicationTask = new dms.CfnReplicationTask(this, 'ReplicationTask', {
       ...taskSettings,
@@ -354,11 +354,14 @@ function defaultTableMappings(): string {
 }
 
 /** Task settings after AWS's best-practice guidance: logs, validation, parallel full load, batch apply where allowed. */
-function defaultTaskSettings(enableValidation: boolean, maxFullLoadSubTasks: number, batchApplyEnabled: boolean): string {
+function defaultTaskSettings(enableValidation: boolean, maxFullLoadSubTasks: number, batchApplyEnabled: boolean, migrationType: string): string {
+  // The prep mode applies when a full load starts ("Full-load task settings", DMS User Guide). A cdc-only task
+  // never loads: its target is backfilled beforehand, and it must not be truncated whatever happens.
+  const prepMode = migrationType === 'cdc' ? 'DO_NOTHING' : 'TRUNCATE_BEFORE_LOAD';
   return JSON.stringify({
     Logging: { EnableLogging: true },
     ValidationSettings: { EnableValidation: enableValidation, ThreadCount: 5 },
-    FullLoadSettings: { TargetTablePrepMode: 'TRUNCATE_BEFORE_LOAD', MaxFullLoadSubTasks: maxFullLoadSubTasks, CommitRate: 10000 },
+    FullLoadSettings: { TargetTablePrepMode: prepMode, MaxFullLoadSubTasks: maxFullLoadSubTasks, CommitRate: 10000 },
     TargetMetadata: { BatchApplyEnabled: batchApplyEnabled, SupportLobs: true, LimitedSizeLobMode: true, LobMaxSize: 32 },
     ErrorBehavior: { DataErrorPolicy: 'LOG_ERROR', TableErrorPolicy: 'SUSPEND_TABLE', RecoverableErrorCount: -1 },
   });
