@@ -295,7 +295,8 @@ export class DmsReplication extends Construct {
       replicationTaskIdentifier: this.replicationTaskIdentifier,
       migrationType: this.migrationType,
       tableMappings: props.tableMappings ?? defaultTableMappings(),
-      replicationTaskSettings: props.replicationTaskSettings ?? defaultTaskSettings(enableDataValidation, maxFullLoadSubTasks, batchApplyEnabled, this.migrationType),
+      replicationTaskSettings: props.replicationTaskSettings
+        ?? defaultTaskSettings(enableDataValidation, maxFullLoadSubTasks, batchApplyEnabled, this.migrationType),
     };
     this.replicationTask = new dms.CfnReplicationTask(this, 'ReplicationTask', {
       ...taskSettings,

@@ -61,8 +61,8 @@ describe('DMS task stop guard', () => {
     // test/upgrade-safety.ts: a policy naming the task would be updated only after BeforeUpdate ran.
     expect(Object.keys(resources).filter((id) => id.includes('StopTaskPolicy'))).toEqual([]);
     const fn = idOf(resources, 'AWS::Lambda::Function', (id) => id.includes('TaskStopGuard'));
-    const [policy] = resources[fn].DependsOn.filter((id: string) => id.includes('DefaultPolicy'));
-    const statements = resources[policy].Properties.PolicyDocument.Statement;
+    const [policy] = (resources[fn].DependsOn ?? []).filter((id: string) => id.includes('DefaultPolicy'));
+    const statements = resources[policy].Properties?.PolicyDocument.Statement;
     expect(statements).toEqual(expect.arrayContaining([
       expect.objectContaining({
         Action: ['dms:StopReplicationTask', 'dms:StartReplicationTask', 'dms:AddTagsToResource', 'dms:RemoveTagsFromResource'],

@@ -63,8 +63,8 @@ function directDependencies(template: TemplateJson): Map<string, Set<string>> {
   const graph = new Map<string, Set<string>>();
   for (const [id, resource] of Object.entries(resources)) {
     const deps = referencedIds(resource.Properties);
-    const dependsOn = resource.DependsOn === undefined ? [] : ([] as string[]).concat(resource.DependsOn);
-    dependsOn.forEach((d) => deps.add(d));
+    const explicit = resource.DependsOn === undefined ? [] : ([] as string[]).concat(resource.DependsOn);
+    explicit.forEach((d) => deps.add(d));
     graph.set(id, new Set([...deps].filter((d) => d in resources && d !== id)));
   }
   return graph;

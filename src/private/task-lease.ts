@@ -72,8 +72,12 @@ export class RunLeaseStates {
         + 'REMOVE #expiresAt, #previousHolder, #resumeAfter, #phase',
       ConditionExpression: '#holder = :observed',
       ExpressionAttributeValues: {
-        ':me': { 'S.$': '$$.Execution.Id' }, ':run': { S: 'run' }, ':now': { 'S.$': '$$.State.EnteredTime' },
-        ':none': { L: [] }, ':mine': { L: [{ 'S.$': '$.run.file' }] }, ':observed': { 'S.$': `${READ}.Item.holder.S` },
+        ':me': { 'S.$': '$$.Execution.Id' },
+        ':run': { S: 'run' },
+        ':now': { 'S.$': '$$.State.EnteredTime' },
+        ':none': { L: [] },
+        ':mine': { L: [{ 'S.$': '$.run.file' }] },
+        ':observed': { 'S.$': `${READ}.Item.holder.S` },
       },
       ReturnValues: 'UPDATED_NEW',
     }, { resultSelector: { 'grant.$': '$.Attributes.grant.S' }, resultPath: HOLD });
@@ -137,7 +141,9 @@ export class RunLeaseStates {
       UpdateExpression: 'SET #holder = :me, #kind = :run, #grant = :now, #files = :mine',
       ConditionExpression: 'attribute_not_exists(#task)',
       ExpressionAttributeValues: {
-        ':me': { 'S.$': '$$.Execution.Id' }, ':run': { S: 'run' }, ':now': { 'S.$': '$$.State.EnteredTime' },
+        ':me': { 'S.$': '$$.Execution.Id' },
+        ':run': { S: 'run' },
+        ':now': { 'S.$': '$$.State.EnteredTime' },
         ':mine': { L: [{ 'S.$': '$.run.file' }] },
       },
       ReturnValues: 'UPDATED_NEW',
@@ -286,7 +292,8 @@ export class RunLeaseStates {
     return call;
   }
 
-  private update(id: string, request: Record<string, unknown>, options: { resultSelector?: Record<string, unknown>; resultPath: string }): tasks.CallAwsService {
+  private update(id: string, request: Record<string, unknown>,
+    options: { resultSelector?: Record<string, unknown>; resultPath: string }): tasks.CallAwsService {
     const expression = [request.UpdateExpression, request.ConditionExpression].join(' ');
     const names = Object.fromEntries(['task', 'holder', 'kind', 'grant', 'files', 'expiresAt', 'previousHolder', 'resumeAfter', 'phase', 'phaseSince']
       .filter((name) => new RegExp(`#${name}\\b`).test(expression))
