@@ -54,10 +54,12 @@ export interface DmsTaskStopGuardProps {
  * - `BeforeDelete`: depends on the task (it references its ARN), so CloudFormation deletes it before the task;
  *   its Delete stops the task.
  *
- * Both run the same function: Create does nothing, Update and Delete tag the task with DEPLOYMENT_MARKER_TAG, stop
- * it and wait until it is stopped. A third resource, `AfterUpdate`, depends on the guarded resources and carries the
- * same fingerprint, so CloudFormation updates it after them in the same deployments: it removes the tag. A migration
- * run leaves a tagged task stopped; the first run after the deployment resumes it.
+ * Both run the same function: Create does nothing, Update and Delete take the task's lease (task-lease.ts), tag
+ * the task with DEPLOYMENT_MARKER_TAG, stop it and wait until it is stopped. A third resource, `AfterUpdate`, depends
+ * on the guarded resources and carries the same fingerprint, so CloudFormation updates it after them in the same
+ * deployments: it removes the tag, resumes the task if it ran before, and gives the lease back. While the deployment
+ * holds the lease no migration run or remediation starts the task; a hold that no `AfterUpdate` ends (a failed
+ * update) expires by itself.
  */
 export class DmsTaskStopGuard extends Construct {
   /** Updated before the guarded resources. */

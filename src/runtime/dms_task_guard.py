@@ -7,7 +7,7 @@ A full-load-and-cdc task runs for ever once started, and DMS refuses to modify (
 (DeleteReplicationTask) a running task. The construct places two of these resources around the task (see
 src/private/dms-task-guard.ts for the ordering): one is updated before the task whenever the task, its endpoints
 or its instance change, the other is deleted before the task. Either way this function stops the task and waits,
-bounded, until DMS reports it stopped; the migration state machine resumes it on its next run.
+bounded, until DMS reports it stopped; once the update is over it resumes the task if the task ran before.
 
 ResourceProperties (strings, as CloudFormation passes them):
   ReplicationTaskIdentifier  the task to stop
@@ -20,11 +20,13 @@ Create: nothing (the task does not run yet). Update: stops the task named by the
 Delete: stops the task. A task that is absent, never started, stopped or failed needs no stop. The answer is
 FAILED, with the task's state in the Reason, when the task is not stopped within the wait.
 
-Before it stops a task (or finds it stopped), the guard tags it with MARKER_TAG: a migration run that finds the
-task stopped with this tag leaves it stopped and ends "interrupted for deployment" (DMS refuses to modify a task
-that runs). A third resource, updated after the guarded resources, has Action=ClearDeploymentMarker: its Create
-and Update remove the tag once CloudFormation has updated them. After a rollback the tag stays on purpose (the
-deployment did not finish; see the README's recovery steps).
+Before it stops a task (or finds it stopped), the guard takes the task's lease (LEASE_TABLE_NAME; its attributes
+are documented in src/private/task-lease.ts) and tags the task with MARKER_TAG for the console: a migration run that
+finds the lease held by a deployment leaves the task alone and ends "interrupted for deployment" (DMS refuses to
+modify a task that runs). A third resource, updated after the guarded resources, has Action=ClearDeploymentMarker:
+its Create and Update remove the tag, resume the task if it ran before the stop, and hand the lease back to the run
+it was taken from (or release it). A hold that no ClearDeploymentMarker ends (a failed update) expires after
+DEPLOYMENT_HOLD_SECONDS.
 """
 
 import json
