@@ -443,7 +443,19 @@ export class Orchestration extends Construct {
     }, onError, {
       // DescribeReplicationTasks does not support resource-level permissions.
       iamResources: ['*'],
-      resultSelector: { 'Status.$': '$.ReplicationTasks[0].Status', 'Task.$': '$.ReplicationTasks[0]' },
+      // Only the fields a run routes on and reports: the task's table mappings and settings (hundreds of KB for a task
+      // that names thousands of tables) never enter the state. A filter yields a list, empty when the field is absent
+      // (a task that never stopped has no StopReason; Paths, Step Functions Developer Guide).
+      resultSelector: {
+        'Status.$': '$.ReplicationTasks[0].Status',
+        'Task': {
+          'ReplicationTaskArn.$': '$.ReplicationTasks[0].ReplicationTaskArn',
+          'Status.$': '$.ReplicationTasks[0].Status',
+          'MigrationType.$': '$.ReplicationTasks[0].MigrationType',
+          'StopReason.$': '$.ReplicationTasks[?(@.StopReason)].StopReason',
+          'ReplicationTaskStats.$': '$.ReplicationTasks[?(@.ReplicationTaskStats)].ReplicationTaskStats',
+        },
+      },
       resultPath: '$.task',
     });
   }
@@ -534,8 +546,8 @@ function failedCondition(): sfn.Condition {
   return sfn.Condition.or(
     sfn.Condition.stringEquals('$.task.Status', 'failed'),
     sfn.Condition.and(
-      sfn.Condition.isPresent('$.task.Task.ReplicationTaskStats.TablesErrored'),
-      sfn.Condition.numberGreaterThan('$.task.Task.ReplicationTaskStats.TablesErrored', 0),
+      sfn.Condition.isPresent('$.task.Task.ReplicationTaskStats[0].TablesErrored'),
+      sfn.Condition.numberGreaterThan('$.task.Task.ReplicationTaskStats[0].TablesErrored', 0),
     ),
   );
 }
@@ -547,15 +559,15 @@ function failedCondition(): sfn.Condition {
 function completeCondition(migrationType: string): sfn.Condition {
   const running = sfn.Condition.stringEquals('$.task.Status', 'running');
   const fullLoadDone = sfn.Condition.and(
-    sfn.Condition.isPresent('$.task.Task.ReplicationTaskStats.FullLoadProgressPercent'),
-    sfn.Condition.numberGreaterThanEquals('$.task.Task.ReplicationTaskStats.FullLoadProgressPercent', 100),
+    sfn.Condition.isPresent('$.task.Task.ReplicationTaskStats[0].FullLoadProgressPercent'),
+    sfn.Condition.numberGreaterThanEquals('$.task.Task.ReplicationTaskStats[0].FullLoadProgressPercent', 100),
   );
   switch (migrationType) {
     case 'full-load':
       return sfn.Condition.and(
         sfn.Condition.stringEquals('$.task.Status', 'stopped'),
-        sfn.Condition.isPresent('$.task.Task.StopReason'),
-        sfn.Condition.stringMatches('$.task.Task.StopReason', '*FULL_LOAD_ONLY_FINISHED*'),
+        sfn.Condition.isPresent('$.task.Task.StopReason[0]'),
+        sfn.Condition.stringMatches('$.task.Task.StopReason[0]', '*FULL_LOAD_ONLY_FINISHED*'),
       );
     case 'cdc':
       return running;
