@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as dms from 'aws-cdk-lib/aws-dms';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -8,6 +9,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IConstruct } from 'constructs';
 import { acknowledge, acknowledgeAll } from './private/acknowledgements';
 import { DmsTaskStopGuard } from './private/dms-task-guard';
+import { createTaskLeaseTable } from './private/task-lease';
 import { reportError, requireIntegerInRange, requireOneOf } from './private/validation';
 
 /** Settings of the DMS replication. */
@@ -203,6 +205,11 @@ export class DmsReplication extends Construct {
    * DMS chooses the resource id, so the ARN is known only after creation).
    */
   public readonly replicationTaskArn: string;
+  /**
+   * The task's lease: who may act on the task now (a migration run, the stop guard during a deployment, or
+   * remediation). Every actor takes it with a conditional write before it starts or stops the task.
+   */
+  public readonly taskLease: dynamodb.ITable;
 
   constructor(scope: Construct, id: string, props: DmsReplicationProps) {
     super(scope, id);
@@ -327,7 +334,8 @@ export class DmsReplication extends Construct {
       migrationType: this.migrationType,
       tableMappings: props.tableMappings ?? defaultTableMappings(),
       cdcStartPosition: props.cdcStartPosition,
-      replicationTaskSettings: props.replicationTaskSettings ?? defaultTaskSettings(enableDataValidation, maxFullLoadSubTasks, batchApplyEnabled),
+      replicationTaskSettings: props.replicationTaskSettings
+        ?? defaultTaskSettings(enableDataValidation, maxFullLoadSubTasks, batchApplyEnabled, this.migrationType),
     };
     this.replicationTask = new dms.CfnReplicationTask(this, 'ReplicationTask', {
       ...taskSettings,
@@ -337,9 +345,11 @@ export class DmsReplication extends Construct {
     });
     this.replicationTaskArn = this.replicationTask.ref;
 
+    this.taskLease = createTaskLeaseTable(this, 'TaskLease');
     // DMS refuses to modify or delete a running task (and a full-load-and-cdc task runs until stopped).
     new DmsTaskStopGuard(this, 'TaskStopGuard', {
       replicationTask: this.replicationTask,
+      taskLease: this.taskLease,
       replicationTaskIdentifier: this.replicationTaskIdentifier,
       guarded: [this.replicationInstance, this.sourceEndpoint, this.targetEndpoint, this.replicationTask],
       functionName: `migration-dms-task-guard-${suffix}`,
@@ -383,11 +393,14 @@ function defaultTableMappings(): string {
 }
 
 /** Task settings after AWS's best-practice guidance: logs, validation, parallel full load, batch apply where allowed. */
-function defaultTaskSettings(enableValidation: boolean, maxFullLoadSubTasks: number, batchApplyEnabled: boolean): string {
+function defaultTaskSettings(enableValidation: boolean, maxFullLoadSubTasks: number, batchApplyEnabled: boolean, migrationType: string): string {
+  // The prep mode applies when a full load starts ("Full-load task settings", DMS User Guide). A cdc-only task
+  // never loads: its target is backfilled beforehand, and it must not be truncated whatever happens.
+  const prepMode = migrationType === 'cdc' ? 'DO_NOTHING' : 'TRUNCATE_BEFORE_LOAD';
   return JSON.stringify({
     Logging: { EnableLogging: true },
     ValidationSettings: { EnableValidation: enableValidation, ThreadCount: 5 },
-    FullLoadSettings: { TargetTablePrepMode: 'TRUNCATE_BEFORE_LOAD', MaxFullLoadSubTasks: maxFullLoadSubTasks, CommitRate: 10000 },
+    FullLoadSettings: { TargetTablePrepMode: prepMode, MaxFullLoadSubTasks: maxFullLoadSubTasks, CommitRate: 10000 },
     TargetMetadata: { BatchApplyEnabled: batchApplyEnabled, SupportLobs: true, LimitedSizeLobMode: true, LobMaxSize: 32 },
     ErrorBehavior: { DataErrorPolicy: 'LOG_ERROR', TableErrorPolicy: 'SUSPEND_TABLE', RecoverableErrorCount: -1 },
   });

@@ -1,5 +1,6 @@
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dms from 'aws-cdk-lib/aws-dms';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -73,6 +74,11 @@ export interface PipelineFunctionsProps extends FunctionsOptions {
   /** The DMS task the remediation function may resume. */
   readonly replicationTask: dms.CfnReplicationTask;
   /**
+   * The task's lease: remediation resumes the task only when no deployment holds it.
+   * @default - remediation resumes without looking at a lease
+   */
+  readonly taskLease?: dynamodb.ITable;
+  /**
    * The customer-managed key that encrypts this concern's log groups.
    * @default - CloudWatch Logs' own encryption
    */
@@ -144,7 +150,9 @@ export class PipelineFunctions extends Construct {
       QUARANTINE_PREFIX,
       MAX_DMS_RESUMES: String(props.maxDmsResumes ?? 1),
       MAX_REDRIVES: String(props.maxRedrives ?? 1),
+      ...(props.taskLease ? { LEASE_TABLE_NAME: props.taskLease.tableName } : {}),
     });
+    props.taskLease?.grant(this.remediationFunction, 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
     this.grantRemediation(this.remediationFunction);
 
     // Validation results fan out by outcome: PASSED starts a migration, FAILED is remediated.

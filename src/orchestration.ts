@@ -1,5 +1,6 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dms from 'aws-cdk-lib/aws-dms';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -10,10 +11,10 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { PremigrationAssessmentOptions } from './premigration-assessment';
 import { acknowledge, expectWildcards } from './private/acknowledgements';
-import { DEPLOYMENT_MARKER_TAG } from './private/dms-task-guard';
 import { createLogGroup } from './private/log-groups';
 import { PremigrationAssessment } from './private/premigration-assessment';
 import { TableReviewFunction } from './private/table-review-function';
+import { createTaskLeaseTable, RunLeaseStates } from './private/task-lease';
 import { reportError, requireDurationInRange } from './private/validation';
 
 /** Settings of the orchestration state machine. */
@@ -93,6 +94,12 @@ export interface OrchestrationProps extends OrchestrationOptions {
    * @default 'migration-pipeline'
    */
   readonly pipelineName?: string;
+  /**
+   * The replication task's lease table, shared with whatever else acts on the task (the stop guard, remediation):
+   * a run holds the lease while it starts and watches the task, and runs that start meanwhile join it.
+   * @default - a lease table of this orchestration's own
+   */
+  readonly taskLease?: dynamodb.ITable;
 }
 
 /** Where the migration reports are written in the report bucket. */
@@ -156,7 +163,12 @@ export class Orchestration extends Construct {
     // before the execution timeout cuts it off.
     const maxPolls = Math.max(1, Math.floor(timeout.toSeconds() / pollInterval.toSeconds()) - 2);
 
-    const announce = this.announceOutcome(props.notificationTopic, props.pipelineName ?? 'migration-pipeline');
+    const stateMachineName = `migration-orchestration-${props.environmentSuffix}`;
+    const stack = Stack.of(this);
+    const lease = new RunLeaseStates(this, props.taskLease ?? createTaskLeaseTable(this, 'TaskLease'), this.taskArn,
+      stack.formatArn({ service: 'states', resource: 'execution', arnFormat: ArnFormat.COLON_RESOURCE_NAME, resourceName: `${stateMachineName}:*` }));
+    // Every outcome passes the lease's release, which lists the files the run covers, before it is announced.
+    const announce = lease.release(this.announceOutcome(props.notificationTopic, props.pipelineName ?? 'migration-pipeline'));
 
     const wait = new sfn.Wait(this, 'WaitForReplication', { time: sfn.WaitTime.duration(pollInterval) });
     const check = this.describeTask('CheckReplication', announce);
@@ -188,37 +200,43 @@ export class Orchestration extends Construct {
       .when(sfn.Condition.numberGreaterThanEquals('$.polls.count', maxPolls), this.tableVerdict('VerdictAtTimeout', announce))
       .otherwise(countPoll));
 
+    // A stopped task, or one in error, fails the run only if no deployment took the lease in the meantime.
+    const confirmFailure = lease.confirmHold(interrupted, countPoll, replicationFailed, announce);
     wait.next(check).next(new sfn.Choice(this, 'IsReplicationComplete')
-      .when(failedCondition(), replicationFailed)
+      .when(failedCondition(), confirmFailure)
       .when(completeCondition(props.migrationType), review)
-      .when(sfn.Condition.stringEquals('$.task.Status', 'stopped'), this.readDeploymentMarker('ReadDeploymentMarkerWhilePolling', announce)
-        .next(new sfn.Choice(this, 'IsStoppedForDeployment')
-          .when(markerPresent(), interrupted)
-          .otherwise(replicationFailed)))
+      .when(sfn.Condition.stringEquals('$.task.Status', 'stopped'), confirmFailure)
       .when(sfn.Condition.numberGreaterThanEquals('$.polls.count', maxPolls), timedOut)
       .otherwise(countPoll));
 
-    const start = this.startTask('StartReplication', 'start-replication', announce).next(wait);
+    // The lease is marked "starting" around the start call, so that a deployment does not stop the task meanwhile.
+    const start = lease.beginStart('BeginStartReplication',
+      this.startTask('StartReplication', 'start-replication', announce).next(lease.endStart('EndStartReplication', wait)),
+      confirmFailure, announce);
     // The first start of the task waits for a premigration assessment of the source (a resume does not assess again).
     const assessment = this.premigrationAssessment(props, announce, pollInterval, timeout);
-    const firstStart = assessment?.gate(start) ?? start;
+    const startFromReady = assessment?.gate(start) ?? start;
     // resume-processing reloads the tables a stopped full load had not finished; the task's TargetTablePrepMode
     // (TRUNCATE_BEFORE_LOAD, see dms.ts) empties them first, so no row is loaded twice.
-    const resume = this.startTask('ResumeReplication', 'resume-processing', announce).next(wait);
-    const notRunning = ['ready', 'stopped', 'failed'].map((status) => sfn.Condition.stringEquals('$.task.Status', status));
-    const definition = this.initialise()
-      .next(this.describeTask('DescribeTask', announce))
-      .next(this.readDeploymentMarker('ReadDeploymentMarker', announce))
+    const resume = lease.beginStart('BeginResumeReplication',
+      this.startTask('ResumeReplication', 'resume-processing', announce).next(lease.endStart('EndResumeReplication', wait)),
+      confirmFailure, announce);
+    const describeAndStart = this.describeTask('DescribeTask', announce)
       .next(new sfn.Choice(this, 'HowToStart')
-        // A deployment holds the task: starting it now would collide with the update (or the rollback).
-        .when(sfn.Condition.and(markerPresent(), sfn.Condition.or(...notRunning)), interrupted)
-        .when(sfn.Condition.stringEquals('$.task.Status', 'ready'), firstStart)
+        .when(sfn.Condition.stringEquals('$.task.Status', 'ready'), startFromReady)
         .when(sfn.Condition.or(
           sfn.Condition.stringEquals('$.task.Status', 'stopped'),
           sfn.Condition.stringEquals('$.task.Status', 'failed'),
         ), resume)
         // Already running (or busy starting/stopping/modifying): just watch it.
         .otherwise(wait));
+    const leaseContended = this.failure('LeaseContended', 'LEASE_CONTENDED',
+      'The task\'s lease stayed held by a remediation or a hand-over; start the run again').next(announce);
+    const leaseUnavailable = this.failure('LeaseUnavailable', 'LEASE_UNAVAILABLE',
+      'The task\'s lease could not be read or written; the error is in `error`').next(announce);
+    // One run at a time holds the task's lease; a run that finds another run holding it joins that run and ends.
+    const definition = this.initialise()
+      .next(this.nameRunFile(lease.acquire(describeAndStart, interrupted, leaseContended, leaseUnavailable)));
 
     this.logGroup = createLogGroup(this, 'Logs', {
       logGroupName: `/aws/vendedlogs/states/migration-orchestration-${props.environmentSuffix}`,
@@ -227,7 +245,7 @@ export class Orchestration extends Construct {
       removalPolicy,
     });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      stateMachineName: `migration-orchestration-${props.environmentSuffix}`,
+      stateMachineName,
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       timeout,
       tracingEnabled: true,
@@ -246,6 +264,9 @@ export class Orchestration extends Construct {
       finding: /^Resource::.*reports\/migrations\/\*>?$/,
       reason: 'Reports are written under reports/migrations/ of the data bucket, one object per run',
     }, {
+      finding: /^Resource::arn:<AWS::Partition>:states:[^:]+:<AWS::AccountId>:execution:[^:]+:\*$/,
+      reason: 'Reads the state of the run that holds the task\'s lease: an execution of this state machine',
+    }, {
       finding: /^Resource::<OrchestrationTableReviewFunction[0-9A-F]+\.Arn>:\*$/,
       reason: 'Invokes the table-review function (any version), the LambdaInvoke task\'s standard grant',
     }]);
@@ -261,6 +282,8 @@ export class Orchestration extends Construct {
     return new sfn.Pass(this, 'Initialise', {
       parameters: {
         'polls': { count: 0 },
+        'leaseAttempts': { count: 0 },
+        'lease': {},
         'task': { Status: 'NOT_DESCRIBED' },
         'assessment': 'NOT_RUN',
         'error': {},
@@ -273,6 +296,20 @@ export class Orchestration extends Construct {
         'request.$': '$',
       },
     });
+  }
+
+  /**
+   * `$.run`: this execution's ARN and the file it covers: the input's `key` (the validated file), or the execution's
+   * name for an input without one.
+   */
+  private nameRunFile(next: sfn.IChainable): sfn.IChainable {
+    const named = (id: string, file: string) => new sfn.Pass(this, id, {
+      parameters: { 'holder.$': '$$.Execution.Id', 'file.$': file },
+      resultPath: '$.run',
+    }).next(next);
+    return new sfn.Choice(this, 'HasRunFile')
+      .when(sfn.Condition.isString('$.request.key'), named('RunFileIsKey', '$.request.key'))
+      .otherwise(named('RunFileIsExecutionName', '$$.Execution.Name'));
   }
 
   /**
@@ -333,26 +370,11 @@ export class Orchestration extends Construct {
         'status': 'INTERRUPTED',
         'reason': 'INTERRUPTED_FOR_DEPLOYMENT',
         'error': 'None',
-        'message': 'A deployment holds the task stopped; the run left it stopped. Start a new run once the deployment '
-          + 'is over (the deployment removes the task\'s tag ' + DEPLOYMENT_MARKER_TAG + ')',
-        'marker.$': '$.deployment.marker',
+        'message': 'A deployment holds the task\'s lease; the run left the task to it. The deployment resumes the task '
+          + 'if it was running, and the next validated file starts a new run',
+        'lease.$': '$.lease',
       }),
       resultPath: '$.outcome',
-    });
-  }
-
-  /**
-   * The stop guard tags the task before it stops it for a deployment and untags it once the deployment has updated
-   * the task; `$.deployment.marker` is the list of the tag's values, empty when the tag is absent.
-   */
-  private readDeploymentMarker(id: string, onError: sfn.IChainable): tasks.CallAwsService {
-    return this.dmsCall(id, 'listTagsForResource', 'dms:ListTagsForResource', {
-      ResourceArn: this.taskArn,
-    }, onError, {
-      iamResources: [this.taskArn],
-      // A filter yields the list of matches, empty when nothing matches (Paths, Step Functions Developer Guide).
-      resultSelector: { 'marker.$': `$.TagList[?(@.Key == '${DEPLOYMENT_MARKER_TAG}')].Value` },
-      resultPath: '$.deployment',
     });
   }
 
@@ -477,7 +499,19 @@ export class Orchestration extends Construct {
     }, onError, {
       // DescribeReplicationTasks does not support resource-level permissions.
       iamResources: ['*'],
-      resultSelector: { 'Status.$': '$.ReplicationTasks[0].Status', 'Task.$': '$.ReplicationTasks[0]' },
+      // Only the fields a run routes on and reports: the task's table mappings and settings (hundreds of KB for a task
+      // that names thousands of tables) never enter the state. A filter yields a list, empty when the field is absent
+      // (a task that never stopped has no StopReason; Paths, Step Functions Developer Guide).
+      resultSelector: {
+        'Status.$': '$.ReplicationTasks[0].Status',
+        'Task': {
+          'ReplicationTaskArn.$': '$.ReplicationTasks[0].ReplicationTaskArn',
+          'Status.$': '$.ReplicationTasks[0].Status',
+          'MigrationType.$': '$.ReplicationTasks[0].MigrationType',
+          'StopReason.$': '$.ReplicationTasks[?(@.StopReason)].StopReason',
+          'ReplicationTaskStats.$': '$.ReplicationTasks[?(@.ReplicationTaskStats)].ReplicationTaskStats',
+        },
+      },
       resultPath: '$.task',
     });
   }
@@ -590,18 +624,13 @@ function checkedPollSettings(scope: Construct, props: OrchestrationOptions): { p
   return { pollInterval, timeout };
 }
 
-/** The stop guard's deployment marker is on the task (see readDeploymentMarker). */
-function markerPresent(): sfn.Condition {
-  return sfn.Condition.isPresent('$.deployment.marker[0]');
-}
-
 /** A failed task, or any table in error. */
 function failedCondition(): sfn.Condition {
   return sfn.Condition.or(
     sfn.Condition.stringEquals('$.task.Status', 'failed'),
     sfn.Condition.and(
-      sfn.Condition.isPresent('$.task.Task.ReplicationTaskStats.TablesErrored'),
-      sfn.Condition.numberGreaterThan('$.task.Task.ReplicationTaskStats.TablesErrored', 0),
+      sfn.Condition.isPresent('$.task.Task.ReplicationTaskStats[0].TablesErrored'),
+      sfn.Condition.numberGreaterThan('$.task.Task.ReplicationTaskStats[0].TablesErrored', 0),
     ),
   );
 }
@@ -613,15 +642,15 @@ function failedCondition(): sfn.Condition {
 function completeCondition(migrationType: string): sfn.Condition {
   const running = sfn.Condition.stringEquals('$.task.Status', 'running');
   const fullLoadDone = sfn.Condition.and(
-    sfn.Condition.isPresent('$.task.Task.ReplicationTaskStats.FullLoadProgressPercent'),
-    sfn.Condition.numberGreaterThanEquals('$.task.Task.ReplicationTaskStats.FullLoadProgressPercent', 100),
+    sfn.Condition.isPresent('$.task.Task.ReplicationTaskStats[0].FullLoadProgressPercent'),
+    sfn.Condition.numberGreaterThanEquals('$.task.Task.ReplicationTaskStats[0].FullLoadProgressPercent', 100),
   );
   switch (migrationType) {
     case 'full-load':
       return sfn.Condition.and(
         sfn.Condition.stringEquals('$.task.Status', 'stopped'),
-        sfn.Condition.isPresent('$.task.Task.StopReason'),
-        sfn.Condition.stringMatches('$.task.Task.StopReason', '*FULL_LOAD_ONLY_FINISHED*'),
+        sfn.Condition.isPresent('$.task.Task.StopReason[0]'),
+        sfn.Condition.stringMatches('$.task.Task.StopReason[0]', '*FULL_LOAD_ONLY_FINISHED*'),
       );
     case 'cdc':
       return running;

@@ -23,7 +23,7 @@ const DATA_HOLDING_TYPES = [
 
 /** Every other type the pipeline creates: configuration or compute that the stack recreates, deleted with it. */
 const STATELESS_TYPES = [
-  'AWS::CDK::Metadata', 'AWS::CloudFormation::Stack', 'AWS::CloudWatch::Alarm', 'AWS::CloudWatch::Dashboard', 'AWS::DMS::Endpoint',
+  'AWS::CDK::Metadata', 'AWS::CloudFormation::Stack', 'AWS::DynamoDB::Table', 'AWS::CloudWatch::Alarm', 'AWS::CloudWatch::Dashboard', 'AWS::DMS::Endpoint',
   'AWS::DMS::ReplicationInstance', 'AWS::DMS::ReplicationSubnetGroup', 'AWS::DMS::ReplicationTask', 'AWS::DataSync::LocationS3',
   'AWS::EC2::EIP', 'AWS::EC2::FlowLog', 'AWS::EC2::Instance', 'AWS::EC2::InternetGateway', 'AWS::EC2::LaunchTemplate',
   'AWS::EC2::NatGateway', 'AWS::EC2::Route', 'AWS::EC2::RouteTable', 'AWS::EC2::SecurityGroup', 'AWS::EC2::SecurityGroupEgress',

@@ -58,18 +58,24 @@ describe('DMS task stop guard', () => {
     expect(resources[beforeDelete].Properties.ReplicationTaskArn).toEqual({ Ref: task });
   });
 
-  test('only the policy BeforeDelete waits for may stop the task, and only this task', () => {
-    const stopPolicy = idOf(resources, 'AWS::IAM::Policy', (id) => id.includes('StopTaskPolicy'));
-    expect(resources[beforeDelete].DependsOn).toContain(stopPolicy);
-    expect(resources[stopPolicy].Properties.PolicyDocument.Statement).toEqual([
-      {
-        Effect: 'Allow',
-        Action: ['dms:StopReplicationTask', 'dms:AddTagsToResource', 'dms:RemoveTagsFromResource'],
-        Resource: { Ref: task },
-      },
-    ]);
+  test('the function\'s own policy, which all three resources wait for, lets it stop, resume and tag tasks and hold the lease', () => {
+    // test/upgrade-safety.ts: a policy naming the task would be updated only after BeforeUpdate ran.
+    expect(Object.keys(resources).filter((id) => id.includes('StopTaskPolicy'))).toEqual([]);
     const fn = idOf(resources, 'AWS::Lambda::Function', (id) => id.includes('TaskStopGuard'));
-    expect(resources[fn].DependsOn ?? []).not.toContain(stopPolicy);
+    const [policy] = (resources[fn].DependsOn ?? []).filter((id: string) => id.includes('DefaultPolicy'));
+    const statements = resources[policy].Properties?.PolicyDocument.Statement;
+    expect(statements).toEqual(expect.arrayContaining([
+      expect.objectContaining({
+        Action: ['dms:StopReplicationTask', 'dms:StartReplicationTask', 'dms:AddTagsToResource', 'dms:RemoveTagsFromResource'],
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':dms:us-west-2:', { Ref: 'AWS::AccountId' }, ':task:*']] },
+      }),
+      expect.objectContaining({
+        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        Resource: [{ 'Fn::GetAtt': [expect.stringMatching(/^DmsTaskLease/), 'Arn'] }],
+      }),
+    ]));
+    expect(JSON.stringify(statements)).not.toContain(task);
+    expect(resources[fn].Properties.Environment.Variables.LEASE_TABLE_NAME).toEqual({ Ref: expect.stringMatching(/^DmsTaskLease/) });
     expect(resources[fn].Properties.FunctionName).toBe('migration-dms-task-guard-dev');
     // Long enough for the 13-minute wait and the answer to CloudFormation.
     expect(resources[fn].Properties.Timeout).toBe(840);

@@ -85,6 +85,7 @@ const FAKE_RESOURCES: Record<string, Record<string, string>> = {
   NetworkFlowLogs: logGroup('migration-flow-logs'),
   NetworkVpc: { Ref: 'vpc-0123456789abcdef0', DefaultSecurityGroup: 'sg-0123456789abcdef0' },
   DmsReplicationTask: { Ref: arn('dms', 'task:MIGRATIONTASKDEV') },
+  DmsTaskLease: { Ref: 'migration-task-lease', Arn: arn('dynamodb', 'table/migration-task-lease') },
   DmsSourceSecret: secret('migration-dms-source-dev-AbCdEf'),
   DatabaseAuroraClusterSecretAttachment: secret('migration-aurora-dev-GhIjKl'),
   OrchestrationStateMachine: { Ref: arn('states', 'stateMachine:migration-orchestration-dev') },

@@ -323,7 +323,9 @@ const ALLOWED_CALLS: Call[] = [
   ['stateMachine', 'kms:GenerateDataKey', MESSAGING_KEY],
   ['stateMachine', 'kms:Decrypt', MESSAGING_KEY],
   // The deployment marker is read, never written, by a run.
-  ['stateMachine', 'dms:ListTagsForResource', REPLICATION_TASK],
+  ['stateMachine', 'dynamodb:UpdateItem', arn('dynamodb', 'table/migration-task-lease')],
+  ['stateMachine', 'dynamodb:DeleteItem', arn('dynamodb', 'table/migration-task-lease')],
+  ['stateMachine', 'dynamodb:GetItem', arn('dynamodb', 'table/migration-task-lease')],
   ['stateMachine', 'lambda:InvokeFunction', TABLE_REVIEW_FUNCTION],
   ['stateMachine', 's3:PutObject', `${DATA_BUCKET}/reports/migrations/run-1.json`],
 
@@ -342,6 +344,9 @@ const ALLOWED_CALLS: Call[] = [
   // The guard's StopTaskPolicy (attached to its role) names the task's ARN.
   ['dmsTaskGuard', 'dms:DescribeReplicationTasks', '*'],
   ['dmsTaskGuard', 'dms:StopReplicationTask', REPLICATION_TASK],
+  ['dmsTaskGuard', 'dms:StartReplicationTask', REPLICATION_TASK],
+  ['dmsTaskGuard', 'dynamodb:UpdateItem', arn('dynamodb', 'table/migration-task-lease')],
+  ['remediation', 'dynamodb:UpdateItem', arn('dynamodb', 'table/migration-task-lease')],
 
   ['firehoseDelivery', 'es:ESHttpPost', `${AUDIT_DOMAIN}/migration-audit-2026-11-25/_bulk`],
   ['firehoseDelivery', 's3:PutObject', `${BACKUP_BUCKET}/failed-documents/x`],
@@ -390,8 +395,11 @@ const DENIED_CALLS: Call[] = [
   ['dataSyncActivation', 'datasync:DeleteAgent', AGENT, { 'aws:ResourceTag/Name': 'someone-elses-agent' }],
   ['dataSyncActivation', 'datasync:DescribeAgent', AGENT, {}],
 
-  ['dmsTaskGuard', 'dms:StopReplicationTask', arn('dms', 'task:ANOTHERTEAMSTASK')],
-  ['dmsTaskGuard', 'dms:StartReplicationTask', REPLICATION_TASK],
+  // The guard's DMS statement names the tasks of its account and region (the task waits for the guard, so no policy
+  // the guard needs can name it: test/upgrade-safety.ts); a task elsewhere stays out of reach.
+  ['dmsTaskGuard', 'dms:StopReplicationTask', 'arn:aws:dms:eu-west-1:123456789012:task:ANOTHERTEAMSTASK'],
+  ['dmsTaskGuard', 'dms:StartReplicationTask', 'arn:aws:dms:us-west-2:999999999999:task:ANOTHERTEAMSTASK'],
+  ['stateMachine', 'dms:ListTagsForResource', REPLICATION_TASK],
   ['dmsTaskGuard', 'dms:ModifyReplicationTask', REPLICATION_TASK],
   ['dmsTaskGuard', 'dms:DeleteReplicationTask', REPLICATION_TASK],
 

@@ -9,6 +9,10 @@
  *   ResourceNotFoundFault), DescribeReplicationTasks (ResourceNotFoundFault), DescribeTableStatistics
  *   (InvalidResourceStateFault, ResourceNotFoundFault), and "Common Errors" (ThrottlingException).
  * - Amazon SNS API Reference, Publish, Errors (Throttled, KMSThrottling, InternalError, ...).
+ * - Amazon DynamoDB API Reference, UpdateItem / GetItem / DeleteItem, Errors (ConditionalCheckFailedException,
+ *   ProvisionedThroughputExceededException, RequestLimitExceeded, InternalServerError) and "Common Errors"
+ *   (ThrottlingException); AWS Step Functions API Reference, DescribeExecution, Errors (ExecutionDoesNotExist) and
+ *   "Common Errors" (ThrottlingException).
  * - Step Functions Developer Guide, "Handling transient Lambda service exceptions" (Lambda.ServiceException,
  *   Lambda.AWSLambdaException, Lambda.SdkClientException, Lambda.TooManyRequestsException).
  */
@@ -30,6 +34,13 @@ const KNOWN_ERRORS: Record<string, string> = {
   'Lambda.AWSLambdaException': 'Lambda Invoke: a transient Lambda service error',
   'Lambda.SdkClientException': 'Lambda Invoke: a transient client-side error',
   'Lambda.TooManyRequestsException': 'Lambda Invoke: throttled',
+  'DynamoDb.ConditionalCheckFailedException': 'DynamoDB UpdateItem / DeleteItem: the lease is held by another',
+  'DynamoDb.ProvisionedThroughputExceededException': 'DynamoDB: throughput exceeded',
+  'DynamoDb.ThrottlingException': 'DynamoDB common error ThrottlingException',
+  'DynamoDb.RequestLimitExceededException': 'DynamoDB RequestLimitExceeded',
+  'DynamoDb.InternalServerErrorException': 'DynamoDB InternalServerError',
+  'Sfn.ExecutionDoesNotExistException': 'Step Functions DescribeExecution ExecutionDoesNotExist',
+  'Sfn.ThrottlingException': 'Step Functions common error ThrottlingException',
 };
 
 const fx = synthPipeline();

@@ -1,6 +1,7 @@
 import { createHash } from 'crypto';
-import { CfnResource, CustomResource, Duration, IResolveContext, Lazy, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { ArnFormat, CfnResource, CustomResource, Duration, IResolveContext, Lazy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as dms from 'aws-cdk-lib/aws-dms';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -21,6 +22,8 @@ export const DEPLOYMENT_MARKER_TAG = 'migration-pipeline:stopped-for-deployment'
 export interface DmsTaskStopGuardProps {
   /** The task to stop. */
   readonly replicationTask: dms.CfnReplicationTask;
+  /** The task's lease (see task-lease.ts): the guard holds it from before the stop until the task is updated. */
+  readonly taskLease: dynamodb.ITable;
   /** The task's identifier (the guard that runs before the task cannot reference it: it finds the task by this name). */
   readonly replicationTaskIdentifier: string;
   /**
@@ -50,12 +53,14 @@ export interface DmsTaskStopGuardProps {
  *   exactly when one of them is about to change. It cannot reference the task (that would be a cycle), so it
  *   finds the task by its identifier.
  * - `BeforeDelete`: depends on the task (it references its ARN), so CloudFormation deletes it before the task;
- *   its Delete stops the task. Its permission to stop the task is a separate policy that it depends on too.
+ *   its Delete stops the task.
  *
- * Both run the same function: Create does nothing, Update and Delete tag the task with DEPLOYMENT_MARKER_TAG, stop
- * it and wait until it is stopped. A third resource, `AfterUpdate`, depends on the guarded resources and carries the
- * same fingerprint, so CloudFormation updates it after them in the same deployments: it removes the tag. A migration
- * run leaves a tagged task stopped; the first run after the deployment resumes it.
+ * Both run the same function: Create does nothing, Update and Delete take the task's lease (task-lease.ts), tag
+ * the task with DEPLOYMENT_MARKER_TAG, stop it and wait until it is stopped. A third resource, `AfterUpdate`, depends
+ * on the guarded resources and carries the same fingerprint, so CloudFormation updates it after them in the same
+ * deployments: it removes the tag, resumes the task if it ran before, and gives the lease back. While the deployment
+ * holds the lease no migration run or remediation starts the task; a hold that no `AfterUpdate` ends (a failed
+ * update) expires by itself.
  */
 export class DmsTaskStopGuard extends Construct {
   /** Updated before the guarded resources. */
@@ -87,16 +92,19 @@ export class DmsTaskStopGuard extends Construct {
     });
     // DescribeReplicationTasks supports no resource-level permissions; the task is chosen by a filter.
     this.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['dms:DescribeReplicationTasks'], resources: ['*'] }));
-    // The stop permission names the task's ARN, so it is a policy of its own that only `BeforeDelete` waits for:
-    // the function (which `BeforeUpdate` needs, and which the task waits for) must not wait for the task.
-    const stopPolicy = new iam.Policy(this, 'StopTaskPolicy', {
-      roles: [this.function.role!],
-      statements: [new iam.PolicyStatement({
-        // The deployment marker is a tag, set before the stop and removed once the deployment updated the task.
-        actions: ['dms:StopReplicationTask', 'dms:AddTagsToResource', 'dms:RemoveTagsFromResource'],
-        resources: [props.replicationTask.ref],
-      })],
-    });
+    // Every permission the handler needs is in the function's own policy, which the function (and so every one of
+    // the three resources) waits for, on create and on update. A policy naming the task's ARN could not be: the task
+    // waits for `BeforeUpdate`, so on an update CloudFormation would update such a policy only after `BeforeUpdate`
+    // ran with the old one (test/upgrade-safety.ts). DMS chooses the task's ARN, so the statement names the tasks of
+    // this account and region.
+    this.function.addToRolePolicy(new iam.PolicyStatement({
+      // The deployment marker is a tag, set before the stop and removed once the deployment updated the task; the
+      // task is resumed after the update if it ran before.
+      actions: ['dms:StopReplicationTask', 'dms:StartReplicationTask', 'dms:AddTagsToResource', 'dms:RemoveTagsFromResource'],
+      resources: [Stack.of(this).formatArn({ service: 'dms', resource: 'task', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+    }));
+    props.taskLease.grant(this.function, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
+    this.function.addEnvironment('LEASE_TABLE_NAME', props.taskLease.tableName);
 
     // Computed while the template is written, from the guarded resources' final properties: an override added
     // through the public L1 fields after this construct was built still changes the fingerprint.
@@ -120,7 +128,6 @@ export class DmsTaskStopGuard extends Construct {
       resourceType: 'Custom::DmsTaskStopGuard',
       properties: { ...common, ReplicationTaskArn: props.replicationTask.ref },
     });
-    this.beforeDelete.node.addDependency(stopPolicy);
     // Updated after the guarded resources (it depends on them) whenever `BeforeUpdate` is: it removes the marker.
     this.afterUpdate = new CustomResource(this, 'AfterUpdate', {
       serviceToken: this.function.functionArn,
@@ -130,14 +137,14 @@ export class DmsTaskStopGuard extends Construct {
     for (const guarded of props.guarded) {
       this.afterUpdate.node.addDependency(guarded);
     }
-    this.afterUpdate.node.addDependency(stopPolicy);
-    this.acknowledgeFindings(stopPolicy);
+    this.acknowledgeFindings();
   }
 
-  private acknowledgeFindings(stopPolicy: iam.Policy): void {
+  private acknowledgeFindings(): void {
     const reason = 'Runs only while CloudFormation updates or deletes the DMS task, to stop it first';
     expectWildcards(this.function, [
       { finding: /^Resource::\*$/, reason: 'Only X-Ray trace upload and dms:DescribeReplicationTasks, which support no resource-level permissions' },
+      { finding: /^Resource::arn:<AWS::Partition>:dms:[^:]+:<AWS::AccountId>:task:\*$/, reason: 'Stops, resumes and tags the pipeline\'s task, whose ARN DMS chooses and which waits for this function' },
     ]);
     acknowledgeAll(this.function, {
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]': `${reason}; AWS-managed log-writing policy`,
@@ -146,9 +153,6 @@ export class DmsTaskStopGuard extends Construct {
       'NIST.800.53.R5-LambdaDLQ': `${reason}: CloudFormation waits for its answer and fails the deployment otherwise`,
       'NIST.800.53.R5-LambdaInsideVPC': `${reason}: it calls only the DMS API`,
       'NIST.800.53.R5-IAMNoInlinePolicy': 'The policy belongs to this one function and allows only reading task states',
-    });
-    acknowledgeAll(stopPolicy, {
-      'NIST.800.53.R5-IAMNoInlinePolicy': 'Allows only stopping the pipeline\'s own task; separate so that the guard that runs before the task need not wait for it',
     });
     exemptFromGuard(this.function, 'lambda_inside_vpc_check', `${reason}: it calls only the DMS API`);
   }

@@ -7,7 +7,7 @@ A full-load-and-cdc task runs for ever once started, and DMS refuses to modify (
 (DeleteReplicationTask) a running task. The construct places two of these resources around the task (see
 src/private/dms-task-guard.ts for the ordering): one is updated before the task whenever the task, its endpoints
 or its instance change, the other is deleted before the task. Either way this function stops the task and waits,
-bounded, until DMS reports it stopped; the migration state machine resumes it on its next run.
+bounded, until DMS reports it stopped; once the update is over it resumes the task if the task ran before.
 
 ResourceProperties (strings, as CloudFormation passes them):
   ReplicationTaskIdentifier  the task to stop
@@ -20,14 +20,17 @@ Create: nothing (the task does not run yet). Update: stops the task named by the
 Delete: stops the task. A task that is absent, never started, stopped or failed needs no stop. The answer is
 FAILED, with the task's state in the Reason, when the task is not stopped within the wait.
 
-Before it stops a task (or finds it stopped), the guard tags it with MARKER_TAG: a migration run that finds the
-task stopped with this tag leaves it stopped and ends "interrupted for deployment" (DMS refuses to modify a task
-that runs). A third resource, updated after the guarded resources, has Action=ClearDeploymentMarker: its Create
-and Update remove the tag once CloudFormation has updated them. After a rollback the tag stays on purpose (the
-deployment did not finish; see the README's recovery steps).
+Before it stops a task (or finds it stopped), the guard takes the task's lease (LEASE_TABLE_NAME; its attributes
+are documented in src/private/task-lease.ts) and tags the task with MARKER_TAG for the console: a migration run that
+finds the lease held by a deployment leaves the task alone and ends "interrupted for deployment" (DMS refuses to
+modify a task that runs). A third resource, updated after the guarded resources, has Action=ClearDeploymentMarker:
+its Create and Update remove the tag, resume the task if it ran before the stop, and hand the lease back to the run
+it was taken from (or release it). A hold that no ClearDeploymentMarker ends (a failed update) expires after
+DEPLOYMENT_HOLD_SECONDS.
 """
 
 import json
+import os
 import time
 from datetime import datetime, timezone
 import urllib.error
@@ -52,6 +55,18 @@ CLEAR_MARKER = "ClearDeploymentMarker"
 MAX_REASON_CHARS = 1000
 RESPONSE_ATTEMPTS = 3
 RESPONSE_TIMEOUT_SECONDS = 15
+
+# The task's lease (src/private/task-lease.ts documents its attributes): the guard holds it from before the stop
+# until the update is over, so that no migration run or remediation starts the task meanwhile.
+LEASE_TABLE_ENV = "LEASE_TABLE_NAME"
+# A deployment's hold ends by itself after this long, so a failed or rolled-back update, whose AfterUpdate never
+# runs, cannot keep the task stopped for ever: the next run takes the lease over and resumes the task.
+DEPLOYMENT_HOLD_SECONDS = 2 * 3600
+# A run marks the lease "starting" around its StartReplicationTask call; the guard waits for that window to close,
+# or treats it as abandoned after this long.
+START_WINDOW_SECONDS = 300
+# States from which DMS lets a task be started (StartReplicationTask, DMS API Reference).
+STARTABLE = {"ready", "stopped", "failed"}
 
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
 
@@ -82,7 +97,8 @@ def handler(event, context):
     try:
         deadline = monotonic() + wait_budget(properties, context)
         marker = f"{request_type} {datetime.now(timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')}"
-        states = {identifier: stop_and_wait(_client("dms"), identifier, deadline, marker)
+        holder = f"deployment:{event.get('RequestId', marker)}"
+        states = {identifier: hold_and_stop(_client("dms"), identifier, deadline, marker, holder)
                   for identifier in dict.fromkeys(i for i in identifiers if i)}
     except Exception as err:  # every failure is answered; CloudFormation would otherwise wait an hour
         reason = f"The DMS replication task was not stopped before the {request_type.lower()}: {err}"
@@ -114,12 +130,27 @@ def clear_marker(event, request_type, properties, physical_id, context):
         task = describe(dms, identifier)
         if task:
             dms.remove_tags_from_resource(ResourceArn=task["ReplicationTaskArn"], TagKeys=[MARKER_TAG])
-            _log("info", "deployment marker removed; the next migration run resumes the task", task=identifier)
+            _log("info", "deployment marker removed", task=identifier)
+            lease = TaskLease.of(task, holder=None)
+            if lease:
+                lease.end_deployment(dms, describe(dms, identifier))
     except Exception as err:  # every failure is answered; CloudFormation would otherwise wait an hour
         reason = f"The deployment marker could not be removed from the DMS replication task: {err}"
         _log("error", reason)
         return send_response(event, "FAILED", physical_id, reason=_with_log_stream(reason, context))
     return send_response(event, "SUCCESS", physical_id)
+
+
+def hold_and_stop(dms, identifier, deadline, marker, holder):
+    """Takes the task's lease for the deployment, then stops the task; the lease records whether it ran."""
+    task = describe(dms, identifier) if os.environ.get(LEASE_TABLE_ENV) else None
+    lease = TaskLease.of(task, holder)
+    if lease:
+        lease.take_for_deployment(deadline)
+    status = stop_and_wait(dms, identifier, deadline, marker)
+    if lease and task and task["Status"] in ("running", "starting"):
+        lease.note_resume_after()
+    return status
 
 
 def stop_and_wait(dms, identifier, deadline, marker):
@@ -143,6 +174,129 @@ def stop_and_wait(dms, identifier, deadline, marker):
                 f"task {identifier} is still {status!r} at the end of the wait; stop it with "
                 f"`aws dms stop-replication-task --replication-task-arn {task['ReplicationTaskArn']}` and retry")
         sleep(POLL_SECONDS)
+
+
+class TaskLease:
+    """The task's lease item, written only with conditional writes (DynamoDB applies each one atomically)."""
+
+    def __init__(self, table, task_arn, holder):
+        self.table = table
+        self.key = {"task": {"S": task_arn}}
+        self.holder = holder
+
+    @classmethod
+    def of(cls, task, holder):
+        table = os.environ.get(LEASE_TABLE_ENV)
+        if not table or not task:
+            return None
+        return cls(table, task["ReplicationTaskArn"], holder)
+
+    def read(self):
+        return _client("dynamodb").get_item(TableName=self.table, Key=self.key, ConsistentRead=True).get("Item")
+
+    def take_for_deployment(self, deadline):
+        """Takes the lease from whoever holds it (a run keeps its files and gets it back after the update), but not
+        from a run that is starting the task right now: that start ends within seconds."""
+        while True:
+            item = self.read()
+            if not starting_now(item):
+                try:
+                    self._write_deployment_hold(item)
+                    _log("info", "task lease taken for the deployment", previous=_s(item, "holder"))
+                    return
+                except ClientError as err:
+                    if err.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                        raise
+                    continue  # someone wrote the lease meanwhile: read it again
+            if monotonic() >= deadline:
+                raise StillRunning(f"a migration run kept starting the task ({_s(item, 'holder')}) until the end of the wait")
+            sleep(POLL_SECONDS)
+
+    def _write_deployment_hold(self, item):
+        now = datetime.now(timezone.utc)
+        values = {":me": {"S": self.holder}, ":deployment": {"S": "deployment"}, ":now": {"S": iso(now)},
+                  ":expires": {"S": iso(now.timestamp() + DEPLOYMENT_HOLD_SECONDS)}}
+        update = "SET #holder = :me, #kind = :deployment, #grant = :now, #expiresAt = :expires"
+        previous = _s(item, "holder") if _s(item, "kind") == "run" else _s(item, "previousHolder")
+        if previous:
+            update += ", #previousHolder = :previous"
+            values[":previous"] = {"S": previous}
+        if item is None:
+            condition = "attribute_not_exists(#task)"
+        else:
+            condition = "#grant = :observed"
+            values[":observed"] = {"S": _s(item, "grant") or ""}
+        _client("dynamodb").update_item(
+            TableName=self.table, Key=self.key, UpdateExpression=update + " REMOVE #phase, #phaseSince",
+            ConditionExpression=condition, ExpressionAttributeValues=values,
+            ExpressionAttributeNames={f"#{name}": name for name in (
+                "task", "holder", "kind", "grant", "expiresAt", "previousHolder", "phase", "phaseSince")
+                if f"#{name}" in update + condition + " REMOVE #phase, #phaseSince"})
+
+    def note_resume_after(self):
+        _client("dynamodb").update_item(
+            TableName=self.table, Key=self.key, UpdateExpression="SET #resumeAfter = :yes",
+            ConditionExpression="#holder = :me", ExpressionAttributeNames={"#resumeAfter": "resumeAfter", "#holder": "holder"},
+            ExpressionAttributeValues={":yes": {"BOOL": True}, ":me": {"S": self.holder}})
+
+    def end_deployment(self, dms, task):
+        """After the update: resumes the task if it ran before, then hands the lease back to the run it was taken
+        from (which goes on watching the task) or deletes it."""
+        for _ in range(5):
+            item = self.read()
+            if _s(item, "kind") != "deployment":
+                return
+            if item.get("resumeAfter", {}).get("BOOL") and task and task["Status"] in STARTABLE:
+                dms.start_replication_task(ReplicationTaskArn=task["ReplicationTaskArn"],
+                                           StartReplicationTaskType="resume-processing")
+                _log("info", "task resumed after the deployment", task=task["ReplicationTaskIdentifier"])
+                task = None  # resumed once, whatever happens to the lease write below
+            try:
+                self._hand_back(item)
+                return
+            except ClientError as err:
+                if err.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                    raise
+
+    def _hand_back(self, item):
+        observed = {":observed": {"S": _s(item, "grant") or ""}}
+        previous = _s(item, "previousHolder")
+        if not previous:
+            _client("dynamodb").delete_item(TableName=self.table, Key=self.key, ConditionExpression="#grant = :observed",
+                                            ExpressionAttributeNames={"#grant": "grant"}, ExpressionAttributeValues=observed)
+            _log("info", "task lease released after the deployment")
+            return
+        _client("dynamodb").update_item(
+            TableName=self.table, Key=self.key,
+            UpdateExpression="SET #holder = :previous, #kind = :run, #grant = :now REMOVE #expiresAt, #previousHolder, #resumeAfter",
+            ConditionExpression="#grant = :observed",
+            ExpressionAttributeNames={f"#{n}": n for n in ("holder", "kind", "grant", "expiresAt", "previousHolder", "resumeAfter")},
+            ExpressionAttributeValues={**observed, ":previous": {"S": previous}, ":run": {"S": "run"},
+                                       ":now": {"S": iso(datetime.now(timezone.utc))}})
+        _log("info", "task lease handed back to the migration run", run=previous)
+
+
+def starting_now(item):
+    """A run is between its "starting" mark and the end of its StartReplicationTask call (and not for too long)."""
+    if _s(item, "kind") != "run" or _s(item, "phase") != "starting":
+        return False
+    since = _s(item, "phaseSince")
+    try:
+        started = datetime.fromisoformat(since.replace("Z", "+00:00")).timestamp()
+    except (AttributeError, ValueError):
+        return False
+    return datetime.now(timezone.utc).timestamp() - started < START_WINDOW_SECONDS
+
+
+def iso(moment):
+    """ISO 8601 in UTC with milliseconds, as Step Functions writes `$$.State.EnteredTime`."""
+    if not isinstance(moment, datetime):
+        moment = datetime.fromtimestamp(moment, timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _s(item, name):
+    return ((item or {}).get(name) or {}).get("S")
 
 
 def describe(dms, identifier):

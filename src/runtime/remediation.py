@@ -27,6 +27,7 @@ Environment:
   PIPELINE_NAME      pipeline name used in alerts and audit events (default "migration-pipeline")
 """
 
+import datetime
 import hashlib
 import json
 import os
@@ -47,6 +48,10 @@ MAX_SUBJECT_CHARS = 99  # SNS subjects must be ASCII and shorter than 100 charac
 
 # The resume counter lives on the task itself, so it survives retries and redeliveries.
 RESUME_COUNT_TAG = "migration-pipeline:auto-resumes"
+# The replication task's lease (src/private/task-lease.ts documents its attributes): remediation resumes a task only
+# when it can take the lease, or marks the start window of the run that holds it; never while a deployment holds it.
+LEASE_TABLE_ENV = "LEASE_TABLE_NAME"
+REMEDIATION_HOLD_SECONDS = 300
 # Recorded on quarantined copies so the deletion guard can recognise our own move.
 QUARANTINE_VERSION_METADATA = "quarantined-from-version"
 UNVERSIONED = "null"  # what S3 itself calls the version of an object in an unversioned bucket
@@ -251,9 +256,72 @@ def handle_dms_task_state_change(event, detail, settings):
                          f"None. The task was already resumed automatically {resumes_so_far} time(s) "
                          f"(limit {settings.max_dms_resumes}).")
 
-    # Count the attempt before making it: if we crash after resuming, a retry must not resume again.
-    write_resume_count(task_arn, resumes_so_far + 1)
-    return resume_dms_task(settings, where, task, detail, resumes_so_far + 1)
+    release = hold_task_for_resume(task_arn)
+    if release is None:
+        return alert_dms(settings, where, task, detail, "held by a deployment",
+                         "None. A deployment holds the task (it stops the task to update it and resumes it after), "
+                         "so it was left to the deployment.")
+    try:
+        # Count the attempt before making it: if we crash after resuming, a retry must not resume again.
+        write_resume_count(task_arn, resumes_so_far + 1)
+        return resume_dms_task(settings, where, task, detail, resumes_so_far + 1)
+    finally:
+        release()
+
+
+def hold_task_for_resume(task_arn):
+    """Takes the task's lease for the resume (or marks the start window of the migration run holding it); returns
+    how to give it back, or None when a deployment holds the task."""
+    table = os.environ.get(LEASE_TABLE_ENV)
+    if not table:
+        return lambda: None
+    dynamodb = aws_client("dynamodb")
+    key = {"task": {"S": task_arn}}
+    me = f"remediation:{hashlib.sha256(os.urandom(16)).hexdigest()[:16]}"
+    now = datetime.datetime.now(datetime.timezone.utc)
+    try:
+        dynamodb.update_item(
+            TableName=table, Key=key,
+            UpdateExpression="SET #holder = :me, #kind = :remediation, #grant = :now, #expiresAt = :expires",
+            ConditionExpression="attribute_not_exists(#task) OR #expiresAt < :now",
+            ExpressionAttributeNames={"#task": "task", "#holder": "holder", "#kind": "kind", "#grant": "grant",
+                                      "#expiresAt": "expiresAt"},
+            ExpressionAttributeValues={":me": {"S": me}, ":remediation": {"S": "remediation"}, ":now": {"S": iso(now)},
+                                       ":expires": {"S": iso(now + datetime.timedelta(seconds=REMEDIATION_HOLD_SECONDS))}})
+        return lambda: release_quietly(lambda: dynamodb.delete_item(
+            TableName=table, Key=key, ConditionExpression="#holder = :me",
+            ExpressionAttributeNames={"#holder": "holder"}, ExpressionAttributeValues={":me": {"S": me}}))
+    except ClientError as error:
+        if error_code(error) != "ConditionalCheckFailedException":
+            raise
+    try:
+        # A migration run holds the task: resume it on the run's behalf, inside a start window a deployment waits for.
+        held = dynamodb.update_item(
+            TableName=table, Key=key, UpdateExpression="SET #phase = :starting, #phaseSince = :now",
+            ConditionExpression="#kind = :run", ReturnValues="ALL_NEW",
+            ExpressionAttributeNames={"#phase": "phase", "#phaseSince": "phaseSince", "#kind": "kind"},
+            ExpressionAttributeValues={":starting": {"S": "starting"}, ":now": {"S": iso(now)}, ":run": {"S": "run"}})
+    except ClientError as error:
+        if error_code(error) != "ConditionalCheckFailedException":
+            raise
+        return None
+    run = held["Attributes"]["holder"]["S"]
+    return lambda: release_quietly(lambda: dynamodb.update_item(
+        TableName=table, Key=key, UpdateExpression="SET #phase = :watching", ConditionExpression="#holder = :run",
+        ExpressionAttributeNames={"#phase": "phase", "#holder": "holder"},
+        ExpressionAttributeValues={":watching": {"S": "watching"}, ":run": {"S": run}}))
+
+
+def release_quietly(release):
+    """A hold not given back ends by itself (its expiry, or the run's next look); the resume's outcome stands."""
+    try:
+        release()
+    except (ClientError, BotoCoreError) as error:
+        log("WARN", "the task's lease was not given back", error=str(error))
+
+
+def iso(moment):
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def describe_replication_task(task_arn):

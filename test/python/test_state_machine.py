@@ -23,6 +23,7 @@ import boto3
 import pytest
 from moto import mock_aws
 from moto.dms import models as dms_models
+from moto.dynamodb import models as dynamodb_models
 from moto.dms import responses as dms_responses
 from moto.dms.exceptions import DmsClientError, ResourceNotFoundFault
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
@@ -34,8 +35,10 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 from moto.stepfunctions.parser.asl.utils import json_path as sfn_json_path
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
+import dms_task_guard
 import table_review
 from dms_assessment_fake import fake_premigration_assessments
+from dms_state_rules import allow_concurrent_executions, atomic_dynamodb_writes, enforce_dms_task_state_rules
 from pipeline_helpers import add_dms_tagging, drain_queue, run_invokes_in_process
 from template_loader import Resolver, load_template, resources_of_type, the_resource
 
@@ -50,6 +53,8 @@ BUCKET_PARAMETER = "StorageDataBucket"
 REVIEW_FUNCTION = "TableReviewFunction"
 ASSESSMENT_ROLE = "PremigrationAssessmentServiceRole"
 ASSESSMENT_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/migration-premigration-assessment"
+LEASE_PARAMETER = "DmsTaskLease"
+LEASE_TABLE = "migration-task-lease"
 DATA_BUCKET = "migration-data-dev"
 REVIEW_FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:migration-table-review-dev"
 # Step Functions quotas (Step Functions Developer Guide, "Service quotas"): the state passed between states is at
@@ -63,24 +68,30 @@ TEMPLATE_ASSESSMENT_POLL_SECONDS = 30
 # The premigration assessment's longest wait (61 looks x 30 s) is charged to the first start's replication polls.
 TEMPLATE_ASSESSMENT_CHARGED_POLLS = 7
 TEMPLATE_TIMEOUT_SECONDS = 7200
-TEMPLATE_MAX_POLLS = 22  # floor(timeout / pollInterval) - 2: one interval of margin before TimeoutSeconds
+TEMPLATE_MAX_POLLS = 22
+LEASE_RETRY_SECONDS = 10  # src/private/task-lease.ts: how long a run waits before it tries the lease again  # floor(timeout / pollInterval) - 2: one interval of margin before TimeoutSeconds
 
 RUN_INPUT = {"trigger": "validation-passed", "bucket": "fake-data-bucket", "key": "incoming/sales/orders.csv"}
 
 # Once the load is complete the table-review function judges the tables; every run ends by announcing its outcome.
 REVIEW_PATH = ["ReviewTables", "IsVerdictSettled"]
-ANNOUNCE_PATH = ["WriteReport", "PublishOutcomeEvent", "ByOutcome"]
+# Every outcome first releases the task's lease and lists the files the run covers.
+ANNOUNCE_PATH = ["ReleaseLease", "ListCoveredFiles", "WriteReport", "PublishOutcomeEvent", "ByOutcome"]
 VALIDATED_PATH = [*REVIEW_PATH, "TableVerdict", *ANNOUNCE_PATH, "NotifySuccess", "MigrationSucceeded"]
 FAILURE_END = [*ANNOUNCE_PATH, "NotifyFailure", "MigrationFailed"]
 
-START_PATH = ["Initialise", "DescribeTask", "ReadDeploymentMarker", "HowToStart"]
+START_PATH = ["Initialise", "HasRunFile", "RunFileIsKey", "AcquireLease", "DescribeTask", "HowToStart"]
 # The first start of a ready task waits for a premigration assessment that passes (test_premigration_assessment.py).
 ASSESSMENT_PATH = ["StartPremigrationAssessment", "WaitForPremigrationAssessment", "CheckPremigrationAssessment",
                    "IsPremigrationAssessmentDone"]
 ASSESSED = [*ASSESSMENT_PATH, "ChargePremigrationAssessmentTime"]
+STARTED = ["BeginStartReplication", "StartReplication", "EndStartReplication"]
+RESUMED = ["BeginResumeReplication", "ResumeReplication", "EndResumeReplication"]
 POLL_AFTER_START = ["WaitForReplication", "CheckReplication", "IsReplicationComplete"]
-HAPPY_START_PATH = [*START_PATH, *ASSESSED, "StartReplication", *POLL_AFTER_START, *VALIDATED_PATH]
-RESUME_PATH = [*START_PATH, "ResumeReplication", *POLL_AFTER_START, *VALIDATED_PATH]
+HAPPY_START_PATH = [*START_PATH, *ASSESSED, *STARTED, *POLL_AFTER_START, *VALIDATED_PATH]
+RESUME_PATH = [*START_PATH, *RESUMED, *POLL_AFTER_START, *VALIDATED_PATH]
+# A stopped task or tables in error fail a run only while the run still holds the task's lease.
+CONFIRMED_FAILURE = ["ConfirmLease", "IsLeaseStillHeld", "ReplicationFailed"]
 DEPLOYMENT_MARKER = "migration-pipeline:stopped-for-deployment"  # the stop guard's tag (src/private/dms-task-guard.ts)
 
 
@@ -100,7 +111,8 @@ def dms_task_properties():
 
 def resolver_for(template, task_arn, topic_arn, bucket=DATA_BUCKET):
     return Resolver(template, {TASK_PARAMETER: task_arn, TOPIC_PARAMETER: topic_arn, BUCKET_PARAMETER: bucket,
-                               REVIEW_FUNCTION: REVIEW_FUNCTION_ARN, ASSESSMENT_ROLE: ASSESSMENT_ROLE_ARN})
+                               REVIEW_FUNCTION: REVIEW_FUNCTION_ARN, ASSESSMENT_ROLE: ASSESSMENT_ROLE_ARN,
+                               LEASE_PARAMETER: LEASE_TABLE})
 
 
 def resolve_definition(template, task_arn, topic_arn, bucket=DATA_BUCKET):
@@ -135,15 +147,24 @@ def test_template_poll_settings(orchestration_template):
     # Every Task state retries and routes any other error to the outcome's announcement (report, audit event,
     # notification), or, for the notifications themselves, to a Fail state.
     tasks = {name: state for name, state in definition["States"].items() if state["Type"] == "Task"}
-    assert sorted(tasks) == ["CheckPremigrationAssessment", "CheckReplication", "DescribeTask",
-                             "ListFailedPremigrationAssessments", "NotifyFailure", "NotifyInterrupted",
-                             "NotifySuccess", "PublishOutcomeEvent", "ReadDeploymentMarker",
-                             "ReadDeploymentMarkerWhilePolling", "ResumeReplication", "ReviewTables",
-                             "StartPremigrationAssessment", "StartReplication", "WriteReport"]
+    # The lease's own states (src/private/task-lease.ts) route a failed condition on; test_concurrent_runs.py runs them.
+    lease_tasks = {"AcquireLease", "ReadLease", "DescribeHoldingRun", "JoinRun", "TakeOverLease", "ConfirmLease",
+                   "BeginStartReplication", "BeginResumeReplication", "EndStartReplication", "EndResumeReplication",
+                   "ReleaseLease", "ReclaimFiles"}
+    assert sorted(set(tasks) - lease_tasks) == ["CheckPremigrationAssessment", "CheckReplication", "DescribeTask",
+                                                "ListFailedPremigrationAssessments", "NotifyFailure",
+                                                "NotifyInterrupted", "NotifySuccess", "PublishOutcomeEvent",
+                                                "ResumeReplication", "ReviewTables", "StartPremigrationAssessment",
+                                                "StartReplication", "WriteReport"]
+    assert lease_tasks <= set(tasks)
     for name, state in tasks.items():
         # The audit event is best effort: no retry, and a failure goes on to the notification.
-        assert state.get("Retry") or name == "PublishOutcomeEvent", name
+        assert state.get("Retry") or name in ("PublishOutcomeEvent", "ReclaimFiles"), name
         assert state["TimeoutSeconds"] == (360 if name == "ReviewTables" else 60), name
+        # Every error ends in a catcher for any error (States.ALL), after the lease's own condition failures.
+        assert state["Catch"][-1]["ErrorEquals"] == ["States.ALL"], name
+        if name in lease_tasks:
+            continue
         assert [c["ErrorEquals"] for c in state["Catch"]] == [["States.ALL"]], name
         expected = {"NotifySuccess": "NotificationFailed",
                     "NotifyFailure": "FailureNotificationFailed",
@@ -153,13 +174,15 @@ def test_template_poll_settings(orchestration_template):
                     "StartPremigrationAssessment": "PremigrationAssessmentNotStarted",
                     "CheckPremigrationAssessment": "PremigrationAssessmentNotStarted",
                     "ListFailedPremigrationAssessments": "SourceNotReadyUnnamed",
-                    "PublishOutcomeEvent": "ByOutcome"}.get(name, "WriteReport")
+                    "PublishOutcomeEvent": "ByOutcome"}.get(name, "ReleaseLease")
         assert state["Catch"][0]["Next"] == expected, name
-    # The failure paths that are not Task errors announce too.
+    # The failure paths that are not Task errors announce too, after the lease is released.
     for name in ("ReplicationFailed", "MigrationTimedOut", "TableReviewFailed", "InterruptedForDeployment",
-                 "TableVerdict", "VerdictAtTimeout", "PremigrationAssessmentNotStarted", "SourceNotReady",
-                 "SourceNotReadyUnnamed", "PremigrationAssessmentError", "PremigrationAssessmentTimedOut"):
-        assert definition["States"][name]["Next"] == "WriteReport", name
+                 "TableVerdict", "VerdictAtTimeout", "LeaseContended", "LeaseUnavailable",
+                 "PremigrationAssessmentNotStarted", "SourceNotReady", "SourceNotReadyUnnamed",
+                 "PremigrationAssessmentError", "PremigrationAssessmentTimedOut"):
+        assert definition["States"][name]["Next"] == "ReleaseLease", name
+    assert definition["States"]["ListCoveredFiles"]["Next"] == "WriteReport"
     assert definition["States"]["ReportNotWritten"]["Next"] == "PublishOutcomeEvent"
 
 
@@ -238,6 +261,12 @@ class Harness:
         events.put_rule(Name="audit", EventPattern=json.dumps({"source": ["migration.pipeline"]}))
         events.put_targets(Rule="audit", Targets=[{"Id": "queue", "Arn": audit_queue_arn}])
 
+        # The task's lease table, as src/private/task-lease.ts creates it (partition key `task`, on-demand).
+        self.dynamodb = boto3.client("dynamodb", region_name=REGION)
+        self.dynamodb.create_table(TableName=LEASE_TABLE, BillingMode="PAY_PER_REQUEST",
+                                   AttributeDefinitions=[{"AttributeName": "task", "AttributeType": "S"}],
+                                   KeySchema=[{"AttributeName": "task", "KeyType": "HASH"}])
+
         self._instrument_dms(monkeypatch)
         self._fake_table_statistics(monkeypatch)
         self.assessments = fake_premigration_assessments(monkeypatch)
@@ -250,6 +279,8 @@ class Harness:
         self.definition["States"]["WaitForReplication"]["Seconds"] = 0
         assert self.definition["States"]["WaitForPremigrationAssessment"]["Seconds"] == TEMPLATE_ASSESSMENT_POLL_SECONDS
         self.definition["States"]["WaitForPremigrationAssessment"]["Seconds"] = 0
+        assert self.definition["States"]["WaitForLease"]["Seconds"] == LEASE_RETRY_SECONDS
+        self.definition["States"]["WaitForLease"]["Seconds"] = 0
         self._state_machine_arn = None
 
     # DMS ---------------------------------------------------------------------------------------------------------
@@ -259,6 +290,8 @@ class Harness:
         self.start_calls = []
         self.describe_calls = 0
         self.before_describe = None  # callable(call_number, task) run before describe number call_number (1-based)
+        self.before_start = None     # callable(task_arn, start_type) run before a start call reaches the task
+        self.before_lease_read = None  # callable(table, keys) run before a GetItem of the lease table
         self.stats = {}              # overrides of ReplicationTaskStats
         self.stop_reason = None
 
@@ -269,8 +302,10 @@ class Harness:
 
         def start_replication_task(self):
             # moto ignores StartReplicationTaskType; record what the state machine asked for.
-            harness.start_calls.append(
-                (self._get_param("ReplicationTaskArn"), self._get_param("StartReplicationTaskType")))
+            call = (self._get_param("ReplicationTaskArn"), self._get_param("StartReplicationTaskType"))
+            harness.start_calls.append(call)
+            if harness.before_start:
+                harness.before_start(*call)
             return original_start(self)
 
         def describe_replication_tasks(self, filters, max_records):
@@ -293,6 +328,14 @@ class Harness:
 
         monkeypatch.setattr(dms_responses.DatabaseMigrationServiceResponse, "start_replication_task",
                             start_replication_task)
+        original_get_item = dynamodb_models.DynamoDBBackend.get_item
+
+        def get_item(self, table_name, keys, *args, **kwargs):
+            if harness.before_lease_read and table_name == LEASE_TABLE:
+                hook, harness.before_lease_read = harness.before_lease_read, None  # not for the hook's own reads
+                hook(table_name, keys)
+            return original_get_item(self, table_name, keys, *args, **kwargs)
+        monkeypatch.setattr(dynamodb_models.DynamoDBBackend, "get_item", get_item)
         monkeypatch.setattr(dms_models.DatabaseMigrationServiceBackend, "describe_replication_tasks",
                             describe_replication_tasks)
         monkeypatch.setattr(dms_models.FakeReplicationTask, "to_dict", to_dict)
@@ -339,6 +382,11 @@ class Harness:
                 return table_review.handler(event, None)
 
         run_invokes_in_process(monkeypatch, {REVIEW_FUNCTION_ARN: review, REVIEW_FUNCTION_ARN.rsplit(":", 1)[-1]: review})
+
+    def lease(self):
+        """The task's lease item as DynamoDB holds it (None when nobody holds the task)."""
+        return self.dynamodb.get_item(TableName=LEASE_TABLE, Key={"task": {"S": self.task_arn}},
+                                      ConsistentRead=True).get("Item")
 
     def report(self, execution_name):
         body = self.s3.get_object(Bucket=DATA_BUCKET, Key=f"reports/migrations/{execution_name}.json")["Body"]
@@ -499,6 +547,49 @@ def patch_sdk_timestamps(monkeypatch):
     monkeypatch.setattr(StateTaskServiceAwsSdk, "_eval_service_task", _eval_service_task)
 
 
+def patch_sdk_member_names(monkeypatch):
+    """moto 5.2 limitation: its aws-sdk tasks pass the parameters to boto3 as written and hand boto3's answer on as
+    is (its member-name normalisation is a stub). Step Functions writes and reads every SDK integration's members in
+    PascalCase ("AWS SDK service integrations", Step Functions Developer Guide), which is the APIs' own case for DMS
+    and DynamoDB but not for Step Functions' own API (executionArn, status): turn them over for `sfn` calls."""
+    original = StateTaskServiceAwsSdk._eval_service_task
+
+    def _eval_service_task(self, env, resource_runtime_part, normalised_parameters, *args, **kwargs):
+        if self._get_boto_service_name() != "stepfunctions":
+            return original(self, env, resource_runtime_part, normalised_parameters, *args, **kwargs)
+        camel = {key[:1].lower() + key[1:]: value for key, value in normalised_parameters.items()}
+        original(self, env, resource_runtime_part, camel, *args, **kwargs)
+        answer = env.stack.pop()
+        env.stack.append({key[:1].upper() + key[1:]: value for key, value in answer.items()})
+
+    monkeypatch.setattr(StateTaskServiceAwsSdk, "_eval_service_task", _eval_service_task)
+
+
+def patch_timestamps(monkeypatch):
+    """moto 5.2 limitations: `$$.State.EnteredTime` is Python's isoformat ("...T10:00:00.123456+00:00") where Step
+    Functions writes "...T10:00:00.123Z" (Context object, Step Functions Developer Guide), and the Timestamp* Choice
+    rules parse only "%Y-%m-%dT%H:%M:%SZ" where Step Functions accepts RFC 3339 timestamps with fractional seconds
+    (Choice state, "Choice Rules"). Both as on AWS."""
+    from moto.stepfunctions.parser.asl.component.state import state as sfn_state
+    from moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations import is_operator
+
+    original_state_data = sfn_state.StateData
+
+    def state_data(EnteredTime, Name):  # noqa: N803 - moto's field names
+        moment = datetime.datetime.fromisoformat(EnteredTime).astimezone(datetime.timezone.utc)
+        return original_state_data(EnteredTime=dms_task_guard.iso(moment), Name=Name)
+
+    def string_to_timestamp(text):
+        try:
+            moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except (AttributeError, TypeError, ValueError):
+            return None
+        return moment.astimezone(datetime.timezone.utc) if moment.tzinfo and "T" in text else None
+
+    monkeypatch.setattr(sfn_state, "StateData", state_data)
+    monkeypatch.setattr(is_operator.IsTimestamp, "string_to_timestamp", staticmethod(string_to_timestamp))
+
+
 # Test speed only, behaviour unchanged: moto parses a definition twice, once on CreateStateMachine only to validate
 # it (the result is dropped) and once per execution to run it. The validation of one definition text always has the
 # same outcome, so a definition that passed once is not parsed again for validation; every execution still parses.
@@ -512,8 +603,13 @@ def harness(monkeypatch, orchestration_template, dms_task_properties):
     # `databasemigration` is boto3's `dms`.
     monkeypatch.setitem(StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES, "databasemigration", "dms")
     patch_definite_json_paths(monkeypatch)
+    patch_sdk_member_names(monkeypatch)
     patch_sdk_timestamps(monkeypatch)
+    patch_timestamps(monkeypatch)
     add_dms_tagging(monkeypatch)
+    enforce_dms_task_state_rules(monkeypatch)
+    allow_concurrent_executions(monkeypatch)
+    atomic_dynamodb_writes(monkeypatch)
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         yield Harness(monkeypatch, orchestration_template, dms_task_properties)
 
@@ -542,7 +638,7 @@ def assert_failed(run, reason):
     assert len(failed) == 1
     assert failed[0]["error"] == "MigrationFailed"
     assert json.loads(failed[0]["cause"])["reason"] == reason
-    assert run.path[-5:] == FAILURE_END
+    assert run.path[-len(FAILURE_END):] == FAILURE_END
 
 
 def test_the_task_is_full_load_and_cdc(dms_task_properties):
@@ -564,7 +660,7 @@ def test_a_first_run_of_a_ready_task_starts_replication_and_succeeds(harness):
     assert harness.start_calls == [(harness.task_arn, "start-replication")]
     assert harness.task.status == "running"
     message = assert_notification(run, harness, "SUCCEEDED", "running")
-    assert message["task"]["Task"]["ReplicationTaskStats"]["FullLoadProgressPercent"] == 100
+    assert message["task"]["Task"]["ReplicationTaskStats"][0]["FullLoadProgressPercent"] == 100
     assert message["task"]["Task"]["MigrationType"] == "full-load-and-cdc"
 
 
@@ -575,7 +671,7 @@ def test_b_rerun_of_a_stopped_task_resumes_processing_and_succeeds(harness):
     run = harness.run()
 
     assert run.status == "SUCCEEDED"
-    # The task carries no deployment marker (the stop guard's tag), so the run resumes it.
+    # Nobody else holds the task's lease, so the run resumes it.
     assert run.path == RESUME_PATH
     assert harness.start_calls == [(harness.task_arn, "resume-processing")]
     assert harness.task.status == "running"
@@ -604,12 +700,12 @@ def test_d_task_failing_after_start_takes_the_failure_path(harness):
     run = harness.run()
 
     assert_failed(run, "REPLICATION_FAILED")
-    assert run.path == [*START_PATH, *ASSESSED, "StartReplication", "WaitForReplication", "CheckReplication",
-                        "IsReplicationComplete", "ReplicationFailed", *FAILURE_END]
+    assert run.path == [*START_PATH, *ASSESSED, *STARTED, "WaitForReplication", "CheckReplication",
+                        "IsReplicationComplete", *CONFIRMED_FAILURE, *FAILURE_END]
     assert harness.start_calls == [(harness.task_arn, "start-replication")]
     assert harness.task.status == "failed"
     message = assert_notification(run, harness, "FAILED", "failed")
-    assert message["task"]["Task"]["StopReason"] == "Stop Reason FATAL_ERROR Error Level FATAL"
+    assert message["task"]["Task"]["StopReason"] == ["Stop Reason FATAL_ERROR Error Level FATAL"]
 
 
 def test_e_errored_tables_fail_the_run_although_the_load_reached_100_percent(harness):
@@ -625,7 +721,7 @@ def test_e_errored_tables_fail_the_run_although_the_load_reached_100_percent(har
     assert "NotifySuccess" not in run.path
     assert harness.task.status == "running"  # the state machine reports, it does not stop the task
     message = assert_notification(run, harness, "FAILED", "running")
-    assert message["task"]["Task"]["ReplicationTaskStats"]["TablesErrored"] == 2
+    assert message["task"]["Task"]["ReplicationTaskStats"][0]["TablesErrored"] == 2
 
 
 def test_f_progress_never_reaching_100_times_out_with_a_failure_notification(harness):
@@ -644,12 +740,12 @@ def test_f_progress_never_reaching_100_times_out_with_a_failure_notification(har
     assert run.count("CheckReplication") == max_polls + 1
     assert run.count("CountPoll") == max_polls
     assert run.count("WaitForReplication") == max_polls + 1
-    assert run.path[-6:] == ["MigrationTimedOut", *FAILURE_END]
+    assert run.path[-len(FAILURE_END) - 1:] == ["MigrationTimedOut", *FAILURE_END]
     assert "ReplicationFailed" not in run.path
     assert harness.start_calls == [(harness.task_arn, "start-replication")]
     assert harness.task.status == "running"
     message = assert_notification(run, harness, "FAILED", "running")
-    assert message["task"]["Task"]["ReplicationTaskStats"]["FullLoadProgressPercent"] == 40
+    assert message["task"]["Task"]["ReplicationTaskStats"][0]["FullLoadProgressPercent"] == 40
 
 
 def test_g_polls_until_the_full_load_completes(harness):
@@ -669,7 +765,7 @@ def test_g_polls_until_the_full_load_completes(harness):
     assert harness.start_calls == [(harness.task_arn, "start-replication")]
     assert harness.task.status == "running"
     message = assert_notification(run, harness, "SUCCEEDED", "running")
-    assert message["task"]["Task"]["ReplicationTaskStats"]["FullLoadProgressPercent"] == 100
+    assert message["task"]["Task"]["ReplicationTaskStats"][0]["FullLoadProgressPercent"] == 100
 
 
 def test_h_dms_access_denied_while_polling_is_caught_and_notified(harness):
@@ -681,7 +777,7 @@ def test_h_dms_access_denied_while_polling_is_caught_and_notified(harness):
     run = harness.run()
 
     assert_failed(run, "REPLICATION_FAILED")
-    assert run.path == [*START_PATH, *ASSESSED, "StartReplication", "WaitForReplication", "CheckReplication", *FAILURE_END]
+    assert run.path == [*START_PATH, *ASSESSED, *STARTED, "WaitForReplication", "CheckReplication", *FAILURE_END]
     [failure] = run.failed_tasks()
     # moto spells aws-sdk errors "<integration name>.<error class>Exception" with the lower-case integration name
     # (it only knows the PascalCase prefix of dynamodb and sfn), so the definition's DatabaseMigration.* Retry
@@ -702,7 +798,7 @@ def test_h_task_deleted_while_polling_is_caught_and_notified(harness):
     run = harness.run()
 
     assert_failed(run, "REPLICATION_FAILED")
-    assert run.path[-6:] == ["CheckReplication", *FAILURE_END]
+    assert run.path[-len(FAILURE_END) - 1:] == ["CheckReplication", *FAILURE_END]
     [failure] = run.failed_tasks()
     assert failure["error"] == "databasemigration.ResourceNotFoundFaultException", failure
     assert harness.task_arn not in dms_models.dms_backends[ACCOUNT][REGION].replication_tasks
@@ -718,7 +814,7 @@ def test_h_dms_error_on_the_first_describe_is_notified(harness):
     run = harness.run()
 
     assert run.status == "FAILED"
-    assert run.path == ["Initialise", "DescribeTask", *FAILURE_END]
+    assert run.path == [*START_PATH[:-1], *FAILURE_END]
     assert harness.start_calls == []
     envelope, message = run.the_notification()
     assert envelope["MessageAttributes"] == {"migrationOutcome": {"Type": "String", "Value": "FAILED"}}
@@ -733,19 +829,48 @@ def test_h_dms_error_on_the_first_describe_is_notified(harness):
 # A deployment in the middle, and a stop during the full load
 # --------------------------------------------------------------------------------------------------------------
 
-def mark_for_deployment(harness, value="Update 2026-12-01T10:00:00Z"):
-    """What the stop guard does before it stops the task for a deployment (test_dms_task_guard.py runs it)."""
-    harness.dms.add_tags_to_resource(ResourceArn=harness.task_arn, Tags=[{"Key": DEPLOYMENT_MARKER, "Value": value}])
+class Deployment:
+    """What the stop guard (src/runtime/dms_task_guard.py, run here as it is) does around an update of the task:
+    `begin` is BeforeUpdate (takes the task's lease, tags and stops the task), `end` is AfterUpdate (resumes the task
+    if it ran, hands the lease back or releases it)."""
+
+    def __init__(self, harness, monkeypatch, request="update-1"):
+        monkeypatch.setenv(dms_task_guard.LEASE_TABLE_ENV, LEASE_TABLE)
+        monkeypatch.setattr(dms_task_guard, "sleep", lambda seconds: None)
+        self.harness = harness
+        self.holder = f"deployment:{request}"
+        self.identifier = harness.task.id
+
+    def begin(self):
+        deadline = time.monotonic() + 5
+        return dms_task_guard.hold_and_stop(harness_dms(), self.identifier, deadline, "Update 2026-12-01T10:00:00Z",
+                                            self.holder)
+
+    def end(self):
+        dms = harness_dms()
+        task = dms_task_guard.describe(dms, self.identifier)
+        dms_task_guard.TaskLease.of(task, None).end_deployment(dms, task)
+
+
+def contains(path, steps):
+    """`steps` occur one after the other in `path`."""
+    return any(path[i:i + len(steps)] == steps for i in range(len(path)))
+
+
+def harness_dms():
+    return boto3.client("dms", region_name=REGION)
 
 
 def assert_interrupted(run, harness, task_status):
     assert run.status == "SUCCEEDED"  # a planned stop: no failure alarm, no redrive by remediation
-    assert run.path[-6:] == ["InterruptedForDeployment", *ANNOUNCE_PATH, "NotifyInterrupted", "MigrationInterrupted"]
+    assert "InterruptedForDeployment" in run.path
+    assert run.path[-2:] == ["NotifyInterrupted", "MigrationInterrupted"]
     envelope, message = run.the_notification()
     assert envelope["MessageAttributes"] == {"migrationOutcome": {"Type": "String", "Value": "INTERRUPTED"}}
     outcome = message["outcome"]
     assert (outcome["status"], outcome["reason"], outcome["error"]) == ("INTERRUPTED", "INTERRUPTED_FOR_DEPLOYMENT", "None")
-    assert outcome["marker"] == ["Update 2026-12-01T10:00:00Z"]
+    assert outcome["lease"]["Item"]["kind"]["S"] == "deployment"
+    assert outcome["files"] == [RUN_INPUT["key"]]
     assert message["task"]["Status"] == task_status
     assert harness.report(run.execution["name"]) == outcome
     assert json.loads(run.execution["output"]) == outcome
@@ -754,47 +879,134 @@ def assert_interrupted(run, harness, task_status):
     return outcome
 
 
-def test_i_a_task_held_stopped_by_a_deployment_is_not_resumed(harness):
+def test_i_a_task_held_by_a_deployment_is_not_started(harness, monkeypatch):
     # ModifyReplicationTask (DMS API Reference): the task must be stopped before it can be modified.
     harness.task.status = "stopped"
-    mark_for_deployment(harness)
+    Deployment(harness, monkeypatch).begin()
 
     run = harness.run(name="run-during-deployment")
 
-    assert run.path[:5] == [*START_PATH, "InterruptedForDeployment"]
+    assert run.path[:8] == ["Initialise", "HasRunFile", "RunFileIsKey", "AcquireLease", "ReadLease", "ReadClock",
+                            "WhoHoldsTheTask", "InterruptedForDeployment"]
     assert harness.start_calls == []
     assert harness.task.status == "stopped"
-    assert_interrupted(run, harness, "stopped")
+    assert_interrupted(run, harness, "NOT_DESCRIBED")
+    assert harness.lease()["holder"]["S"] == "deployment:update-1"  # the run left the deployment's hold alone
 
 
-def test_i_a_run_that_finds_its_task_stopped_for_a_deployment_ends_interrupted_not_failed(harness):
+def test_i_a_run_whose_task_a_deployment_stops_ends_interrupted_and_the_update_resumes_the_task(harness, monkeypatch):
+    deployment = Deployment(harness, monkeypatch)
+
     def deployment_stops_the_task(call, task):
-        if call == 2:  # CheckReplication: the guard has marked and stopped the task
-            mark_for_deployment(harness)
-            task.status = "stopped"
+        if call == 2:  # CheckReplication: the guard has taken the lease and stopped the task
+            deployment.begin()
     harness.before_describe = deployment_stops_the_task
     harness.stats["FullLoadProgressPercent"] = 40
 
     run = harness.run(name="run-interrupted")
 
-    assert "ReadDeploymentMarkerWhilePolling" in run.path
+    assert contains(run.path, ["IsReplicationComplete", "ConfirmLease", "IsLeaseStillHeld", "InterruptedForDeployment"])
     assert "ReplicationFailed" not in run.path
     assert harness.start_calls == [(harness.task_arn, "start-replication")]
     assert_interrupted(run, harness, "stopped")
+    # AfterUpdate: the task ran before the update, so it runs again after it, and nobody holds the lease.
+    deployment.end()
+    assert harness.task.status == "running"
+    assert harness.start_calls[-1] == (harness.task_arn, "resume-processing")
+    assert harness.lease() is None
 
 
-def test_i_a_stop_without_the_marker_while_polling_still_fails(harness):
-    def someone_stops_the_task(call, task):
+def test_i_a_whole_update_between_two_polls_leaves_the_run_to_succeed(harness, monkeypatch):
+    deployment = Deployment(harness, monkeypatch)
+
+    def update_between_polls(call, task):
+        harness.stats["FullLoadProgressPercent"] = 40 if call == 2 else 100
+        if call == 3:  # the whole update happened since the last poll: the task was stopped, updated, resumed
+            deployment.begin()
+            deployment.end()
+    harness.before_describe = update_between_polls
+
+    run = harness.run(name="run-across-update")
+
+    assert run.status == "SUCCEEDED"
+    assert harness.start_calls == [(harness.task_arn, "start-replication"), (harness.task_arn, "resume-processing")]
+    envelope, message = run.the_notification()
+    assert message["outcome"]["files"] == [RUN_INPUT["key"]]
+    assert harness.lease() is None
+
+
+def test_i_a_stopped_task_seen_during_an_update_that_ends_before_the_lease_check_is_looked_at_again(harness, monkeypatch):
+    deployment = Deployment(harness, monkeypatch)
+
+    def update_ends_before_the_lease_check(table, keys):
+        harness.before_lease_read = None
+        deployment.end()  # resumed and handed back before the run reads the lease
+
+    def update_starts(call, task):
+        harness.stats["FullLoadProgressPercent"] = 40 if call == 2 else 100
         if call == 2:
-            task.status = "stopped"
-    harness.before_describe = someone_stops_the_task
-    harness.stats["FullLoadProgressPercent"] = 40
+            deployment.begin()  # the poll sees the task stopped by the deployment
+            harness.before_lease_read = update_ends_before_the_lease_check
+    harness.before_describe = update_starts
 
-    run = harness.run(name="run-stopped")
+    run = harness.run(name="run-handed-back")
 
-    assert_failed(run, "REPLICATION_FAILED")
-    assert run.path[-8:] == ["ReadDeploymentMarkerWhilePolling", "IsStoppedForDeployment", "ReplicationFailed",
-                             *FAILURE_END]
+    assert run.status == "SUCCEEDED"
+    assert "LeaseHandedBack" in run.path, run.path
+    assert "ReplicationFailed" not in run.path
+    assert run.count("CheckReplication") == 2
+
+
+def test_i_a_run_that_read_the_task_just_before_the_deployment_took_it_does_not_start_it(harness, monkeypatch):
+    harness.task.status = "stopped"
+    deployment = Deployment(harness, monkeypatch)
+
+    def deployment_takes_the_task(call, task):
+        if call == 1:  # the run's DescribeTask answers "stopped"; the guard takes the lease right then
+            deployment.begin()
+    harness.before_describe = deployment_takes_the_task
+
+    run = harness.run(name="run-raced")
+
+    assert harness.start_calls == []
+    assert "BeginResumeReplication" in run.path and "ResumeReplication" not in run.path
+    assert_interrupted(run, harness, "stopped")
+
+
+def test_i_the_deployment_waits_while_a_run_is_starting_the_task(harness, monkeypatch):
+    deployment = Deployment(harness, monkeypatch)
+    refused = []
+
+    def deployment_arrives_during_the_start(task_arn, start_type):
+        monkeypatch.setattr(dms_task_guard, "monotonic", lambda: float("inf"))  # no time left to wait
+        try:
+            deployment.begin()
+        except dms_task_guard.StillRunning as error:
+            refused.append(str(error))
+        monkeypatch.setattr(dms_task_guard, "monotonic", time.monotonic)
+    harness.before_start = deployment_arrives_during_the_start
+
+    run = harness.run(name="run-starting")
+
+    assert len(refused) == 1 and "kept starting the task" in refused[0]
+    assert run.status == "SUCCEEDED"
+
+
+def test_i_a_failed_update_holds_the_task_only_until_its_hold_expires(harness, monkeypatch):
+    harness.task.status = "running"
+    # The update fails after BeforeUpdate: AfterUpdate never runs, the lease stays with the deployment.
+    monkeypatch.setattr(dms_task_guard, "DEPLOYMENT_HOLD_SECONDS", -1)  # ... and its hold has expired
+    Deployment(harness, monkeypatch).begin()
+    assert harness.task.status == "stopped"
+    assert harness.lease()["kind"]["S"] == "deployment"
+
+    run = harness.run(name="run-after-failed-update")
+
+    assert run.status == "SUCCEEDED"
+    assert "TakeOverLease" in run.path, (" ".join(run.path), harness.lease())
+    assert harness.start_calls == [(harness.task_arn, "resume-processing")]
+    assert harness.task.status == "running"
+    assert harness.lease() is None
 
 
 def test_j_a_stop_during_the_full_load_is_resumed_and_truncates_before_reloading(harness, dms_task_properties):
@@ -820,3 +1032,25 @@ def test_j_a_stop_during_the_full_load_is_resumed_and_truncates_before_reloading
     assert run.status == "SUCCEEDED"
     assert run.count("CheckReplication") == 2
     assert_notification(run, harness, "SUCCEEDED", "running")
+
+
+def test_k_a_task_naming_1000_tables_one_by_one_migrates_and_its_mappings_stay_out_of_the_state(harness):
+    # DescribeReplicationTasks may answer with the task's table mappings (moto always does; WithoutSettings is a
+    # request DMS may not apply to them): 1,000 explicit selection rules, about 250 KB.
+    rules = [{"rule-type": "selection", "rule-id": str(n), "rule-name": f"include-sales-table-{n:04d}",
+              "object-locator": {"schema-name": "sales", "table-name": f"customer_order_history_partition_{n:04d}"},
+              "rule-action": "include"} for n in range(1, 1001)]
+    harness.task.table_mappings = json.dumps({"rules": rules})
+    assert 200_000 < len(harness.task.table_mappings) < STATE_LIMIT_BYTES
+
+    run = harness.run(name="run-1000-tables")
+
+    assert run.status == "SUCCEEDED"
+    # What the states pass on holds only the fields the run routes on, never the mappings.
+    entered = [json.loads(e["stateEnteredEventDetails"]["input"]) for e in run.events if e["type"].endswith("StateEntered")]
+    largest = max(len(json.dumps(state)) for state in entered)
+    assert largest < 16_000, largest
+    assert all("TableMappings" not in json.dumps(state) for state in entered)
+    envelope, message = run.the_notification()
+    assert "TableMappings" not in envelope["Message"]
+    assert len(envelope["Message"].encode()) < 16_000

@@ -107,6 +107,8 @@ class DmsSimulation:
         patcher.setitem(StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES, "databasemigration", "dms")
         sfn_setup.patch_definite_json_paths(patcher)
         sfn_setup.patch_sdk_timestamps(patcher)
+        sfn_setup.patch_sdk_member_names(patcher)
+        sfn_setup.patch_timestamps(patcher)
         add_dms_tagging(patcher)
         self.assessments = fake_premigration_assessments(patcher)
         assessment = self.scenario.get("assessment", {})

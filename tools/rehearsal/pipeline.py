@@ -72,6 +72,7 @@ class Pipeline:
         self.dms = DmsSimulation(self.assembly, dms_scenario, patcher)
         self._create_buckets()
         self._create_topics()
+        self._create_tables()
         self.functions = self._functions()
         self._run_invoked_functions_in_process(patcher)
         self.rules = [hops.RuleTap(self.assembly, *hit) for hit in self.assembly.resources("AWS::Events::Rule")]
@@ -141,6 +142,14 @@ class Pipeline:
                                  ExecutionProperty=properties.get("ExecutionProperty", {}))
             jobs[name] = {"properties": properties, "script": glue_script(self.assembly, properties)}
         return jobs
+
+    def _create_tables(self):
+        """The DynamoDB tables (the replication task's lease), with the key schema of the template."""
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        for stack, logical_id, resource in self.assembly.resources("AWS::DynamoDB::Table"):
+            properties = self.assembly.resolve(stack, resource["Properties"])
+            dynamodb.create_table(TableName=self.assembly.ref(stack, logical_id), BillingMode="PAY_PER_REQUEST",
+                                  AttributeDefinitions=properties["AttributeDefinitions"], KeySchema=properties["KeySchema"])
 
     def _create_state_machines(self):
         machines = {}

@@ -1,0 +1,318 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { acknowledgeAll } from './acknowledgements';
+
+/**
+ * The replication task's lease: one DynamoDB item per task (partition key `task`, the task's ARN) that says who may
+ * act on the task. Every holder writes it with a conditional write, which DynamoDB applies atomically, so two actors
+ * can never both hold it. Its attributes (src/runtime/dms_task_guard.py and remediation.py spell the same names):
+ *
+ * - `holder`: a migration run's execution ARN, `deployment:<request>` (the stop guard) or `remediation:<request>`;
+ * - `kind`: `run`, `deployment` or `remediation`;
+ * - `grant`: when the current holder got it (ISO 8601); changes on every hand-over, so a holder can tell a lease
+ *   handed back to it from one it never lost;
+ * - `expiresAt` (deployment and remediation only): after it anyone may take the lease. A run's hold ends with its
+ *   execution instead: a run that finds the lease held by an execution that no longer runs takes it over;
+ * - `files`: the keys of the validated files the holding run covers (its own and those of the runs that joined it);
+ * - `phase`, `phaseSince`: `starting` while a run starts the task; a deployment waits for that to end;
+ * - `previousHolder`, `resumeAfter`: the run a deployment took the lease from, and whether the task ran before.
+ */
+export const LEASE_KEY = 'task';
+
+/** How long a run waits between two tries to get a lease held by a remediation or being handed over. */
+const LEASE_RETRY_WAIT = Duration.seconds(10);
+/** After this many tries a run gives up (LEASE_CONTENDED): about 5 minutes of waiting. */
+export const MAX_LEASE_ATTEMPTS = 30;
+const DYNAMODB_TRANSIENT_ERRORS = [
+  'DynamoDb.ProvisionedThroughputExceededException', 'DynamoDb.ThrottlingException', 'DynamoDb.RequestLimitExceededException',
+  'DynamoDb.InternalServerErrorException', 'States.Timeout',
+];
+const CONDITION_FAILED = 'DynamoDb.ConditionalCheckFailedException';
+const TASK_TIMEOUT = Duration.minutes(1);
+
+/**
+ * The lease table of one replication task. It holds only who acts on the task now, which no one needs once the
+ * stack is gone, so it is deleted with the stack whatever the pipeline's removal policy.
+ */
+export function createTaskLeaseTable(scope: Construct, id: string): dynamodb.Table {
+  const table = new dynamodb.Table(scope, id, {
+    partitionKey: { name: LEASE_KEY, type: dynamodb.AttributeType.STRING },
+    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    encryption: dynamodb.TableEncryption.AWS_MANAGED,
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  acknowledgeAll(table, {
+    'NIST.800.53.R5-DynamoDBInBackupPlan': 'Holds one short-lived lease item per task, nothing to restore from a backup plan',
+  });
+  return table;
+}
+
+/** Where a run keeps what it knows of the lease in its state. */
+const READ = '$.lease';
+const HOLD = '$.hold';
+
+/** The lease chains of the migration state machine (Orchestration). */
+export class RunLeaseStates {
+  constructor(private readonly scope: Construct, private readonly table: dynamodb.ITable,
+    private readonly taskArn: string, private readonly executionsArn: string) {}
+
+  /**
+   * Gets the lease for this run, then goes on to `held`. A run that finds another run holding it adds its file to
+   * that run's list and ends (`joined`); a deployment's hold ends the run (`interrupted`); any other failure goes
+   * to `failed` with the error in `$.error`.
+   */
+  public acquire(held: sfn.IChainable, interrupted: sfn.IChainable, contended: sfn.IChainable, failed: sfn.IChainable): sfn.IChainable {
+    const { entry: retry, then: tryAgain } = this.retryLater(contended);
+    const takeOver = this.update('TakeOverLease', {
+      UpdateExpression: 'SET #holder = :me, #kind = :run, #grant = :now, #files = list_append(if_not_exists(#files, :none), :mine) '
+        + 'REMOVE #expiresAt, #previousHolder, #resumeAfter, #phase',
+      ConditionExpression: '#holder = :observed',
+      ExpressionAttributeValues: {
+        ':me': { 'S.$': '$$.Execution.Id' },
+        ':run': { S: 'run' },
+        ':now': { 'S.$': '$$.State.EnteredTime' },
+        ':none': { L: [] },
+        ':mine': { L: [{ 'S.$': '$.run.file' }] },
+        ':observed': { 'S.$': `${READ}.Item.holder.S` },
+      },
+      ReturnValues: 'UPDATED_NEW',
+    }, { resultSelector: { 'grant.$': '$.Attributes.grant.S' }, resultPath: HOLD });
+    takeOver.addCatch(retry, { errors: [CONDITION_FAILED], resultPath: '$.leaseError' });
+    takeOver.addCatch(failed, { resultPath: '$.error' });
+    takeOver.next(held);
+
+    const join = this.update('JoinRun', {
+      UpdateExpression: 'SET #files = list_append(#files, :mine)',
+      ConditionExpression: '#holder = :observed AND #kind = :run',
+      ExpressionAttributeValues: {
+        ':mine': { L: [{ 'S.$': '$.run.file' }] }, ':observed': { 'S.$': `${READ}.Item.holder.S` }, ':run': { S: 'run' },
+      },
+    }, { resultPath: sfn.JsonPath.DISCARD });
+    join.addCatch(retry, { errors: [CONDITION_FAILED], resultPath: '$.leaseError' });
+    join.addCatch(failed, { resultPath: '$.error' });
+    join.next(new sfn.Succeed(this.scope, 'JoinedRun', { outputPath: '$.joined' }));
+
+    const holderRun = new tasks.CallAwsService(this.scope, 'DescribeHoldingRun', {
+      service: 'sfn',
+      action: 'describeExecution',
+      iamAction: 'states:DescribeExecution',
+      parameters: { 'ExecutionArn.$': `${READ}.Item.holder.S` },
+      iamResources: [this.executionsArn],
+      resultSelector: { 'status.$': '$.Status' },
+      resultPath: '$.holdingRun',
+      taskTimeout: sfn.Timeout.duration(TASK_TIMEOUT),
+    });
+    holderRun.addRetry({ errors: ['Sfn.ThrottlingException', 'States.Timeout'], interval: Duration.seconds(2), maxAttempts: 3, backoffRate: 2 });
+    holderRun.addCatch(takeOver, { errors: ['Sfn.ExecutionDoesNotExistException'], resultPath: '$.leaseError' });
+    holderRun.addCatch(failed, { resultPath: '$.error' });
+    const joined = new sfn.Pass(this.scope, 'NoteJoinedRun', {
+      parameters: {
+        'status': 'JOINED',
+        'message': 'Another run of this task was in progress: its outcome lists this run\'s file',
+        'run.$': `${READ}.Item.holder.S`,
+        'file.$': '$.run.file',
+      },
+      resultPath: '$.joined',
+    }).next(join);
+    holderRun.next(new sfn.Choice(this.scope, 'IsHoldingRunAlive')
+      .when(sfn.Condition.stringEquals('$.holdingRun.status', 'RUNNING'), joined)
+      .otherwise(takeOver));
+
+    const read = this.read('ReadLease');
+    read.addCatch(failed, { resultPath: '$.error' });
+    read.next(new sfn.Pass(this.scope, 'ReadClock', { parameters: { 'now.$': '$$.State.EnteredTime' }, resultPath: '$.clock' }))
+      .next(new sfn.Choice(this.scope, 'WhoHoldsTheTask')
+        .when(sfn.Condition.isNotPresent(`${READ}.Item`), retry)
+        // This very execution (redriven after it failed before releasing): it takes its own lease back.
+        .when(sfn.Condition.stringEqualsJsonPath(`${READ}.Item.holder.S`, '$.run.holder'), takeOver)
+        .when(sfn.Condition.and(
+          sfn.Condition.isPresent(`${READ}.Item.expiresAt.S`),
+          sfn.Condition.timestampLessThanJsonPath(`${READ}.Item.expiresAt.S`, '$.clock.now'),
+        ), takeOver)
+        .when(sfn.Condition.stringEquals(`${READ}.Item.kind.S`, 'run'), holderRun)
+        .when(sfn.Condition.stringEquals(`${READ}.Item.kind.S`, 'deployment'), interrupted)
+        .otherwise(retry));
+
+    const acquire = this.update('AcquireLease', {
+      UpdateExpression: 'SET #holder = :me, #kind = :run, #grant = :now, #files = :mine',
+      ConditionExpression: 'attribute_not_exists(#task)',
+      ExpressionAttributeValues: {
+        ':me': { 'S.$': '$$.Execution.Id' },
+        ':run': { S: 'run' },
+        ':now': { 'S.$': '$$.State.EnteredTime' },
+        ':mine': { L: [{ 'S.$': '$.run.file' }] },
+      },
+      ReturnValues: 'UPDATED_NEW',
+    }, { resultSelector: { 'grant.$': '$.Attributes.grant.S' }, resultPath: HOLD });
+    acquire.addCatch(read, { errors: [CONDITION_FAILED], resultPath: '$.leaseError' });
+    acquire.addCatch(failed, { resultPath: '$.error' });
+    acquire.next(held);
+    tryAgain.next(acquire);
+    return acquire;
+  }
+
+  /**
+   * Marks the start window, so that a deployment does not take the lease (and stop the task) while this run starts
+   * it; a run that no longer holds the lease goes to `lost` instead of starting the task.
+   */
+  public beginStart(id: string, start: sfn.IChainable, lost: sfn.IChainable, failed: sfn.IChainable): sfn.IChainable {
+    return this.setPhase(id, 'starting', lost, failed).next(start);
+  }
+
+  /** Ends the start window (a run that lost the lease meanwhile finds out at its next look). */
+  public endStart(id: string, next: sfn.IChainable): sfn.IChainable {
+    const end = this.setPhase(id, 'watching');
+    end.addCatch(next, { resultPath: '$.leaseError' });
+    return end.next(next);
+  }
+
+  /**
+   * Before a run fails for a stopped task or tables in error: if a deployment took the lease, the run was interrupted
+   * (`interrupted`); if the lease was handed back to it since its last look, it looks again (`lookAgain`);
+   * otherwise the failure is the task's own (`confirmed`).
+   */
+  public confirmHold(interrupted: sfn.IChainable, lookAgain: sfn.IChainable, confirmed: sfn.IChainable, failed: sfn.IChainable): sfn.IChainable {
+    const read = this.read('ConfirmLease');
+    read.addCatch(failed, { resultPath: '$.error' });
+    const adopt = new sfn.Pass(this.scope, 'LeaseHandedBack', {
+      parameters: { 'grant.$': `${READ}.Item.grant.S` },
+      resultPath: HOLD,
+    }).next(lookAgain);
+    return read.next(new sfn.Choice(this.scope, 'IsLeaseStillHeld')
+      .when(sfn.Condition.or(
+        sfn.Condition.isNotPresent(`${READ}.Item.holder.S`),
+        sfn.Condition.not(sfn.Condition.stringEqualsJsonPath(`${READ}.Item.holder.S`, '$.run.holder')),
+      ), interrupted)
+      .when(sfn.Condition.stringEqualsJsonPath(`${READ}.Item.grant.S`, `${HOLD}.grant`), confirmed)
+      .otherwise(adopt));
+  }
+
+  /**
+   * Releases the lease (only if this run holds it) and puts the files the run covers in `$.outcome.files`: those
+   * of the lease it held, or, when a deployment took it over, those the deployment kept for it; a run that never
+   * held the lease covers its own file. Then goes on to `next`, whatever happened.
+   */
+  public release(next: sfn.IChainable): sfn.IChainable {
+    const addFiles = new sfn.Pass(this.scope, 'ListCoveredFiles', { inputPath: '$.covered.files', resultPath: '$.outcome.files' })
+      .next(next);
+    const ownFile = new sfn.Pass(this.scope, 'CoverOwnFile', { parameters: { 'files.$': 'States.Array($.run.file)' }, resultPath: '$.covered' })
+      .next(addFiles);
+    // A run that held the lease and finds its files taken by the run that took over after a deployment: they are
+    // listed there, not here.
+    const none = new sfn.Pass(this.scope, 'FilesCoveredElsewhere', { parameters: { files: [] }, resultPath: '$.covered' })
+      .next(addFiles);
+    const noFiles = new sfn.Choice(this.scope, 'DidRunHoldLease')
+      .when(sfn.Condition.isPresent(`${HOLD}.grant`), none)
+      .otherwise(ownFile);
+
+    const reclaim = this.update('ReclaimFiles', {
+      UpdateExpression: 'SET #grant = :now REMOVE #files, #previousHolder',
+      ConditionExpression: '#previousHolder = :me AND attribute_exists(#files)',
+      ExpressionAttributeValues: { ':me': { 'S.$': '$$.Execution.Id' }, ':now': { 'S.$': '$$.State.EnteredTime' } },
+      ReturnValues: 'UPDATED_OLD',
+    }, { resultSelector: { 'files.$': '$.Attributes.files.L[*].S' }, resultPath: '$.covered' });
+    reclaim.addCatch(noFiles, { resultPath: '$.leaseError' });
+    reclaim.next(addFiles);
+
+    const release = new tasks.CallAwsService(this.scope, 'ReleaseLease', {
+      service: 'dynamodb',
+      action: 'deleteItem',
+      iamAction: 'dynamodb:DeleteItem',
+      parameters: {
+        TableName: this.table.tableName,
+        Key: this.key(),
+        ConditionExpression: '#holder = :me',
+        ExpressionAttributeNames: { '#holder': 'holder' },
+        ExpressionAttributeValues: { ':me': { 'S.$': '$$.Execution.Id' } },
+        ReturnValues: 'ALL_OLD',
+      },
+      iamResources: [this.table.tableArn],
+      resultSelector: { 'files.$': '$.Attributes.files.L[*].S' },
+      resultPath: '$.covered',
+      taskTimeout: sfn.Timeout.duration(TASK_TIMEOUT),
+    });
+    release.addRetry({ errors: DYNAMODB_TRANSIENT_ERRORS, interval: Duration.seconds(2), maxAttempts: 4, backoffRate: 2 });
+    release.addCatch(reclaim, { errors: [CONDITION_FAILED], resultPath: '$.leaseError' });
+    // Not released (DynamoDB unavailable): the hold ends with this execution, and the next run takes it over.
+    release.addCatch(noFiles, { resultPath: '$.leaseError' });
+    release.next(addFiles);
+    return release;
+  }
+
+  /** Waits, then tries again (`then`), until MAX_LEASE_ATTEMPTS tries are spent (`contended`). */
+  private retryLater(contended: sfn.IChainable): { readonly entry: sfn.Choice; readonly then: sfn.Pass } {
+    const then = new sfn.Pass(this.scope, 'CountLeaseAttempt', {
+      parameters: { 'count.$': 'States.MathAdd($.leaseAttempts.count, 1)' },
+      resultPath: '$.leaseAttempts',
+    });
+    const wait = new sfn.Wait(this.scope, 'WaitForLease', { time: sfn.WaitTime.duration(LEASE_RETRY_WAIT) });
+    const entry = new sfn.Choice(this.scope, 'MayTryLeaseAgain')
+      .when(sfn.Condition.numberGreaterThanEquals('$.leaseAttempts.count', MAX_LEASE_ATTEMPTS), contended)
+      .otherwise(wait.next(then));
+    return { entry, then };
+  }
+
+  private setPhase(id: string, phase: string, lost?: sfn.IChainable, failed?: sfn.IChainable): tasks.CallAwsService {
+    const call = this.update(id, {
+      UpdateExpression: 'SET #phase = :phase, #phaseSince = :now',
+      ConditionExpression: '#holder = :me',
+      ExpressionAttributeValues: {
+        ':phase': { S: phase }, ':now': { 'S.$': '$$.State.EnteredTime' }, ':me': { 'S.$': '$$.Execution.Id' },
+      },
+    }, { resultPath: sfn.JsonPath.DISCARD });
+    if (lost && failed) {
+      call.addCatch(lost, { errors: [CONDITION_FAILED], resultPath: '$.leaseError' });
+      call.addCatch(failed, { resultPath: '$.error' });
+    }
+    return call;
+  }
+
+  private read(id: string): tasks.CallAwsService {
+    const call = new tasks.CallAwsService(this.scope, id, {
+      service: 'dynamodb',
+      action: 'getItem',
+      iamAction: 'dynamodb:GetItem',
+      parameters: {
+        TableName: this.table.tableName,
+        Key: this.key(),
+        ConsistentRead: true,
+        // The files are left out: a run routes on who holds the lease, not on what it covers.
+        ProjectionExpression: '#holder, #kind, #grant, #expiresAt',
+        ExpressionAttributeNames: { '#holder': 'holder', '#kind': 'kind', '#grant': 'grant', '#expiresAt': 'expiresAt' },
+      },
+      iamResources: [this.table.tableArn],
+      resultPath: READ,
+      taskTimeout: sfn.Timeout.duration(TASK_TIMEOUT),
+    });
+    call.addRetry({ errors: DYNAMODB_TRANSIENT_ERRORS, interval: Duration.seconds(2), maxAttempts: 4, backoffRate: 2 });
+    return call;
+  }
+
+  private update(id: string, request: Record<string, unknown>,
+    options: { resultSelector?: Record<string, unknown>; resultPath: string }): tasks.CallAwsService {
+    const expression = [request.UpdateExpression, request.ConditionExpression].join(' ');
+    const names = Object.fromEntries(['task', 'holder', 'kind', 'grant', 'files', 'expiresAt', 'previousHolder', 'resumeAfter', 'phase', 'phaseSince']
+      .filter((name) => new RegExp(`#${name}\\b`).test(expression))
+      .map((name) => [`#${name}`, name]));
+    const call = new tasks.CallAwsService(this.scope, id, {
+      service: 'dynamodb',
+      action: 'updateItem',
+      iamAction: 'dynamodb:UpdateItem',
+      parameters: { TableName: this.table.tableName, Key: this.key(), ExpressionAttributeNames: names, ...request },
+      iamResources: [this.table.tableArn],
+      resultSelector: options.resultSelector,
+      resultPath: options.resultPath,
+      taskTimeout: sfn.Timeout.duration(TASK_TIMEOUT),
+    });
+    call.addRetry({ errors: DYNAMODB_TRANSIENT_ERRORS, interval: Duration.seconds(2), maxAttempts: 4, backoffRate: 2 });
+    return call;
+  }
+
+  private key(): Record<string, unknown> {
+    return { [LEASE_KEY]: { S: this.taskArn } };
+  }
+}

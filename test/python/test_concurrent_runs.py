@@ -1,0 +1,109 @@
+"""A burst of validated files: many executions of the migration state machine at once, one replication task.
+
+DataSync delivers files in batches and SNS fans the validation results out together, so many executions start
+within moments. The harness (test_state_machine.Harness) enforces DMS's task state rules (dms_state_rules.py: a
+second start of a running task is refused with InvalidResourceStateFault, as DMS refuses it) and applies DynamoDB's
+conditional writes atomically. The worst interleaving is forced with a barrier, not with timing: every execution
+reaches the task's lease before any of them may write it, and the run that gets the lease starts the task only once
+every other run has joined it (or, with the lease broken, once every run has described the task).
+"""
+
+import json
+import threading
+import time
+
+import pytest
+from moto.dynamodb import models as dynamodb_models
+
+from test_state_machine import (  # noqa: F401 - pytest fixtures are found through the import
+    LEASE_TABLE, RUN_INPUT, Harness, dms_task_properties, harness, orchestration_template,
+)
+
+BARRIER_SECONDS = 600
+
+
+def start_burst(harness, files):
+    """Starts one execution per file, as the Step Functions trigger does (named after the file)."""
+    arns = []
+    for number in range(files):
+        run_input = {**RUN_INPUT, "key": f"incoming/sales/batch-{number:04d}.csv"}
+        arns.append(harness.sfn.start_execution(stateMachineArn=harness.state_machine_arn, name=f"burst-{number:04d}",
+                                                input=json.dumps(run_input))["executionArn"])
+    return arns
+
+
+def wait_for(harness, arns, deadline_seconds):
+    deadline = time.monotonic() + deadline_seconds
+    while True:
+        executions = [harness.sfn.describe_execution(executionArn=arn) for arn in arns]
+        if all(e["status"] != "RUNNING" for e in executions):
+            return executions
+        assert time.monotonic() < deadline, "executions still RUNNING"
+        time.sleep(0.2)
+
+
+def hold_every_run_at_the_lease(monkeypatch, files):
+    """No execution writes the lease before all of them are about to (the first write of each: AcquireLease)."""
+    barrier = threading.Barrier(files, timeout=BARRIER_SECONDS)
+    arrived = set()
+    original = dynamodb_models.DynamoDBBackend.update_item
+
+    def update_item(self, table_name, key, *args, **kwargs):
+        holder = (kwargs.get("expression_attribute_values") or {}).get(":me", {}).get("S")
+        if table_name == LEASE_TABLE and "attribute_not_exists" in (kwargs.get("condition_expression") or "") \
+                and holder not in arrived:
+            arrived.add(holder)
+            barrier.wait()
+        return original(self, table_name, key, *args, **kwargs)
+    monkeypatch.setattr(dynamodb_models.DynamoDBBackend, "update_item", update_item)
+
+
+def start_once_every_run_has_joined(harness, files):
+    """The run that holds the lease starts the task only once the other runs have all joined it (or ended)."""
+    def wait_for_the_others(task_arn, start_type):
+        deadline = time.monotonic() + BARRIER_SECONDS
+        while len(harness.lease()["files"]["L"]) < files and time.monotonic() < deadline:
+            time.sleep(0.05)
+    harness.before_start = wait_for_the_others
+
+
+@pytest.mark.parametrize("files", [8, 200])
+def test_a_burst_of_validated_files_starts_the_task_once_and_every_file_is_in_exactly_one_outcome(
+        harness, monkeypatch, files):
+    harness.task.status = "stopped"
+    hold_every_run_at_the_lease(monkeypatch, files)
+    start_once_every_run_has_joined(harness, files)
+
+    executions = wait_for(harness, start_burst(harness, files), deadline_seconds=60 + files * 3)
+
+    print("SUMMARY", [(e["name"], e["status"], json.loads(e.get("output") or "{}").get("status"), json.loads(e.get("output") or "{}").get("run", "")[-10:]) for e in executions if json.loads(e.get("output") or "{}").get("status") != "JOINED"])
+    # Exactly one start (a resume: the task had run before), none refused.
+    assert harness.start_calls == [(harness.task_arn, "resume-processing")]
+    assert harness.task.status == "running"
+    assert [e["status"] for e in executions] == ["SUCCEEDED"] * files
+    outputs = [json.loads(e["output"]) for e in executions]
+    holders = [o for o in outputs if o.get("status") != "JOINED"]
+    joined = [o for o in outputs if o.get("status") == "JOINED"]
+    # One run holds the task and announces; every other run joined it and announces nothing.
+    assert len(holders) == 1 and holders[0]["status"] == "SUCCEEDED"
+    assert {o["run"] for o in joined} == {holders[0]["execution"]}
+    notifications = harness.read_notifications()
+    assert len(notifications) == len(holders)
+    assert [json.loads(n["Message"])["migrationOutcome"] for n in notifications] == ["SUCCEEDED"]
+    # Every validated file is listed in exactly one outcome.
+    listed = [key for o in holders for key in o["files"]]
+    assert sorted(listed) == sorted(f"incoming/sales/batch-{n:04d}.csv" for n in range(files))
+    assert len(set(listed)) == len(listed)
+    assert harness.lease() is None  # released
+
+
+def test_runs_after_the_holder_ended_are_runs_of_their_own(harness):
+    """Files validated after a run ended start a new run, which lists only them."""
+    harness.task.status = "running"
+    first = harness.run(name="first")
+    second = harness.run(name="second")
+
+    assert (first.status, second.status) == ("SUCCEEDED", "SUCCEEDED")
+    assert json.loads(first.execution["output"])["files"] == [RUN_INPUT["key"]]
+    assert json.loads(second.execution["output"])["files"] == [RUN_INPUT["key"]]
+    assert harness.start_calls == []
