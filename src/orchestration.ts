@@ -264,7 +264,7 @@ export class Orchestration extends Construct {
       finding: /^Resource::.*reports\/migrations\/\*>?$/,
       reason: 'Reports are written under reports/migrations/ of the data bucket, one object per run',
     }, {
-      finding: /^Resource::arn:<AWS::Partition>:states:[^:]+:<AWS::AccountId>:execution:[^:]+:\*$/,
+      finding: /^Resource::arn:<AWS::Partition>:states:[^:]+:(?:<AWS::AccountId>|\d{12}):execution:[^:]+:\*$/,
       reason: 'Reads the state of the run that holds the task\'s lease: an execution of this state machine',
     }, {
       finding: /^Resource::<OrchestrationTableReviewFunction[0-9A-F]+\.Arn>:\*$/,

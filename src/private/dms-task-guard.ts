@@ -144,7 +144,7 @@ export class DmsTaskStopGuard extends Construct {
     const reason = 'Runs only while CloudFormation updates or deletes the DMS task, to stop it first';
     expectWildcards(this.function, [
       { finding: /^Resource::\*$/, reason: 'Only X-Ray trace upload and dms:DescribeReplicationTasks, which support no resource-level permissions' },
-      { finding: /^Resource::arn:<AWS::Partition>:dms:[^:]+:<AWS::AccountId>:task:\*$/, reason: 'Stops, resumes and tags the pipeline\'s task, whose ARN DMS chooses and which waits for this function' },
+      { finding: /^Resource::arn:<AWS::Partition>:dms:[^:]+:(?:<AWS::AccountId>|\d{12}):task:\*$/, reason: 'Stops, resumes and tags the pipeline\'s task, whose ARN DMS chooses and which waits for this function' },
     ]);
     acknowledgeAll(this.function, {
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]': `${reason}; AWS-managed log-writing policy`,
