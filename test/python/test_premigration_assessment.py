@@ -110,7 +110,7 @@ def test_an_assessment_that_ends_in_an_error_fails_the_run_without_starting_the_
     run = harness.run(name="assessment-error")
 
     assert_failed(run, "PREMIGRATION_ASSESSMENT_ERROR")
-    assert run.path[-6:] == ["PremigrationAssessmentError", *FAILURE_END]
+    assert run.path[-len(FAILURE_END) - 1:] == ["PremigrationAssessmentError", *FAILURE_END]
     assert harness.start_calls == []
     outcome = harness.report("assessment-error")
     assert f"ended {status}, without a verdict" in outcome["message"]
@@ -139,7 +139,7 @@ def test_an_assessment_that_never_ends_times_out_within_the_history_quota(harnes
 
     assert_failed(run, "PREMIGRATION_ASSESSMENT_TIMED_OUT")
     assert run.count("CheckPremigrationAssessment") == TEMPLATE_ASSESSMENT_MAX_POLLS + 1
-    assert run.path[-6:] == ["PremigrationAssessmentTimedOut", *FAILURE_END]
+    assert run.path[-len(FAILURE_END) - 1:] == ["PremigrationAssessmentTimedOut", *FAILURE_END]
     assert harness.start_calls == []
     assert "did not end within 30 minutes" in harness.report("never-ends")["message"]
 
