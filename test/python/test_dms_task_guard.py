@@ -291,6 +291,20 @@ def test_clearing_the_marker_of_an_absent_task_or_on_delete_succeeds(dms, clock,
     assert "remove_tags_from_resource" not in client.calls
 
 
+def test_deleting_the_clearing_resource_leaves_the_marker_of_a_present_task(dms, clock, monkeypatch):
+    """Delete does nothing even with a marked task present: the marker stays until an update clears it."""
+    create_task(dms)
+    client = use(monkeypatch, SlowToStop(dms, polls=0))
+    guard.handler(request("Update"), Context())
+    set_by_update = marker(dms)
+
+    answer = guard.handler(clear_request("Delete"), Context())
+
+    assert answer["Status"] == "SUCCESS"
+    assert "remove_tags_from_resource" not in client.calls
+    assert marker(dms) == set_by_update is not None
+
+
 @pytest.fixture
 def response_url():
     with cloudformation_response_url() as server:

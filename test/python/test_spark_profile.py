@@ -89,6 +89,15 @@ CORPUS = [
         ("Required column name has 1 null or empty value",),
     ),
     Case(
+        # RFC 4180 section 2.7: a quote inside a quoted field is doubled, also right before the delimiter.
+        "doubled-quote-before-comma.csv",
+        b'id,name,note\n1,"a ""b"", c",x\n2,"""",y\n3,"x""",""""\n',
+        ID_AND_NAME,
+        profile("csv", 3, ["id", "name", "note"], {"id": 0, "name": 0}, 0),
+        PASSED,
+        (),
+    ),
+    Case(
         "bom-crlf.csv",
         "\ufeffid,name\r\n1,Ann\r\n2,Bo\r\n".encode("utf-8"),
         Rules(expected_columns=("id", "name"), required_columns=("id",), unique_key_columns=("id",), min_rows=2),

@@ -421,9 +421,11 @@ def test_emit_audit_event_rejected_entry_is_logged_not_raised(caplog):
     assert caplog.messages == ["EventBridge rejected the audit event on bus default: Throttled slow down"]
 
 
-def run_main(aws, local_spark, monkeypatch, key, body, rule_arguments, topic_arn, event_bus="audit-bus"):
+def run_main(aws, local_spark, monkeypatch, key, body, rule_arguments, topic_arn, event_bus="audit-bus",
+             source_version=None):
     """Put the file into (moto's) S3 and run the Glue script's main() on it in local Spark, as the trigger starts it:
-    the source version of an unversioned object is its ETag. Returns the job main() initialised and committed."""
+    the source version of an unversioned object is its ETag (or `source_version`, the version an older event named).
+    Returns the job main() initialised and committed."""
     etag = aws["s3"].put_object(Bucket=BUCKET, Key=key, Body=body)["ETag"].strip('"')
     local_spark.copy_to_spark(aws["s3"], BUCKET, key)
     monkeypatch.setattr(validate, "datetime", FixedClock)
@@ -433,7 +435,7 @@ def run_main(aws, local_spark, monkeypatch, key, body, rule_arguments, topic_arn
         "--JOB_RUN_ID", "jr_42",
         "--source_bucket", BUCKET,
         "--source_key", key,
-        "--source_version", etag,
+        "--source_version", source_version or etag,
         "--validation_topic_arn", topic_arn,
         "--report_prefix", "reports/",
         "--incoming_prefix", "incoming/",
@@ -523,6 +525,24 @@ def test_job_still_reports_when_the_audit_bus_is_missing(aws, local_spark, monke
 
     assert read_json_object(aws["s3"], "reports/tiny.jsonl.json")["findings"] == ["File has 1 row; at least 5 required"]
     assert json.loads(receive_one(aws["sqs"], topic_queue)["Message"])["outcome"] == FAILED
+
+
+def test_job_stops_on_a_file_replaced_after_its_event(aws, local_spark, monkeypatch):
+    """The event named the first upload; the object now holds a second one, which its own event validates."""
+    topic_arn, topic_queue = topic_with_queue(aws)
+    first = aws["s3"].put_object(Bucket=BUCKET, Key="incoming/late.csv", Body=b"id\n1\n")["ETag"].strip('"')
+
+    job = run_main(aws, local_spark, monkeypatch, "incoming/late.csv", b"id\n1\n1\n", ["--min_rows", "1"], topic_arn,
+                   source_version=first)
+
+    assert job.committed is True
+    report = read_json_object(aws["s3"], "reports/late.csv.json")
+    assert (report["outcome"], report["profile"], report["rowCount"]) == (FAILED, None, None)
+    assert report["findings"] == [
+        f"s3://landing-bucket/incoming/late.csv changed after version {first} arrived "
+        "(current version is None); the newer version is validated by its own run"
+    ]
+    assert json.loads(receive_one(aws["sqs"], topic_queue)["Message"])["findings"] == report["findings"]
 
 
 def files_validated(cloudwatch, outcome):
