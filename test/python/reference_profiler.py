@@ -51,15 +51,72 @@ def parse_json(data: bytes) -> tuple:
         records = json.loads(text)
     else:
         records = [json.loads(line) for line in text.splitlines() if line.strip()]
-    columns = set()
+    shapes = {}
     for number, record in enumerate(records, start=1):
         if not isinstance(record, dict):
             raise ValueError(f"JSON record {number} is not an object")
-        columns.update(record)
-    columns = sorted(columns)
+        for name, value in record.items():
+            shapes[name] = _merged(shapes.get(name, NULL_SHAPE), _shape(value))
+    columns = sorted(name for name, shape in shapes.items() if _kept(shape))
+    for record in records:
+        for name in list(record):
+            if name in columns:
+                record[name] = _pruned(record[name], shapes[name])
+            else:
+                del record[name]
     for column in columns:
         _as_text_when_kinds_mix(records, column)
     return columns, records
+
+
+# Spark's JSON schema inference (JsonInferSchema): the types of a field's values are merged over every record; a
+# struct left with no fields (only {} seen) is dropped, and so is an array of such structs and the field holding
+# either, at any depth; a field only ever null is a string column. Shapes: NULL_SHAPE, SCALAR_SHAPE, a dict of field
+# shapes (an object) or a one-tuple of the element shape (an array).
+NULL_SHAPE = "null"
+SCALAR_SHAPE = "scalar"
+
+
+def _shape(value):
+    if value is None:
+        return NULL_SHAPE
+    if isinstance(value, dict):
+        return {name: _shape(item) for name, item in value.items()}
+    if isinstance(value, list):
+        element = NULL_SHAPE
+        for item in value:
+            element = _merged(element, _shape(item))
+        return (element,)
+    return SCALAR_SHAPE
+
+
+def _merged(left, right):
+    if left == NULL_SHAPE:
+        return right
+    if right == NULL_SHAPE:
+        return left
+    if isinstance(left, dict) and isinstance(right, dict):
+        return {name: _merged(left.get(name, NULL_SHAPE), right.get(name, NULL_SHAPE)) for name in left.keys() | right.keys()}
+    if isinstance(left, tuple) and isinstance(right, tuple):
+        return (_merged(left[0], right[0]),)
+    return SCALAR_SHAPE  # kinds that conflict are read as text
+
+
+def _kept(shape) -> bool:
+    if isinstance(shape, dict):
+        return any(_kept(field) for name, field in shape.items() if name)
+    if isinstance(shape, tuple):
+        return _kept(shape[0])
+    return True
+
+
+def _pruned(value, shape):
+    """The value as Spark reads it: without the fields the inferred schema dropped."""
+    if isinstance(value, dict) and isinstance(shape, dict):
+        return {name: _pruned(item, shape[name]) for name, item in value.items() if name and _kept(shape[name])}
+    if isinstance(value, list) and isinstance(shape, tuple):
+        return [_pruned(item, shape[0]) for item in value]
+    return value
 
 
 def _json_kind(value) -> str:
