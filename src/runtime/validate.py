@@ -588,6 +588,12 @@ def profile_dataframe(df, file_format: str, rules: Rules) -> dict:
     from pyspark.sql import functions as F
 
     columns = list(df.columns)
+    counts_duplicates = bool(rules.unique_key_columns) and all(column in columns for column in rules.unique_key_columns)
+    if counts_duplicates:
+        for column in rules.unique_key_columns:
+            if _holds_map(df.schema[column].dataType):
+                # distinct() would fail with an AnalysisException ("Cannot have map type columns ...").
+                raise ValidationStop(uncomparable_key_finding(column))
     present_required = [column for column in rules.required_columns if column in columns]
     aggregates = [F.count(F.lit(1)).alias("row_count")]
     for index, column in enumerate(present_required):
@@ -597,11 +603,7 @@ def profile_dataframe(df, file_format: str, rules: Rules) -> dict:
     totals = df.agg(*aggregates).first()
     row_count = int(totals["row_count"])
     duplicate_count = None
-    if rules.unique_key_columns and all(column in columns for column in rules.unique_key_columns):
-        for column in rules.unique_key_columns:
-            if _holds_map(df.schema[column].dataType):
-                # distinct() would fail with an AnalysisException ("Cannot have map type columns ...").
-                raise ValidationStop(uncomparable_key_finding(column))
+    if counts_duplicates:
         keys = [_spark_column(column) for column in rules.unique_key_columns]
         duplicate_count = row_count - df.select(*keys).distinct().count()
     return {
