@@ -13,12 +13,10 @@ import shutil
 import subprocess
 
 import pytest
-from moto import mock_aws
 
-import local_glue
 from conftest import REPO_ROOT
 from assembly import Assembly
-from pipeline import Pipeline, glue_script
+from pipeline import glue_script
 
 VALID_CSV = b"order_id,customer,amount\n1,alice,10.50\n2,bob,7.25\n"
 MISSING_COLUMN_CSV = b"customer,amount\nalice,10.50\n"
@@ -29,33 +27,12 @@ PIPELINE_EVENTS_OF_A_MIGRATION = ["Glue Validation Started", "Validation Result"
 
 
 @pytest.fixture(scope="session")
-def spark(tmp_path_factory):
-    session = local_glue.LocalSpark.start(tmp_path_factory.mktemp("spark-copies"))
-    yield session
-    session.stop()
-
-
-@pytest.fixture(scope="session")
-def example():
-    out = REPO_ROOT / "cdk.out"
-    if not (out / "manifest.json").is_file():
-        raise FileNotFoundError(f"{out} has no cloud assembly; run `npx cdk synth --quiet` first")
-    return out
-
-
-@pytest.fixture(scope="session")
 def example_requiring_order_id(tmp_path_factory):
     """The example app with one Glue rule set through its context: order_id is a required column."""
     out = tmp_path_factory.mktemp("cdk-out-required-columns")
     subprocess.run(["npx", "cdk", "synth", "--quiet", "-c", "requiredColumns=order_id", "-o", str(out)],
                    cwd=REPO_ROOT, check=True, env={**os.environ, "CDK_DISABLE_CLI_TELEMETRY": "true"})
     return out
-
-
-@pytest.fixture
-def bring_up(monkeypatch, spark):
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        yield lambda cdk_out, scenario="validated": Pipeline(cdk_out, "TapStack", spark, scenario, monkeypatch)
 
 
 @pytest.fixture

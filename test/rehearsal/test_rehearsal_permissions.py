@@ -18,38 +18,14 @@ import shutil
 
 import boto3
 import pytest
-from moto import mock_aws
 from moto.dms import models as dms_models
 
 import hops
-import local_glue
 from assembly import ACCOUNT, REGION, Assembly
 from conftest import REPO_ROOT
-from pipeline import Pipeline
 
 EVENTS = REPO_ROOT / "test" / "events"
 VALID_CSV = b"order_id,customer,amount\n1,alice,10.50\n2,bob,7.25\n"
-
-
-@pytest.fixture(scope="module")
-def spark(tmp_path_factory):
-    session = local_glue.LocalSpark.start(tmp_path_factory.mktemp("spark-copies"))
-    yield session
-    session.stop()
-
-
-@pytest.fixture(scope="module")
-def example():
-    out = REPO_ROOT / "cdk.out"
-    if not (out / "manifest.json").is_file():
-        raise FileNotFoundError(f"{out} has no cloud assembly; run `npx cdk synth --quiet` first")
-    return out
-
-
-@pytest.fixture
-def bring_up(monkeypatch, spark):
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        yield lambda cdk_out, scenario="validated": Pipeline(cdk_out, "TapStack", spark, scenario, monkeypatch)
 
 
 @pytest.fixture

@@ -86,42 +86,66 @@ class Call:
 class CallRecorder:
     """Records every botocore call made while a caller acts; calls of the rehearsal's own set-up are not recorded.
 
-    A call made outside any caller on a thread other than the main one is the state machine's: moto runs an
-    execution, and the service integrations of its tasks, in a thread of its own.
+    Each thread keeps a stack of what it is doing: a caller's code (acting_as) or a service handling a call. A thread
+    started by a caller's code (boto3's managed transfers copy with a pool of threads) acts for that caller. A thread
+    started by a service while it handles a call acts for the background caller, the state machine: moto runs an
+    execution, and the service integrations of its tasks, in threads it starts on StartExecution.
     """
     background_caller: Caller | None = None
     calls: list = field(default_factory=list)
     _local: threading.local = field(default_factory=threading.local)
 
+    def _frames(self):
+        if not hasattr(self._local, "frames"):
+            self._local.frames = []
+        return self._local.frames
+
     def install(self, patcher):
         recorder = self
-        original = botocore.client.BaseClient._make_api_call
+        original_call = botocore.client.BaseClient._make_api_call
+        original_start = threading.Thread.start
 
         def make_api_call(client, operation_name, api_params):
             caller = recorder.current()
             if caller is not None:
                 service = client.meta.service_model.service_name
                 recorder.calls.append(Call(caller, service, operation_name, dict(api_params)))
-            return original(client, operation_name, api_params)
+            frames = recorder._frames()
+            frames.append(None)  # a service handles the call (moto, in this process)
+            try:
+                return original_call(client, operation_name, api_params)
+            finally:
+                frames.pop()
+
+        def start(thread):
+            frames = recorder._frames()
+            if frames and frames[-1] is not None:
+                thread.rehearsal_caller = frames[-1]
+            elif threading.current_thread() is not threading.main_thread() and not frames:
+                thread.rehearsal_caller = recorder.current()
+            return original_start(thread)
 
         patcher.setattr(botocore.client.BaseClient, "_make_api_call", make_api_call)
+        patcher.setattr(threading.Thread, "start", start)
 
     def current(self):
-        stack = getattr(self._local, "callers", [])
-        if stack:
-            return stack[-1]
-        if threading.current_thread() is not threading.main_thread():
-            return self.background_caller
-        return None
+        frames = self._frames()
+        callers = [frame for frame in frames if frame is not None]
+        if callers:
+            return callers[-1]
+        thread = threading.current_thread()
+        if thread is threading.main_thread():
+            return None
+        return getattr(thread, "rehearsal_caller", self.background_caller)
 
     @contextmanager
     def acting_as(self, caller):
-        stack = self._local.__dict__.setdefault("callers", [])
-        stack.append(caller)
+        frames = self._frames()
+        frames.append(caller)
         try:
             yield
         finally:
-            stack.pop()
+            frames.pop()
 
     def record(self, caller, service, operation, params):
         """A call made outside botocore (Spark reading the object the job validates)."""

@@ -333,8 +333,9 @@ class Pipeline:
                 outcome = run_glue_script(job["script"], name, run["Id"], arguments, self.spark, self.s3,
                                           acting=lambda: self.recorder.acting_as(caller))
                 # Spark reads the object itself (a local copy here, see glue_run.py): the job's role reads it.
-                self.recorder.record(caller, "s3", "GetObject", {"Bucket": arguments.get("--source_bucket"),
-                                                                 "Key": arguments.get("--source_key")})
+                if arguments.get("--source_bucket") and arguments.get("--source_key"):
+                    self.recorder.record(caller, "s3", "GetObject", {"Bucket": arguments["--source_bucket"],
+                                                                     "Key": arguments["--source_key"]})
                 if outcome["state"] != "SUCCEEDED":
                     self.result.errors.append({"jobRun": run["Id"], "error": outcome["message"]})
                 self.result.job_runs.append({"jobName": name, "jobRunId": run["Id"], "arguments": arguments,
