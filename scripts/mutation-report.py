@@ -1,6 +1,9 @@
 """Reads mutmut's results and reports the kill rate; fails when a mutant survives that is not a listed equivalent.
 
-usage: mutation-report.py <mutants dir> <equivalent-mutants.json>
+usage: mutation-report.py <mutants dir> <equivalent-mutants.json> <source dir> <module.function> ...
+
+The functions are those the run mutated (FUNCTIONS of mutation-test.sh): each must name a function of its module in
+the source dir, and every mutant mutmut made of them must have been run (a partial run fails).
 
 A surviving mutant is a change to the code that no test notices. It is either a gap in the tests (write the test)
 or equivalent: a change that cannot alter behaviour. Equivalent ones are listed, each with its diff and the reason,
@@ -9,6 +12,7 @@ empty), to copy from when the code changes and mutmut renumbers its mutants.
 """
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,13 +22,29 @@ SURVIVED = {0}
 
 
 def results(mutants_dir):
-    """{mutant name: exit code} for every mutant mutmut checked in this run."""
-    checked = {}
+    """{mutant name: exit code, None when it was never run} for every mutant mutmut made."""
+    found = {}
     for meta in sorted(Path(mutants_dir).rglob("*.py.meta")):
-        for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
-            if code is not None:
-                checked[name] = code
-    return checked
+        found.update(json.loads(meta.read_text())["exit_code_by_key"])
+    return found
+
+
+def mutant_of(name, functions):
+    """Whether the mutant `module.x_function__mutmut_N` is of one of `functions` (`module.function`)."""
+    match = re.fullmatch(r"([\w.]+)\.x_(\w+?)__mutmut_\d+", name)
+    return bool(match) and f"{match.group(1)}.{match.group(2)}" in functions
+
+
+def unknown_functions(source_dir, functions):
+    """The `module.function` entries that name no top-level function of src/<module>.py."""
+    unknown = []
+    for entry in functions:
+        module, _, function = entry.partition(".")
+        path = Path(source_dir, f"{module}.py")
+        text = path.read_text() if path.is_file() else ""
+        if not re.search(rf"^def {re.escape(function)}\(", text, re.MULTILINE):
+            unknown.append(entry)
+    return unknown
 
 
 def diff_of(name):
@@ -33,11 +53,21 @@ def diff_of(name):
     return [line for line in lines if line.startswith(("-", "+")) and not line.startswith(("---", "+++"))]
 
 
-def main(mutants_dir, equivalents_file):
-    checked = results(mutants_dir)
-    if not checked:
-        print("mutation: no mutant was checked", file=sys.stderr)
+def main(mutants_dir, equivalents_file, source_dir, *functions):
+    unknown = unknown_functions(source_dir, functions)
+    if unknown:
+        print(f"mutation: FUNCTIONS entries that name no function (rename or remove them): {', '.join(unknown)}",
+              file=sys.stderr)
         return 1
+    made = {name: code for name, code in results(mutants_dir).items() if mutant_of(name, set(functions))}
+    without_mutants = [entry for entry in functions if not any(name.startswith(entry.replace(".", ".x_", 1) + "__")
+                                                               for name in made)]
+    never_run = sorted(name for name, code in made.items() if code is None)
+    if without_mutants or never_run:
+        print(f"mutation: partial run: functions without mutants {without_mutants}, {len(never_run)} mutant(s) never "
+              f"run {never_run[:20]}", file=sys.stderr)
+        return 1
+    checked = made
     equivalents = json.loads(Path(equivalents_file).read_text())
     killed = sorted(name for name, code in checked.items() if code in KILLED)
     survived = sorted(name for name, code in checked.items() if code in SURVIVED)

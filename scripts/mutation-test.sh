@@ -24,11 +24,14 @@ glue_trigger.event_time glue_trigger.job_arguments
 remediation.dms_stop_verdict remediation.normalise_stop_reason remediation.is_transient_failure
 remediation.quarantine_key_for remediation.non_negative_int_env remediation.parse_outcome
 remediation.read_resume_count
-dms_task_guard.wait_budget dms_task_guard.stop_and_wait
+dms_task_guard.wait_budget dms_task_guard.stop_and_wait dms_task_guard.handler dms_task_guard.clear_marker
 validate.check_expected_columns validate.check_required_columns validate.check_unique_key validate.check_min_rows
 validate.evaluate validate.parse_min_rows validate.parse_column_list validate.file_format_of validate.report_key_for
 table_review.review_table table_review.decide table_review.loaded_without_validation table_review.pending
+table_review.handler
 "
+# validate.main, validate.read_dataframe and validate.profile_dataframe run only with Spark, which a forked mutant
+# process cannot use; the README (Mutation testing) names the tests that kill their mutants instead.
 
 # test_remediation_validation.py runs the synthesized state machine: it reads the example app's templates.
 if [ ! -f cdk.out/TapStack.template.json ]; then
@@ -67,5 +70,11 @@ find "$WORK" -name __pycache__ -prune -exec rm -rf {} +
 cd "$WORK"
 patterns=()
 for function in $FUNCTIONS; do patterns+=("${function%%.*}.x_${function#*.}__mutmut_*"); done
-"$ROOT/.venv/bin/mutmut" run --max-children "${MUTATION_JOBS:-2}" "${patterns[@]}" | tr '\r' '\n' | grep -v '^[^ ]* [0-9]*/[0-9]* ' || true
-"$ROOT/.venv/bin/python" "$ROOT/scripts/mutation-report.py" mutants "$ROOT/test/mutation/equivalent-mutants.json"
+# mutmut's progress lines are left out of the log; a failure of mutmut itself fails the run (pipefail), while grep's
+# status 1 (every line was a progress line) does not.
+"$ROOT/.venv/bin/mutmut" run --max-children "${MUTATION_JOBS:-2}" "${patterns[@]}" | tr '\r' '\n' |
+  { grep -v '^[^ ]* [0-9]*/[0-9]* ' || [ $? -eq 1 ]; }
+# The report fails on a survivor that is not a listed equivalent, on a mutant of FUNCTIONS that was never run, and on
+# an entry of FUNCTIONS that names no function of its module.
+# shellcheck disable=SC2086 # FUNCTIONS is a list of words
+"$ROOT/.venv/bin/python" "$ROOT/scripts/mutation-report.py" mutants "$ROOT/test/mutation/equivalent-mutants.json" src $FUNCTIONS

@@ -1,3 +1,4 @@
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -23,6 +24,8 @@ interface AssemblyOptions {
   readonly queueName?: string;
   /** The hash the root template's TemplateURL names (by default the nested template's own). */
   readonly urlHash?: string;
+  /** Whether the root stack holds its nested stack. @default true */
+  readonly nested?: boolean;
 }
 
 let assemblies = 0;
@@ -41,13 +44,14 @@ function assembly(options: AssemblyOptions): string {
   const nestedFile = 'MigrationPipelineMessagingStack0123ABCD.nested.template.json';
   const nestedHash = `${options.runtime.length}`.padStart(64, 'a');
   write(nestedFile, nested);
+  const nestedStack = {
+    Type: 'AWS::CloudFormation::Stack',
+    Metadata: { 'aws:asset:path': nestedFile },
+    Properties: { TemplateURL: { 'Fn::Join': ['', ['https://s3.us-west-2.amazonaws.com/assets/', `${options.urlHash ?? nestedHash}.json`]] } },
+  };
   write('Migration.template.json', {
     Resources: {
-      MessagingStackResource: {
-        Type: 'AWS::CloudFormation::Stack',
-        Metadata: { 'aws:asset:path': nestedFile },
-        Properties: { TemplateURL: { 'Fn::Join': ['', ['https://s3.us-west-2.amazonaws.com/assets/', `${options.urlHash ?? nestedHash}.json`]] } },
-      },
+      ...(options.nested === false ? {} : { MessagingStackResource: nestedStack }),
       CDKMetadata: metadata(options.constructs ?? 'CfnStack'),
     },
   });
@@ -102,5 +106,43 @@ describe('comparing a language\'s templates with the TypeScript app\'s', () => {
     expect(differences({ Outputs: { A: 1 } }, { Outputs: { A: 1, B: 2 } })).toEqual(['Outputs/B (only in the app)']);
     expect(differences({ Outputs: { A: 1, B: 2 } }, { Outputs: { A: 1 } })).toEqual(['Outputs/B (missing)']);
     expect(differences({ List: [1, 2] }, { List: [1] })).toEqual(['List (length 2 vs 1)']);
+  });
+});
+
+/** Runs the script as `npx projen test:bindings` does; its exit status is what fails that task. */
+function runComparison(reference: string, app: string) {
+  const script = path.join(__dirname, 'bindings', 'compare-templates.ts');
+  const run = spawnSync(path.join(__dirname, '..', 'node_modules', '.bin', 'ts-node'), ['--swc', script, reference, `python=${app}`], {
+    encoding: 'utf-8',
+  });
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+describe('the comparison script', () => {
+  const typescript = assembly({ runtime: 'node.js/v20.20.2' });
+
+  test('exits 0 when every template is identical but for the normalized fields', () => {
+    const run = runComparison(typescript, assembly({ runtime: 'Python/3.11.7' }));
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(/2 templates, identical in python/);
+    expect(run.status).toBe(0);
+  });
+
+  test('exits 1 on a difference and names its path', () => {
+    const run = runComparison(typescript, assembly({ runtime: 'Python/3.11.7', queueName: 'dead-letters-dev' }));
+    expect(run.stderr).toMatch(/python: Migration\/MessagingStackResource: Resources\/Queue\/Properties\/QueueName/);
+    expect(run.status).toBe(1);
+  });
+
+  test('exits 1 when a template of the reference is missing', () => {
+    const run = runComparison(typescript, assembly({ runtime: 'Python/3.11.7', nested: false }));
+    expect(run.stderr).toMatch(/python: Migration\/MessagingStackResource is missing/);
+    expect(run.status).toBe(1);
+  });
+
+  test('exits 1 when the app has a template the reference has not', () => {
+    const run = runComparison(assembly({ runtime: 'node.js/v20.20.2', nested: false }), assembly({ runtime: 'Python/3.11.7' }));
+    expect(run.stderr).toMatch(/python: Migration\/MessagingStackResource exists only here/);
+    expect(run.status).toBe(1);
   });
 });

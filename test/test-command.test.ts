@@ -2,27 +2,69 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
 
-/** Every command of every projen task, as written in .projen/tasks.json. */
-function taskCommands(): Array<[string, string]> {
-  const tasks = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '.projen', 'tasks.json'), 'utf-8')).tasks as
-    Record<string, { steps?: Array<{ exec?: string }> }>;
-  return Object.entries(tasks).flatMap(([name, task]) =>
-    (task.steps ?? []).filter((step) => step.exec).map((step) => [name, step.exec!] as [string, string]));
+type Step = { exec?: string; spawn?: string };
+type Tasks = Record<string, { steps?: Step[] }>;
+
+function projenTasks(): Tasks {
+  return JSON.parse(fs.readFileSync(path.join(__dirname, '..', '.projen', 'tasks.json'), 'utf-8')).tasks;
+}
+
+/** Tasks an exec command runs itself through projen (`projen integ:update`, `npx projen test:python`). */
+function projenTasksRunBy(command: string): string[] {
+  return [...command.matchAll(/\bprojen\s+([\w:-]+)/g)].map((match) => match[1]);
+}
+
+/**
+ * Every command a task runs, as [task, command], following its `spawn` steps and the projen tasks its commands run,
+ * each task once.
+ */
+function commandsReachedFrom(tasks: Tasks, name: string, seen = new Set<string>()): Array<[string, string]> {
+  if (seen.has(name) || !tasks[name]) {
+    return [];
+  }
+  seen.add(name);
+  return (tasks[name].steps ?? []).flatMap((step): Array<[string, string]> => {
+    if (step.spawn) {
+      return commandsReachedFrom(tasks, step.spawn, seen);
+    }
+    if (!step.exec) {
+      return [];
+    }
+    const nested = projenTasksRunBy(step.exec).flatMap((task) => commandsReachedFrom(tasks, task, seen));
+    return [[name, step.exec], ...nested];
+  });
+}
+
+const REWRITES_SNAPSHOTS = /--updateSnapshot|\bjest\b[^&]*\s-u\b|--update-on-failed/;
+
+/** [task, command] for every command that rewrites a snapshot and runs from a task other than integ:update. */
+function rewritingCommands(tasks: Tasks): Array<[string, string]> {
+  return Object.keys(tasks)
+    .filter((name) => name !== 'integ:update')
+    .flatMap((name) => commandsReachedFrom(tasks, name).filter(([, command]) => REWRITES_SNAPSHOTS.test(command)));
 }
 
 describe('the test tasks never rewrite what they check', () => {
-  const commands = taskCommands();
+  const tasks = projenTasks();
 
-  test('no task updates jest snapshots or integ snapshots', () => {
-    const rewriting = commands.filter(([name, command]) =>
-      /--updateSnapshot|\bjest\b[^&]*\s-u\b|--update-on-failed/.test(command) && name !== 'integ:update');
-    expect(rewriting).toEqual([]);
+  test('no task but integ:update updates jest snapshots or integ snapshots, by its own commands or the tasks it spawns', () => {
+    expect(rewritingCommands(tasks)).toEqual([]);
   });
 
-  test('every jest run of the test task is a --ci run, which writes no new snapshot', () => {
-    const [testCommand] = commands.filter(([name]) => name === 'test').map(([, command]) => command);
-    // The lanes' steps are quoted arguments of scripts/parallel.sh; a step may chain commands with &&.
-    const jestRuns = testCommand.split(/&&|" /).filter((part) => /\bjest\b/.test(part));
+  test('a spawn of integ:update, or a command that runs it, is found', () => {
+    const update = { steps: [{ exec: 'integ-runner --directory integ --update-on-failed --dry-run' }] };
+    expect(rewritingCommands({ 'test': { steps: [{ spawn: 'integ:update' }] }, 'integ:update': update })).toEqual([
+      ['integ:update', 'integ-runner --directory integ --update-on-failed --dry-run'],
+    ]);
+    expect(rewritingCommands({ 'test': { steps: [{ exec: 'npx projen integ:update' }] }, 'integ:update': update })).toHaveLength(1);
+    expect(rewritingCommands({ test: { steps: [{ spawn: 'unit' }] }, unit: { steps: [{ exec: 'jest --ci -u' }] } })).toHaveLength(2);
+  });
+
+  test('every jest run of the test task, spawned tasks included, is a --ci run, which writes no new snapshot', () => {
+    const jestRuns = commandsReachedFrom(tasks, 'test')
+      // The lanes' steps are quoted arguments of scripts/parallel.sh; a step may chain commands with &&.
+      .flatMap(([, command]) => command.split(/&&|" /))
+      .filter((part) => /\bjest\b/.test(part));
     expect(jestRuns.length).toBeGreaterThanOrEqual(3);
     expect(jestRuns.filter((run) => !/--ci\b/.test(run))).toEqual([]);
   });
@@ -30,8 +72,7 @@ describe('the test tasks never rewrite what they check', () => {
 
 describe('the test command runs every check, and CI runs the two quick-start lines', () => {
   const root = path.join(__dirname, '..');
-  const commands = taskCommands();
-  const testCommand = commands.filter(([name]) => name === 'test').map(([, command]) => command).join('\n');
+  const testCommand = commandsReachedFrom(projenTasks(), 'test').map(([, command]) => command).join('\n');
 
   test.each([
     ['the example synthesis', /cdk synth --quiet/],

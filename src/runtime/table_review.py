@@ -164,13 +164,13 @@ def decide(reviewed, migration_type, accept_without_validation):
     accepted = f"; {len(without_validation)} table(s) accepted without validation" if without_validation else ""
     if migration_type == "cdc":
         if totals["loading"]:
-            return pending(verdict, totals, migration_type)
+            return pending(verdict, totals)
         return verdict("SUCCEEDED", "CDC_REPLICATING",
                        "CDC applies changes to every table and validation found no differences so far" + accepted
                        + "; from now on the CDC latency and validation alarms report its health")
     checked = totals["tables"] - len(without_validation)
     if totals["loading"] or totals["verified"] < checked:
-        return pending(verdict, totals, migration_type)
+        return pending(verdict, totals)
     if migration_type == "full-load":
         return verdict("SUCCEEDED", "VALIDATED", "Every table was loaded and every row validated" + accepted)
     return verdict("SUCCEEDED", "FULL_LOAD_VERIFIED",
@@ -181,12 +181,12 @@ def decide(reviewed, migration_type, accept_without_validation):
 
 def loaded_without_validation(verdict, totals, migration_type):
     if totals["loaded"] < totals["tables"] and migration_type != "cdc":
-        return pending(verdict, totals, migration_type)
+        return pending(verdict, totals)
     return verdict("SUCCEEDED", "VALIDATION_NOT_ENABLED",
                    "Every table was loaded; data validation is not enabled for this task, so no rows were compared")
 
 
-def pending(verdict, totals, migration_type):
+def pending(verdict, totals):
     waiting_for = "loading" if totals["loading"] else "validation"
     return verdict("FAILED", "VALIDATION_PENDING",
                    f"{totals['tables'] - totals['verified']} table(s) not verified yet ({waiting_for} still running); "

@@ -10,18 +10,17 @@ records the verdict three ways:
   dimensions ``Pipeline`` and ``Outcome`` (best effort, never fatal).
 
 Only ``start_glue_job()`` imports awsglue, which exists only in Glue; the tests
-replace it with a local Spark session and run ``main()`` as it is. The rules,
-the pure-Python profiler and the AWS side-effects need no Spark at all.
+replace it with a local Spark session and run ``main()`` as it is. The rules
+and the AWS side-effects need no Spark at all.
 
-The pure-Python profiler is the reference the Spark one is checked against: on
-every input both read, they give the same profile. Where Python's csv and json
-modules see a file differently from Spark, the pure-Python profiler follows
-Spark, which is what runs in Glue (blank means empty or spaces only; CSV header
-names are made unique as Spark makes them; JSON columns come in name order).
+The tests check the Spark profiler against a pure-Python reference profiler
+(test/python/reference_profiler.py) on generated files: both give the same
+profile, or both refuse the file with the same finding. Two files are refused
+on principle rather than read as Spark would read them: a CSV or JSON file that
+is not valid UTF-8 (Spark would replace each bad byte with U+FFFD and pass it),
+and a unique key holding a map (Spark cannot compare maps).
 """
 
-import csv
-import io
 import json
 import logging
 import sys
@@ -177,7 +176,7 @@ def region_from_arn(arn: str) -> Optional[str]:
 
 
 # --------------------------------------------------------------------------
-# File formats and the pure-Python profiler
+# File formats and the findings of a file no profile can be made of
 # --------------------------------------------------------------------------
 
 
@@ -203,124 +202,18 @@ def json_layout(head: bytes) -> str:
     return "array" if text.startswith("[") else "lines"
 
 
-def spark_csv_header(names: list) -> list:
-    """The column names Spark gives a CSV header (Spark 3.3 CSVUtils.makeSafeHeader).
-
-    An empty name becomes _c<position>; a name that occurs more than once, ignoring case (Spark's default
-    spark.sql.caseSensitive=false), gets its position appended: 'id,name,ID,' -> id0, name, ID2, _c3.
-    """
-    lowered = [name.lower() for name in names if name]
-    repeated = {name for name in lowered if lowered.count(name) > 1}
-    return [
-        f"_c{position}" if not name else f"{name}{position}" if name.lower() in repeated else name
-        for position, name in enumerate(names)
-    ]
+def not_utf8_finding(source: "Source") -> str:
+    return (
+        f"{source.uri} is not valid UTF-8: CSV and JSON files are read as UTF-8 (a byte-order mark is allowed); "
+        "convert it (for example with iconv) and upload it again"
+    )
 
 
-def parse_csv(data: bytes) -> tuple:
-    """(columns, rows) from CSV bytes with a header row; rows are dicts of strings."""
-    reader = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))
-    lines = (line for line in reader if line)  # blank lines carry no record
-    columns = spark_csv_header(next(lines, []))
-    rows = []
-    for number, line in enumerate(lines, start=2):
-        if len(line) != len(columns):
-            raise ValueError(f"CSV record {number} has {len(line)} fields but the header has {len(columns)}")
-        rows.append(dict(zip(columns, line)))
-    return columns, rows
-
-
-def parse_json(data: bytes) -> tuple:
-    """(columns, rows) from a top-level JSON array or JSON Lines; columns in name order, as Spark infers them."""
-    text = data.decode("utf-8-sig")
-    if json_layout(data) == "array":
-        records = json.loads(text)
-    else:
-        records = [json.loads(line) for line in text.splitlines() if line.strip()]
-    columns = set()
-    for number, record in enumerate(records, start=1):
-        if not isinstance(record, dict):
-            raise ValueError(f"JSON record {number} is not an object")
-        columns.update(record)
-    columns = sorted(columns)
-    for column in columns:
-        _as_text_when_kinds_mix(records, column)
-    return columns, records
-
-
-def _json_kind(value) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    return "number" if isinstance(value, (int, float)) else type(value).__name__
-
-
-def _as_text_when_kinds_mix(records: list, column: str) -> None:
-    """Spark infers a string column for a field that holds strings, numbers and booleans side by side, and reads
-    each value as its JSON text: then {"id": 1} and {"id": "1"} have the same key. Do the same to the records."""
-    kinds = {_json_kind(record[column]) for record in records if record.get(column) is not None}
-    if len(kinds) < 2 or not kinds <= {"str", "number", "boolean"}:
-        return
-    for record in records:
-        value = record.get(column)
-        if value is not None and not isinstance(value, str):
-            record[column] = json.dumps(value)
-
-
-def parse_parquet(data: bytes) -> tuple:
-    """(columns, rows) from Parquet bytes; nested values become dicts and lists (needs pyarrow)."""
-    import pyarrow.parquet  # imported here: only Parquet files held in memory need it
-
-    table = pyarrow.parquet.read_table(io.BytesIO(data))
-    return list(table.column_names), table.to_pylist()
-
-
-def is_blank(value) -> bool:
-    # Spark's trim() removes spaces only, so a tab or a no-break space is a value in both profilers.
-    return value is None or (isinstance(value, str) and not value.strip(" "))
-
-
-def build_profile(file_format: str, columns: list, rows: list, rules: Rules) -> dict:
-    """The same profile dict that profile_dataframe() computes with Spark."""
-    present_required = [column for column in rules.required_columns if column in columns]
-    null_counts = {
-        column: sum(1 for row in rows if is_blank(row.get(column))) for column in present_required
-    }
-    duplicate_count = None
-    if rules.unique_key_columns and all(column in columns for column in rules.unique_key_columns):
-        keys = {tuple(_hashable(row.get(column)) for column in rules.unique_key_columns) for row in rows}
-        duplicate_count = len(rows) - len(keys)
-    return {
-        "format": file_format,
-        "rowCount": len(rows),
-        "columns": list(columns),
-        "nullCounts": null_counts,
-        "duplicateCount": duplicate_count,
-    }
-
-
-def _hashable(value):
-    # Nested values (objects, arrays) cannot go into a set as they are. An absent field and a null field are the
-    # same to Spark (a struct has every field of its inferred type), so null fields are left out of the key.
-    return json.dumps(_without_null_fields(value), sort_keys=True) if isinstance(value, (dict, list)) else value
-
-
-def _without_null_fields(value):
-    if isinstance(value, dict):
-        return {key: _without_null_fields(item) for key, item in value.items() if item is not None}
-    if isinstance(value, list):
-        return [_without_null_fields(item) for item in value]
-    return value
-
-
-PARSERS = {"csv": parse_csv, "json": parse_json, "parquet": parse_parquet}
-
-
-def profile_bytes(data: bytes, file_format: str, rules: Rules) -> dict:
-    """Profile a small CSV, JSON or Parquet file held in memory."""
-    if file_format not in PARSERS:
-        raise ValueError(f"the pure-Python profiler cannot read {file_format} files")
-    columns, rows = PARSERS[file_format](data)
-    return build_profile(file_format, columns, rows, rules)
+def uncomparable_key_finding(column: str) -> str:
+    return (
+        f"Unique key column {column} holds a map, which Spark cannot compare, so duplicates cannot be counted; "
+        "choose key columns without maps"
+    )
 
 
 # --------------------------------------------------------------------------
@@ -493,14 +386,6 @@ def read_object_head(s3, source: Source, size: int = 4096) -> bytes:
     return response["Body"].read()
 
 
-def profile_small_object(s3, source: Source, file_format: str, rules: Rules) -> dict:
-    """Profiler that downloads the current object and profiles it in memory (small files)."""
-    data = s3.get_object(Bucket=source.bucket, Key=source.key)["Body"].read()
-    if file_format == "csv" or (file_format == "json" and json_layout(data) == "array"):
-        refuse_multi_line_pattern_key(source, file_format)  # as the Spark profiler must
-    return profile_bytes(data, file_format, rules)
-
-
 # --------------------------------------------------------------------------
 # Report, message, event
 # --------------------------------------------------------------------------
@@ -645,10 +530,38 @@ def _spark_column(name: str):
     return F.col("`" + name.replace("`", "``") + "`")
 
 
+def require_utf8(spark, source: Source) -> None:
+    """Stop with a finding if the text file is not valid UTF-8.
+
+    Spark's CSV and JSON readers replace each byte that is not UTF-8 with U+FFFD and go on: a Latin-1 file passed,
+    its accented letters lost. Spark's text reader keeps each line's bytes as they are; a line whose bytes change
+    when decoded and encoded again held bytes that are not UTF-8 (a U+FFFD written as UTF-8 round-trips unchanged).
+    """
+    from pyspark.sql import functions as F
+
+    raw = spark.read.text(spark_path(source)).select(F.col("value").cast("binary").alias("raw"))
+    invalid = raw.where(F.encode(F.decode(F.col("raw"), "UTF-8"), "UTF-8") != F.col("raw"))
+    if invalid.limit(1).count():
+        raise ValidationStop(not_utf8_finding(source))
+
+
+def _holds_map(data_type) -> bool:
+    from pyspark.sql.types import ArrayType, MapType, StructType
+
+    if isinstance(data_type, MapType):
+        return True
+    if isinstance(data_type, ArrayType):
+        return _holds_map(data_type.elementType)
+    if isinstance(data_type, StructType):
+        return any(_holds_map(field.dataType) for field in data_type.fields)
+    return False
+
+
 def read_dataframe(spark, s3, source: Source, file_format: str):
     path = spark_path(source)
     if file_format == "csv":
         refuse_multi_line_pattern_key(source, file_format)
+        require_utf8(spark, source)
         # With column pruning (Spark's default), the CSV parser reads only the columns a query uses and FAILFAST
         # misses a record with too many or too few fields unless the rules use every column: a ragged file passed.
         spark.conf.set("spark.sql.csv.parser.columnPruning.enabled", "false")
@@ -665,6 +578,7 @@ def read_dataframe(spark, s3, source: Source, file_format: str):
         multi_line = json_layout(read_object_head(s3, source)) == "array"
         if multi_line:
             refuse_multi_line_pattern_key(source, file_format)
+        require_utf8(spark, source)
         return spark.read.option("mode", "FAILFAST").option("multiLine", str(multi_line).lower()).json(path)
     return spark.read.parquet(path)
 
@@ -674,6 +588,12 @@ def profile_dataframe(df, file_format: str, rules: Rules) -> dict:
     from pyspark.sql import functions as F
 
     columns = list(df.columns)
+    counts_duplicates = bool(rules.unique_key_columns) and all(column in columns for column in rules.unique_key_columns)
+    if counts_duplicates:
+        for column in rules.unique_key_columns:
+            if _holds_map(df.schema[column].dataType):
+                # distinct() would fail with an AnalysisException ("Cannot have map type columns ...").
+                raise ValidationStop(uncomparable_key_finding(column))
     present_required = [column for column in rules.required_columns if column in columns]
     aggregates = [F.count(F.lit(1)).alias("row_count")]
     for index, column in enumerate(present_required):
@@ -683,7 +603,7 @@ def profile_dataframe(df, file_format: str, rules: Rules) -> dict:
     totals = df.agg(*aggregates).first()
     row_count = int(totals["row_count"])
     duplicate_count = None
-    if rules.unique_key_columns and all(column in columns for column in rules.unique_key_columns):
+    if counts_duplicates:
         keys = [_spark_column(column) for column in rules.unique_key_columns]
         duplicate_count = row_count - df.select(*keys).distinct().count()
     return {

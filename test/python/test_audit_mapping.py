@@ -38,6 +38,7 @@ import pytest
 
 import audit_envelope
 import glue_trigger
+import reference_profiler
 import remediation
 import step_function_trigger
 import validate
@@ -166,14 +167,14 @@ def pipeline_events(aws, monkeypatch):
         Command={"Name": "glueetl", "ScriptLocation": "s3://scripts/validate.py"}, ExecutionProperty={"MaxConcurrentRuns": 5})
     glue_trigger.handler(load_event("s3-object-created-incoming.json"), None)
 
-    # The Glue job's own audit event, through the script's real record_result (the pure-Python profiler path).
+    # The Glue job's own audit event, through the script's real record_result (the reference profiler stands in for Spark).
     source = validate.Source(BUCKET, "incoming/sales/2024-06-01/orders batch 2.csv", None)
     s3.put_object(Bucket=BUCKET, Key=source.key, Body=b"id,total\n1,\n")
     settings = validate.Settings(topic_arn=alerts.topic_arn, report_prefix="reports/")
     rules = validate.Rules(("id", "total"), ("total",), ("id",), 1)
     for checked_rules in (rules, validate.Rules(("id",), (), (), 1)):
         profile, result = validate.validate_source(
-            source, checked_rules, lambda src, fmt, chk: validate.profile_small_object(s3, src, fmt, chk))
+            source, checked_rules, lambda src, fmt, chk: reference_profiler.profile_object(s3, src, fmt, chk))
         validate.record_result(s3, boto3.client("sns", region_name=REGION), boto3.client("events", region_name=REGION),
                                settings, source, checked_rules, profile, result, "jr_42")
 

@@ -7,6 +7,7 @@ Runs against moto's DMS, which starts and stops tasks at once; a thin wrapper ma
 """
 
 import json
+import re
 
 import boto3
 import pytest
@@ -74,7 +75,12 @@ class SlowToStop:
 
 
 def use(monkeypatch, client):
-    monkeypatch.setattr(guard, "_client", lambda service: client)
+    """The guard's DMS client is `client`; it asks for no other service."""
+    def dms_only(service):
+        assert service == "dms", service
+        return client
+
+    monkeypatch.setattr(guard, "_client", dms_only)
     return client
 
 
@@ -237,6 +243,36 @@ def test_an_unknown_request_type_fails(dms, clock, monkeypatch):
 
     assert answer["Status"] == "FAILED"
     assert "Unsupported RequestType 'Rollback'" in answer["Reason"]
+    assert answer["PhysicalResourceId"] == "dms-task-guard:migration-task-dev"
+
+
+def test_the_answer_keeps_the_physical_id_cloudformation_sent(dms, clock, monkeypatch):
+    """A different physical ID in the answer to an update would make CloudFormation replace the resource (and delete
+    the old one): the guard answers with the ID of the request, whatever the task is called now."""
+    create_task(dms)
+    use(monkeypatch, dms)
+    update = request("Update")
+    update["PhysicalResourceId"] = "dms-task-guard:first-name"
+    clear = clear_request("Update")
+    clear["PhysicalResourceId"] = "dms-task-guard:first-name"
+
+    assert guard.handler(update, Context())["PhysicalResourceId"] == "dms-task-guard:first-name"
+    assert guard.handler(clear, Context())["PhysicalResourceId"] == "dms-task-guard:first-name"
+
+    create = request("Create")
+    del create["ResourceProperties"]["ReplicationTaskIdentifier"]
+    assert guard.handler(create, Context())["PhysicalResourceId"] == "dms-task-guard:"
+    assert guard.handler(clear_request("Create") | {"ResourceProperties": {"Action": "ClearDeploymentMarker"}},
+                         Context())["PhysicalResourceId"] == "dms-task-guard:"
+
+
+def test_the_marker_names_the_request_and_its_utc_time(dms, clock, monkeypatch):
+    create_task(dms)
+    use(monkeypatch, dms)
+
+    guard.handler(request("Delete"), Context())
+
+    assert re.fullmatch(r"Delete \d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", marker(dms))
 
 
 def test_a_bad_wait_fails_the_request(dms, clock, monkeypatch):
@@ -289,6 +325,72 @@ def test_clearing_the_marker_of_an_absent_task_or_on_delete_succeeds(dms, clock,
     assert guard.handler(clear_request("Create"), Context())["Status"] == "SUCCESS"
     assert guard.handler(clear_request("Delete"), Context())["Status"] == "SUCCESS"
     assert "remove_tags_from_resource" not in client.calls
+
+
+def test_deleting_the_clearing_resource_leaves_the_marker_of_a_present_task(dms, clock, monkeypatch):
+    """Delete does nothing even with a marked task present: the marker stays until an update clears it."""
+    create_task(dms)
+    client = use(monkeypatch, SlowToStop(dms, polls=0))
+    guard.handler(request("Update"), Context())
+    set_by_update = marker(dms)
+
+    answer = guard.handler(clear_request("Delete"), Context())
+
+    assert answer["Status"] == "SUCCESS"
+    assert "remove_tags_from_resource" not in client.calls
+    assert marker(dms) == set_by_update is not None
+
+
+def logged(capsys):
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+
+
+def test_the_guard_logs_the_request_and_the_states_it_leaves(dms, clock, monkeypatch, capsys):
+    create_task(dms)
+    use(monkeypatch, SlowToStop(dms, polls=0))
+
+    guard.handler(request("Update"), Context())
+
+    lines = logged(capsys)
+    assert lines[0] == {"level": "info", "handler": "dms-task-guard", "message": "request received",
+                        "request_type": "Update", "logical_resource_id": "TaskStopGuard"}
+    assert {"level": "info", "handler": "dms-task-guard", "message": "replication task ready for CloudFormation",
+            "states": {"migration-task-dev": "stopped"}} in lines
+
+
+def test_a_failed_stop_is_logged_with_its_reason(dms, clock, monkeypatch, capsys):
+    create_task(dms)
+    use(monkeypatch, SlowToStop(dms, polls=10_000))
+
+    answer = guard.handler(request("Delete", max_wait="15"), Context())
+
+    assert answer["PhysicalResourceId"] == "dms-task-guard:migration-task-dev"
+    errors = [line for line in logged(capsys) if line["level"] == "error"]
+    assert errors[0]["handler"] == "dms-task-guard"
+    assert errors[0]["message"].startswith("The DMS replication task was not stopped before the delete: ")
+    assert answer["Reason"].startswith(errors[0]["message"] + " (CloudWatch log stream 2024/06/01/[$LATEST]abc)")
+
+
+def test_clearing_the_marker_is_logged_and_a_failure_to_clear_it_is_answered(dms, clock, monkeypatch, capsys):
+    create_task(dms)
+    use(monkeypatch, dms)
+    guard.handler(request("Update"), Context())
+    capsys.readouterr()
+
+    assert guard.handler(clear_request("Update"), Context())["PhysicalResourceId"] == "dms-task-guard:migration-task-dev"
+    assert {"level": "info", "handler": "dms-task-guard", "task": "migration-task-dev",
+            "message": "deployment marker removed; the next migration run resumes the task"} in logged(capsys)
+
+    class RefusingTags(SlowToStop):
+        def remove_tags_from_resource(self, **params):
+            raise RuntimeError("AccessDenied: dms:RemoveTagsFromResource")
+
+    use(monkeypatch, RefusingTags(dms, polls=0))
+    answer = guard.handler(clear_request("Update"), Context())
+    reason = "The deployment marker could not be removed from the DMS replication task: AccessDenied: dms:RemoveTagsFromResource"
+    assert (answer["Status"], answer["PhysicalResourceId"]) == ("FAILED", "dms-task-guard:migration-task-dev")
+    assert answer["Reason"] == f"{reason} (CloudWatch log stream 2024/06/01/[$LATEST]abc)"
+    assert {"level": "error", "handler": "dms-task-guard", "message": reason} in logged(capsys)
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ readers and Python's csv and json modules differ (quoting, BOMs, empty values, h
 layouts, nested values, Parquet, a million rows).
 
 Both run the script's own code on an object in moto's S3: Spark through read_dataframe() and profile_dataframe()
-(reading the object's local copy, see local_glue.py), Python through profile_small_object(). Each expected profile
+(reading the object's local copy, see local_glue.py), Python through the reference profiler (reference_profiler.py). Each expected profile
 and verdict is written out by hand from what the file holds.
 """
 
@@ -14,6 +14,7 @@ from typing import Optional
 import boto3
 import pytest
 
+import reference_profiler
 import validate
 from pipeline_helpers import REGION
 from validate import FAILED, PASSED, Rules, Source
@@ -66,6 +67,35 @@ def nested_parquet() -> bytes:
     return buffer.getvalue()
 
 
+def float_key_parquet() -> bytes:
+    """A double key holding NaN twice, -0.0 and 0.0: Spark groups every NaN together and -0.0 with 0.0."""
+    import pyarrow
+    import pyarrow.parquet
+
+    table = pyarrow.table({"key": pyarrow.array([float("nan"), float("nan"), -0.0, 0.0, 1.5, None])})
+    buffer = io.BytesIO()
+    pyarrow.parquet.write_table(table, buffer)
+    return buffer.getvalue()
+
+
+def map_key_parquet() -> bytes:
+    import pyarrow
+    import pyarrow.parquet
+
+    attributes = pyarrow.array([[("a", 1)], [("a", 1)], []], pyarrow.map_(pyarrow.string(), pyarrow.int64()))
+    table = pyarrow.table({"id": pyarrow.array([1, 2, 3]), "attributes": attributes})
+    buffer = io.BytesIO()
+    pyarrow.parquet.write_table(table, buffer)
+    return buffer.getvalue()
+
+
+def not_utf8(name):
+    return (
+        f"s3://landing-bucket/incoming/corpus/{name} is not valid UTF-8: CSV and JSON files are read as UTF-8 (a "
+        "byte-order mark is allowed); convert it (for example with iconv) and upload it again",
+    )
+
+
 MILLION = 1_000_000
 
 
@@ -87,6 +117,15 @@ CORPUS = [
         profile("csv", 3, ["id", "name", "note"], {"id": 0, "name": 1}, 0),
         FAILED,
         ("Required column name has 1 null or empty value",),
+    ),
+    Case(
+        # RFC 4180 section 2.7: a quote inside a quoted field is doubled, also right before the delimiter.
+        "doubled-quote-before-comma.csv",
+        b'id,name,note\n1,"a ""b"", c",x\n2,"""",y\n3,"x""",""""\n',
+        ID_AND_NAME,
+        profile("csv", 3, ["id", "name", "note"], {"id": 0, "name": 0}, 0),
+        PASSED,
+        (),
     ),
     Case(
         "bom-crlf.csv",
@@ -123,6 +162,19 @@ CORPUS = [
         profile("csv", 0, []),
         FAILED,
         ("Missing expected columns: id",),
+    ),
+    # Spark's readers replace a byte that is not UTF-8 with U+FFFD and go on; the job refuses the file instead.
+    Case("latin-1.csv", "id,name\n1,Jos\xe9\n".encode("latin-1"), ID_AND_NAME, None, FAILED, not_utf8("latin-1.csv")),
+    Case("latin-1.jsonl", '{"id": 1, "name": "Jos\xe9"}\n'.encode("latin-1"), ID_AND_NAME, None, FAILED,
+         not_utf8("latin-1.jsonl")),
+    Case("utf-16.json", '[{"id": 1}]'.encode("utf-16"), Rules(), None, FAILED, not_utf8("utf-16.json")),
+    Case(
+        "replacement-character.csv",
+        "id,name\n1,x\ufffd\n".encode("utf-8"),
+        ID_AND_NAME,
+        profile("csv", 1, ["id", "name"], {"id": 0, "name": 0}, 0),
+        PASSED,
+        (),
     ),
     Case("ragged-long.csv", b"id,name\n1,Ann\n2,Bo,extra\n", Rules(), None, FAILED),
     Case("ragged-short.csv", b"id,name\n1,Ann\n3\n", Rules(required_columns=("id",)), None, FAILED),
@@ -183,6 +235,23 @@ CORPUS = [
         ),
     ),
     Case(
+        "float-key.parquet",
+        float_key_parquet,
+        Rules(unique_key_columns=("key",)),
+        profile("parquet", 6, ["key"], {}, 2),
+        FAILED,
+        ("Unique key (key) has 2 duplicate rows",),
+    ),
+    Case(
+        "map-key.parquet",
+        map_key_parquet,
+        Rules(required_columns=("attributes",), unique_key_columns=("id", "attributes")),
+        None,
+        FAILED,
+        ("Unique key column attributes holds a map, which Spark cannot compare, so duplicates cannot be counted; "
+         "choose key columns without maps",),
+    ),
+    Case(
         "million-rows.csv",
         million_row_csv,
         Rules(required_columns=("name",), unique_key_columns=("id",), min_rows=MILLION),
@@ -211,7 +280,7 @@ def test_spark_and_python_profilers_agree(case, s3, local_spark):
         return validate.profile_dataframe(df, file_format, rules)
 
     def python_profiler(source_to_read, file_format, rules):
-        return validate.profile_small_object(s3, source_to_read, file_format, rules)
+        return reference_profiler.profile_object(s3, source_to_read, file_format, rules)
 
     spark_profile, spark_result = validate.validate_source(source, case.rules, spark_profiler)
     python_profile, python_result = validate.validate_source(source, case.rules, python_profiler)
@@ -251,7 +320,7 @@ def test_keys_with_pattern_characters(key, body, outcome, findings, s3, local_sp
         return validate.profile_dataframe(df, file_format, rules)
 
     def python_profiler(source_to_read, file_format, rules):
-        return validate.profile_small_object(s3, source_to_read, file_format, rules)
+        return reference_profiler.profile_object(s3, source_to_read, file_format, rules)
 
     for profiler in (spark_profiler, python_profiler):
         _, result = validate.validate_source(source, Rules(min_rows=1), profiler)

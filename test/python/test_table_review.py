@@ -331,3 +331,71 @@ def test_a_cdc_task_waits_for_tables_not_replicating_yet():
         "message": "1 table(s) not verified yet (loading still running)" + PENDING_TEXT, "error": "MigrationFailed",
         "tables": totals(tables=2, loading=1, validated=1, verified=1),
         "problemTables": [listed(tables[1])], "tablesWithoutValidation": []}
+
+
+# ---- The handler: the task's statistics from DMS, the review kept in S3, the verdict logged (moto) ----
+
+@pytest.fixture
+def task_with_statistics(aws, monkeypatch):
+    """A task in moto's DMS whose DescribeTableStatistics (which moto lacks) answers as the DMS API Reference
+    documents it (test_state_machine.Harness._fake_table_statistics), and the report bucket."""
+    import types
+
+    import boto3
+    from test_state_machine import Harness
+
+    fake = types.SimpleNamespace()
+    Harness._fake_table_statistics(fake, monkeypatch)
+    arn = boto3.client("dms", region_name="us-west-2").create_replication_task(
+        ReplicationTaskIdentifier="migration-task-dev", MigrationType="full-load-and-cdc",
+        SourceEndpointArn="arn:aws:dms:us-west-2:123456789012:endpoint:SOURCE",
+        TargetEndpointArn="arn:aws:dms:us-west-2:123456789012:endpoint:TARGET",
+        ReplicationInstanceArn="arn:aws:dms:us-west-2:123456789012:rep:INSTANCE", TableMappings="{}",
+    )["ReplicationTask"]["ReplicationTaskArn"]
+    s3 = boto3.client("s3", region_name="us-west-2")
+    s3.create_bucket(Bucket="reports-bucket", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    monkeypatch.setenv("REPLICATION_TASK_ARN", arn)
+    monkeypatch.setenv("REPORT_BUCKET", "reports-bucket")
+    monkeypatch.setenv("REPORT_PREFIX", "reports/migrations/")
+    return fake, s3
+
+
+def logged_reviews(capsys):
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    return [line for line in lines if line.get("message") == "tables reviewed"]
+
+
+def test_the_handler_remembers_the_tables_an_earlier_review_verified(task_with_statistics, monkeypatch, capsys):
+    fake, s3 = task_with_statistics
+    monkeypatch.setenv("MIGRATION_TYPE", "full-load-and-cdc")
+    fake.tables = [stats("a"), stats("b", validation_state="Pending records", pending=3)]
+
+    first = table_review.handler({"execution": "run-1", "review": 1}, None)
+    fake.tables = [stats("a", validation_state="Pending records", pending=2), stats("b")]  # CDC reopened a
+    second = table_review.handler({"execution": "run-1", "review": 2}, None)
+
+    assert (first["status"], first["reason"], first["settled"]) == ("FAILED", "VALIDATION_PENDING", False)
+    assert (second["status"], second["reason"], second["settled"]) == ("SUCCEEDED", "FULL_LOAD_VERIFIED", True)
+    assert second["tableReport"] == {"bucket": "reports-bucket", "key": "reports/migrations/run-1/tables.json"}
+    report = json.loads(s3.get_object(Bucket="reports-bucket", Key="reports/migrations/run-1/tables.json")["Body"].read())
+    assert (report["execution"], report["review"]) == ("run-1", 2)
+    assert [(table["table"], table["verified"]) for table in report["tables"]] == [("s.a", True), ("s.b", True)]
+    assert logged_reviews(capsys) == [
+        {"level": "info", "handler": "table-review", "message": "tables reviewed", "execution": "run-1",
+         "reason": "VALIDATION_PENDING", "settled": False, "totals": first["tables"]},
+        {"level": "info", "handler": "table-review", "message": "tables reviewed", "execution": "run-1",
+         "reason": "FULL_LOAD_VERIFIED", "settled": True, "totals": second["tables"]},
+    ]
+
+
+def test_the_handler_reviews_as_the_task_migrates_and_accepts_what_it_is_told_to(task_with_statistics, monkeypatch):
+    fake, _ = task_with_statistics
+    monkeypatch.setenv("MIGRATION_TYPE", "cdc")
+    monkeypatch.setenv("ACCEPT_TABLES_WITHOUT_VALIDATION", "true")
+    fake.tables = [stats("a", "Table all", "Pending records", pending=9), stats("nopk", "Table all", "No primary key")]
+
+    summary = table_review.handler({"execution": 42}, None)
+
+    assert (summary["status"], summary["reason"]) == ("SUCCEEDED", "CDC_REPLICATING")
+    assert "1 table(s) accepted without validation" in summary["message"]
+    assert summary["tableReport"]["key"] == "reports/migrations/42/tables.json"

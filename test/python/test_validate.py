@@ -12,6 +12,7 @@ from moto import mock_aws
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "src", "runtime"))
 
+import reference_profiler  # noqa: E402
 import validate  # noqa: E402
 from local_glue import run_glue_main  # noqa: E402
 from validate import FAILED, PASSED, Rules, Source  # noqa: E402
@@ -112,7 +113,7 @@ def test_file_format_of(key, expected):
 def test_csv_profile(tmp_path):
     data = write_file(tmp_path, "orders.csv", 'id,name,region\n1,Ann,eu\n2,,us\n2,"Lee, Bo",us\n\n3, ,eu\n')
     rules = Rules(required_columns=("name", "absent"), unique_key_columns=("id",))
-    profile = validate.profile_bytes(data, "csv", rules)
+    profile = reference_profiler.profile_bytes(data, "csv", rules)
     assert profile == {
         "format": "csv",
         "rowCount": 4,
@@ -125,15 +126,15 @@ def test_csv_profile(tmp_path):
 def test_csv_profile_of_header_only_and_empty_files(tmp_path):
     header_only = write_file(tmp_path, "header.csv", "id,name\n")
     empty = write_file(tmp_path, "empty.csv", "")
-    assert validate.profile_bytes(header_only, "csv", Rules())["rowCount"] == 0
-    assert validate.profile_bytes(header_only, "csv", Rules())["columns"] == ["id", "name"]
-    assert validate.profile_bytes(empty, "csv", Rules())["columns"] == []
+    assert reference_profiler.profile_bytes(header_only, "csv", Rules())["rowCount"] == 0
+    assert reference_profiler.profile_bytes(header_only, "csv", Rules())["columns"] == ["id", "name"]
+    assert reference_profiler.profile_bytes(empty, "csv", Rules())["columns"] == []
 
 
 def test_csv_with_ragged_record_is_unreadable(tmp_path):
     data = write_file(tmp_path, "ragged.csv", "id,name\n1,Ann\n2,Bo,extra\n")
     with pytest.raises(ValueError, match="CSV record 3 has 3 fields but the header has 2"):
-        validate.profile_bytes(data, "csv", Rules())
+        reference_profiler.profile_bytes(data, "csv", Rules())
 
 
 def test_json_lines_profile(tmp_path):
@@ -143,7 +144,7 @@ def test_json_lines_profile(tmp_path):
         '{"id": 1, "name": "Ann"}\n\n{"id": 2, "name": null, "tags": ["a"]}\n{"id": 2, "name": "  "}\n',
     )
     rules = Rules(required_columns=("name",), unique_key_columns=("id",))
-    profile = validate.profile_bytes(data, "json", rules)
+    profile = reference_profiler.profile_bytes(data, "json", rules)
     assert profile == {
         "format": "json",
         "rowCount": 3,
@@ -161,7 +162,7 @@ def test_json_array_profile(tmp_path):
         '  {"id": 3}\n]\n',
     )
     rules = Rules(required_columns=("address",), unique_key_columns=("address",))
-    profile = validate.profile_bytes(data, "json", rules)
+    profile = reference_profiler.profile_bytes(data, "json", rules)
     assert profile == {
         "format": "json",
         "rowCount": 3,
@@ -174,7 +175,7 @@ def test_json_array_profile(tmp_path):
 def test_json_record_that_is_not_an_object_is_unreadable(tmp_path):
     data = write_file(tmp_path, "numbers.json", "[1, 2]")
     with pytest.raises(ValueError, match="JSON record 1 is not an object"):
-        validate.profile_bytes(data, "json", Rules())
+        reference_profiler.profile_bytes(data, "json", Rules())
 
 
 @pytest.mark.parametrize("head, layout", [(b'\xef\xbb\xbf [{"a": 1}]', "array"), (b'{"a": 1}\n', "lines"), (b"", "lines")])
@@ -184,7 +185,7 @@ def test_json_layout(head, layout):
 
 def test_pure_profiler_refuses_an_unknown_format():
     with pytest.raises(ValueError, match="cannot read xlsx"):
-        validate.profile_bytes(b"PK", "xlsx", Rules())
+        reference_profiler.profile_bytes(b"PK", "xlsx", Rules())
 
 
 # --------------------------------------------------------------------------
@@ -421,9 +422,11 @@ def test_emit_audit_event_rejected_entry_is_logged_not_raised(caplog):
     assert caplog.messages == ["EventBridge rejected the audit event on bus default: Throttled slow down"]
 
 
-def run_main(aws, local_spark, monkeypatch, key, body, rule_arguments, topic_arn, event_bus="audit-bus"):
+def run_main(aws, local_spark, monkeypatch, key, body, rule_arguments, topic_arn, event_bus="audit-bus",
+             source_version=None):
     """Put the file into (moto's) S3 and run the Glue script's main() on it in local Spark, as the trigger starts it:
-    the source version of an unversioned object is its ETag. Returns the job main() initialised and committed."""
+    the source version of an unversioned object is its ETag (or `source_version`, the version an older event named).
+    Returns the job main() initialised and committed."""
     etag = aws["s3"].put_object(Bucket=BUCKET, Key=key, Body=body)["ETag"].strip('"')
     local_spark.copy_to_spark(aws["s3"], BUCKET, key)
     monkeypatch.setattr(validate, "datetime", FixedClock)
@@ -433,7 +436,7 @@ def run_main(aws, local_spark, monkeypatch, key, body, rule_arguments, topic_arn
         "--JOB_RUN_ID", "jr_42",
         "--source_bucket", BUCKET,
         "--source_key", key,
-        "--source_version", etag,
+        "--source_version", source_version or etag,
         "--validation_topic_arn", topic_arn,
         "--report_prefix", "reports/",
         "--incoming_prefix", "incoming/",
@@ -523,6 +526,24 @@ def test_job_still_reports_when_the_audit_bus_is_missing(aws, local_spark, monke
 
     assert read_json_object(aws["s3"], "reports/tiny.jsonl.json")["findings"] == ["File has 1 row; at least 5 required"]
     assert json.loads(receive_one(aws["sqs"], topic_queue)["Message"])["outcome"] == FAILED
+
+
+def test_job_stops_on_a_file_replaced_after_its_event(aws, local_spark, monkeypatch):
+    """The event named the first upload; the object now holds a second one, which its own event validates."""
+    topic_arn, topic_queue = topic_with_queue(aws)
+    first = aws["s3"].put_object(Bucket=BUCKET, Key="incoming/late.csv", Body=b"id\n1\n")["ETag"].strip('"')
+
+    job = run_main(aws, local_spark, monkeypatch, "incoming/late.csv", b"id\n1\n1\n", ["--min_rows", "1"], topic_arn,
+                   source_version=first)
+
+    assert job.committed is True
+    report = read_json_object(aws["s3"], "reports/late.csv.json")
+    assert (report["outcome"], report["profile"], report["rowCount"]) == (FAILED, None, None)
+    assert report["findings"] == [
+        f"s3://landing-bucket/incoming/late.csv changed after version {first} arrived "
+        "(current version is None); the newer version is validated by its own run"
+    ]
+    assert json.loads(receive_one(aws["sqs"], topic_queue)["Message"])["findings"] == report["findings"]
 
 
 def files_validated(cloudwatch, outcome):

@@ -13,12 +13,10 @@ import shutil
 import subprocess
 
 import pytest
-from moto import mock_aws
 
-import local_glue
 from conftest import REPO_ROOT
 from assembly import Assembly
-from pipeline import Pipeline, glue_script
+from pipeline import glue_script
 
 VALID_CSV = b"order_id,customer,amount\n1,alice,10.50\n2,bob,7.25\n"
 MISSING_COLUMN_CSV = b"customer,amount\nalice,10.50\n"
@@ -29,33 +27,12 @@ PIPELINE_EVENTS_OF_A_MIGRATION = ["Glue Validation Started", "Validation Result"
 
 
 @pytest.fixture(scope="session")
-def spark(tmp_path_factory):
-    session = local_glue.LocalSpark.start(tmp_path_factory.mktemp("spark-copies"))
-    yield session
-    session.stop()
-
-
-@pytest.fixture(scope="session")
-def example():
-    out = REPO_ROOT / "cdk.out"
-    if not (out / "manifest.json").is_file():
-        raise FileNotFoundError(f"{out} has no cloud assembly; run `npx cdk synth --quiet` first")
-    return out
-
-
-@pytest.fixture(scope="session")
 def example_requiring_order_id(tmp_path_factory):
     """The example app with one Glue rule set through its context: order_id is a required column."""
     out = tmp_path_factory.mktemp("cdk-out-required-columns")
     subprocess.run(["npx", "cdk", "synth", "--quiet", "-c", "requiredColumns=order_id", "-o", str(out)],
                    cwd=REPO_ROOT, check=True, env={**os.environ, "CDK_DISABLE_CLI_TELEMETRY": "true"})
     return out
-
-
-@pytest.fixture
-def bring_up(monkeypatch, spark):
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        yield lambda cdk_out, scenario="validated": Pipeline(cdk_out, "TapStack", spark, scenario, monkeypatch)
 
 
 @pytest.fixture
@@ -116,6 +93,17 @@ def test_a_valid_file_is_validated_migrated_and_audited(bring_up, example):
     assert pipeline_event_types(result) == PIPELINE_EVENTS_OF_A_MIGRATION
     assert {d["result"] for d in result.documents} == {"Ok"}
     assert result.summary()["validation"] == ["PASSED"]
+    # Each stage's AWS calls were recorded with the caller whose role makes them, and the templates allow them all.
+    made = {(call.caller.name, call.service, call.operation) for call in result.calls}
+    assert made >= {
+        ("migration-glue-trigger-dev", "glue", "StartJobRun"),
+        ("migration-validation-dev", "s3", "GetObject"),
+        ("migration-validation-dev", "sns", "Publish"),
+        ("migration-sfn-trigger-dev", "stepfunctions", "StartExecution"),
+        ("migration-orchestration-dev", "lambda", "Invoke"),
+        ("migration-table-review-dev", "dms", "DescribeTableStatistics"),
+    }, sorted(made)
+    assert result.denials() == []
 
 
 def test_a_file_without_a_required_column_fails_validation_and_is_quarantined(bring_up, example_requiring_order_id):
@@ -126,6 +114,7 @@ def test_a_file_without_a_required_column_fails_validation_and_is_quarantined(br
     assert main_stages(result)[:4] == [
         "S3 PutObject", "rule migration-incoming-objects-dev", "Glue migration-validation-dev",
         "SNS migration-validation-dev -> migration-remediation-dev"]
+    assert (result.failed_functions(), result.denials()) == ([], [])
     assert result.job_runs[0]["arguments"]["--required_columns"] == "order_id"
     assert result.executions == []
     assert result.summary()["validation"] == ["FAILED"]
@@ -145,6 +134,7 @@ def test_a_dms_table_error_fails_the_migration_and_reaches_remediation(bring_up,
     result = pipeline.rehearse(KEY, VALID_CSV)
 
     [execution] = result.executions
+    assert (result.failed_functions(), result.denials()) == ([], [])
     assert execution["status"] == "FAILED"
     assert execution["error"] == "MigrationFailed"
     # The execution's status change went through the monitoring rule to the remediation function.
@@ -179,6 +169,7 @@ def test_the_same_file_delivered_twice_is_validated_once(bring_up, example):
     pipeline.redeliver_last_object_event()
     result = pipeline.pump()
 
+    assert (result.failed_functions(), result.denials()) == ([], [])
     answers = [hop.came_out["answer"] for hop in result.hops if hop.stage == "rule migration-incoming-objects-dev"]
     assert [answer["skipped"] for answer in answers] == [False, True]
     assert answers[0]["jobRunId"] == answers[1]["jobRunId"]
@@ -226,7 +217,7 @@ def test_the_rule_passing_only_the_detail_breaks_the_rehearsal(bring_up, scratch
 
     assert result.job_runs == []
     assert result.executions == []
-    assert [error["function"] for error in result.errors] == ["migration-glue-trigger-dev"]
+    assert (result.failed_functions(), result.denials()) == (["migration-glue-trigger-dev"], [])
 
 
 def test_a_renamed_job_argument_breaks_the_rehearsal(bring_up, scratch_copy):
@@ -239,6 +230,7 @@ def test_a_renamed_job_argument_breaks_the_rehearsal(bring_up, scratch_copy):
 
     [run] = result.job_runs
     assert run["outcome"]["state"] == "FAILED"
+    assert (result.failed_functions(), result.denials()) == ([], [])
     assert result.executions == []
     assert result.summary()["validation"] == []
 
@@ -255,5 +247,5 @@ def test_a_changed_validation_message_breaks_the_rehearsal(bring_up, scratch_cop
     assert result.summary()["validation"] == ["PASSED"]
     assert result.executions == []
     [error] = result.errors
-    assert error["function"] == "migration-sfn-trigger-dev"
+    assert (result.failed_functions(), result.denials()) == (["migration-sfn-trigger-dev"], [])
     assert "validation message has no reportKey" in error["error"]

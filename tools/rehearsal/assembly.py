@@ -218,6 +218,7 @@ def physical_value(resource_type, name, attribute, logical_id):
         "AWS::Events::EventBus": f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{name}",
         "AWS::KinesisFirehose::DeliveryStream": f"arn:aws:firehose:{REGION}:{ACCOUNT}:deliverystream/{name}",
         "AWS::IAM::Role": f"arn:aws:iam::{ACCOUNT}:role/{name}",
+        "AWS::KMS::Key": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{name}",
     }.get(resource_type, f"arn:aws:fake:{REGION}:{ACCOUNT}:{logical_id}")
     refs = {
         "AWS::SNS::Topic": arn,  # Ref of a topic is its ARN

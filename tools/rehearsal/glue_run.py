@@ -7,6 +7,7 @@ session of the test set-up (test/python/local_glue.py); the rest of main() runs 
 """
 
 import uuid
+from contextlib import nullcontext
 
 import boto3
 
@@ -31,8 +32,9 @@ def mirror_buckets_for_spark(spark, s3):
                 spark.copy_to_spark(s3, bucket["Name"], item["Key"])
 
 
-def run_glue_script(script_path, job_name, run_id, arguments, spark, s3=None):
-    """Runs the script's main(); returns the run's end state as Glue would report it."""
+def run_glue_script(script_path, job_name, run_id, arguments, spark, s3=None, acting=nullcontext):
+    """Runs the script's main() inside `acting()` (the rehearsal records the job's calls there); returns the run's
+    end state as Glue would report it."""
     s3 = s3 or boto3.client("s3", region_name=REGION)
     mirror_buckets_for_spark(spark, s3)
     script = import_file(f"rehearsal_glue_script_{uuid.uuid4().hex[:8]}", script_path)
@@ -45,7 +47,8 @@ def run_glue_script(script_path, job_name, run_id, arguments, spark, s3=None):
 
     script.start_glue_job = start_local_job
     try:
-        script.main(glue_argv(script_path.name, job_name, run_id, arguments))
+        with acting():
+            script.main(glue_argv(script_path.name, job_name, run_id, arguments))
     except (Exception, SystemExit) as error:  # argparse's usage error is a SystemExit, as in Glue
         return {"state": "FAILED", "message": f"{type(error).__name__}: {error}"}
     return {"state": "SUCCEEDED", "committed": job.committed}

@@ -42,6 +42,7 @@ class RuleTap:
     def __init__(self, assembly, stack, logical_id, rule):
         properties = assembly.resolve(stack, rule["Properties"])
         self.name = properties.get("Name") or logical_id
+        self.arn = assembly.attribute(stack, logical_id, "Arn")
         self.pattern = properties["EventPattern"]
         self.bus = properties.get("EventBusName", "default")
         targets = properties.get("Targets", [])
@@ -84,6 +85,41 @@ def as_documented(event):
     if event.get("detail-type") == "Object Created" and event["detail"].get("reason") == "ObjectCreated":
         documented["detail"] = dict(event["detail"], reason="PutObject")
     return documented
+
+
+def send_delete_marker_events(patcher):
+    """moto's S3 sends Object Deleted only when an object of an unversioned bucket goes; S3 also sends it when a
+    DeleteObject without a version ID puts a delete marker on a versioned bucket (S3 User Guide, "EventBridge event
+    types" and "EventBridge message structure": reason DeleteObject, deletion-type "Delete Marker Created"). The
+    rehearsal sends that event, as documented, to the rules of the default bus."""
+    from moto.events.models import events_backends
+    from moto.s3.models import S3Backend
+
+    original = S3Backend.delete_object
+
+    def delete_object(backend, bucket_name, key_name, version_id=None, bypass=False):
+        answer = original(backend, bucket_name, key_name, version_id, bypass)
+        bucket = backend.get_bucket(bucket_name)
+        marker_version = answer[1].get("version-id") if isinstance(answer, tuple) and len(answer) > 1 else None
+        if version_id is None and bucket.is_versioned and marker_version and \
+                bucket.notification_configuration is not None and \
+                bucket.notification_configuration.event_bridge is not None:
+            event = {
+                "version": "0", "id": str(uuid.uuid4()), "detail-type": "Object Deleted", "source": "aws.s3",
+                "account": backend.account_id, "time": datetime.now(timezone.utc).timestamp(),  # as moto keeps it
+                "region": bucket.region_name, "resources": [bucket.arn],
+                "detail": {"version": "0", "bucket": {"name": bucket_name},
+                           "object": {"key": key_name, "version-id": marker_version, "sequencer": "617f08299329d189"},
+                           "request-id": "N4N7GDK58NMKJ12R", "requester": backend.account_id,
+                           "source-ip-address": "10.0.0.1", "reason": "DeleteObject",
+                           "deletion-type": "Delete Marker Created"},
+            }
+            for event_bus in events_backends[backend.account_id][bucket.region_name].event_buses.values():
+                for rule in event_bus.rules.values():
+                    rule.send_to_targets(event, transform_input=False)
+        return answer
+
+    patcher.setattr(S3Backend, "delete_object", delete_object)
 
 
 def target_input(target, event):
@@ -185,6 +221,8 @@ class Function:
         if not code:
             raise WiringError(f"function {logical_id} has no inline code to run")
         self.name = properties.get("FunctionName") or logical_id
+        self.arn = assembly.attribute(stack, logical_id, "Arn")
+        self.role_arn = properties["Role"]
         self.handler_name = properties["Handler"]
         self.environment = properties.get("Environment", {}).get("Variables", {})
         self._code = code

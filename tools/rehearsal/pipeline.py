@@ -19,6 +19,7 @@ import hops
 from assembly import REGION, Assembly, WiringError
 from dms_simulation import DmsSimulation
 from glue_run import run_glue_script
+from permissions import Caller, CallEvaluator, CallRecorder, LambdaPermissions
 from pipeline_helpers import run_invokes_in_process
 
 MAX_ROUNDS = 20
@@ -41,12 +42,21 @@ class Rehearsal:
     invocations: dict = field(default_factory=dict)
     errors: list = field(default_factory=list)
     published: dict = field(default_factory=dict)
+    calls: list = field(default_factory=list)
 
     def record(self, stage, went_in, came_out):
         self.hops.append(Hop(stage, went_in, came_out))
 
     def calls_of(self, function_name):
         return self.invocations.get(function_name, [])
+
+    def failed_functions(self):
+        """The functions whose code raised, in the order they failed."""
+        return [error["function"] for error in self.errors if "function" in error]
+
+    def denials(self):
+        """What the templates would have denied: a missing AWS::Lambda::Permission or role statement, each named."""
+        return [error["denied"] for error in self.errors if "denied" in error]
 
     def summary(self):
         """The verdict: the validation outcome(s), the migration status(es), where the reports are, what broke."""
@@ -70,6 +80,11 @@ class Pipeline:
         self.sfn = boto3.client("stepfunctions", region_name=REGION)
         self.glue = boto3.client("glue", region_name=REGION)
         self.dms = DmsSimulation(self.assembly, dms_scenario, patcher)
+        self.lambda_permissions = LambdaPermissions(self.assembly)
+        self.evaluator = CallEvaluator(self.assembly)
+        self.recorder = CallRecorder(background_caller=self._state_machine_caller())
+        self.recorder.install(patcher)
+        hops.send_delete_marker_events(patcher)
         self._create_buckets()
         self._create_topics()
         self._create_tables()
@@ -124,7 +139,8 @@ class Pipeline:
         def handler_of(function):
             def handle(event):
                 self.result.invocations.setdefault(function.name, []).append(event)
-                return function.invoke(event)
+                with self.recorder.acting_as(Caller("function", function.name, function.role_arn)):
+                    return function.invoke(event)
             return handle
 
         handlers = {}
@@ -172,6 +188,29 @@ class Pipeline:
         if self.on_hop:
             self.on_hop(stage, went_in, came_out)
 
+    def _state_machine_caller(self):
+        machines = self.assembly.resources("AWS::StepFunctions::StateMachine")
+        if len(machines) != 1:
+            raise WiringError(f"the rehearsal attributes calls to one state machine; the assembly has {len(machines)}")
+        stack, logical_id, resource = machines[0]
+        properties = self.assembly.resolve(stack, resource["Properties"])
+        return Caller("state machine", properties["StateMachineName"], properties["RoleArn"])
+
+    def _glue_caller(self, job_name):
+        role = self.jobs[job_name]["properties"]["Role"]
+        if not role.startswith("arn:"):  # the job names its role by name
+            stack, logical_id, _ = self.assembly.by_physical("AWS::IAM::Role", role)
+            role = self.assembly.attribute(stack, logical_id, "Arn")
+        return Caller("Glue job", job_name, role)
+
+    def _check_calls(self):
+        """Every call recorded since the last check, evaluated against the templates' policies; denials are errors."""
+        calls = self.recorder.take()
+        self.result.calls.extend(calls)
+        for denial in self.evaluator.denials(calls):
+            if denial not in self.result.errors:
+                self.result.errors.append(denial)
+
     def rehearse(self, key, body):
         self.upload(key, body)
         return self.pump()
@@ -205,6 +244,7 @@ class Pipeline:
     def pump(self):
         for _ in range(MAX_ROUNDS):
             if not self._one_round():
+                self._check_calls()
                 return self.result
         raise WiringError(f"the pipeline was still busy after {MAX_ROUNDS} rounds")
 
@@ -218,7 +258,7 @@ class Pipeline:
             for event in subscription.lambda_events():
                 busy = True
                 function = self._function(subscription.endpoint, f"subscription on {subscription.topic_arn}")
-                answer = self._invoke(function, event)
+                answer = self._invoke(function, event, "sns.amazonaws.com", subscription.topic_arn)
                 self.hop(f"SNS {subscription.topic_arn.rsplit(':', 1)[1]} -> {function.name}",
                          json.loads(event["Records"][0]["Sns"]["Message"]), answer)
         busy |= self._run_new_glue_runs()
@@ -232,9 +272,12 @@ class Pipeline:
         stage = f"rule {rule.name}"
         if target_arn in self.functions:
             function = self.functions[target_arn]
-            answer = self._invoke(function, delivered)
+            answer = self._invoke(function, delivered, "events.amazonaws.com", rule.arn)
             self.hop(stage, delivered, {"function": function.name, "redelivery": redelivery, "answer": answer})
         elif ":firehose:" in target_arn:
+            # EventBridge puts the event with the role the target names (EventBridge User Guide, "Permissions").
+            self.recorder.record(Caller("rule", rule.name, rule.target.get("RoleArn", "(no RoleArn)")), "firehose",
+                                 "PutRecord", {"DeliveryStreamName": target_arn})
             documents = self._firehose(target_arn, delivered)
             self.hop(stage, delivered, {"deliveryStream": target_arn, "documents": documents})
         else:
@@ -245,11 +288,21 @@ class Pipeline:
             raise WiringError(f"{what} names {arn}, which is no function of the assembly with inline code")
         return self.functions[arn]
 
-    def _invoke(self, function, event):
-        """Runs the function; an error it raises is recorded (Lambda would retry it, then dead-letter the event)."""
+    def _invoke(self, function, event, principal=None, source_arn=None):
+        """Runs the function; an error it raises is recorded (Lambda would retry it, then dead-letter the event).
+
+        A service (`principal`, for `source_arn`) invokes it only if a permission of the assembly lets it; if none
+        does, the function does not run, as on AWS, and the missing permission is the error."""
+        if principal is not None:
+            missing = self.lambda_permissions.missing(function.arn, function.name, principal, source_arn)
+            if missing:
+                denial = {"caller": principal, "denied": missing}
+                self.result.errors.append(denial)
+                return denial
         self.result.invocations.setdefault(function.name, []).append(event)
         try:
-            return function.invoke(event)
+            with self.recorder.acting_as(Caller("function", function.name, function.role_arn)):
+                return function.invoke(event)
         except Exception as error:  # noqa: BLE001 - any error of the function's code ends its hop
             failure = {"function": function.name, "error": f"{type(error).__name__}: {error}"}
             self.result.errors.append(failure)
@@ -267,6 +320,10 @@ class Pipeline:
         if len(lambda_arns) != 1:
             raise WiringError(f"delivery stream {stream_arn} has {len(lambda_arns)} processing functions")
         function = self._function(lambda_arns[0], f"delivery stream {stream_arn}")
+        # Firehose invokes its processor with the delivery stream's role (Firehose Developer Guide, "Grant Firehose
+        # access to AWS Lambda for data transformation").
+        self.recorder.record(Caller("delivery stream", stream_arn, destination["RoleARN"]), "lambda", "Invoke",
+                             {"FunctionName": lambda_arns[0]})
         answer = self._invoke(function, hops.firehose_records([event]))
         documents = hops.decoded_records(answer)
         self.result.documents.extend(documents)
@@ -281,7 +338,13 @@ class Pipeline:
                 self._seen_runs.add(run["Id"])
                 busy = True
                 arguments = {**job["properties"].get("DefaultArguments", {}), **run.get("Arguments", {})}
-                outcome = run_glue_script(job["script"], name, run["Id"], arguments, self.spark, self.s3)
+                caller = self._glue_caller(name)
+                outcome = run_glue_script(job["script"], name, run["Id"], arguments, self.spark, self.s3,
+                                          acting=lambda: self.recorder.acting_as(caller))
+                # Spark reads the object itself (a local copy here, see glue_run.py): the job's role reads it.
+                if arguments.get("--source_bucket") and arguments.get("--source_key"):
+                    self.recorder.record(caller, "s3", "GetObject", {"Bucket": arguments["--source_bucket"],
+                                                                     "Key": arguments["--source_key"]})
                 if outcome["state"] != "SUCCEEDED":
                     self.result.errors.append({"jobRun": run["Id"], "error": outcome["message"]})
                 self.result.job_runs.append({"jobName": name, "jobRunId": run["Id"], "arguments": arguments,
