@@ -219,6 +219,7 @@ def physical_value(resource_type, name, attribute, logical_id):
         "AWS::KinesisFirehose::DeliveryStream": f"arn:aws:firehose:{REGION}:{ACCOUNT}:deliverystream/{name}",
         "AWS::IAM::Role": f"arn:aws:iam::{ACCOUNT}:role/{name}",
         "AWS::KMS::Key": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{name}",
+        "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}",
     }.get(resource_type, f"arn:aws:fake:{REGION}:{ACCOUNT}:{logical_id}")
     refs = {
         "AWS::SNS::Topic": arn,  # Ref of a topic is its ARN

@@ -224,6 +224,26 @@ def glue_job(name):
     return f"arn:aws:glue:{REGION}:{ACCOUNT}:job/{name}"
 
 
+def dynamodb_table(name):
+    return name if name.startswith("arn:") else f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
+
+
+def filtered_arns(params, *names):
+    """The ARNs a DMS Describe* call names in its filters (the resources IAM evaluates it on)."""
+    return [value for f in params.get("Filters", []) if f["Name"] in names for value in f["Values"]]
+
+
+def assessment_run_start(params):
+    """StartReplicationTaskAssessmentRun on the task, and passing the assessment's role to DMS."""
+    return [Request("dms:StartReplicationTaskAssessmentRun", params["ReplicationTaskArn"]),
+            Request("iam:PassRole", params["ServiceAccessRoleArn"], (("iam:PassedToService", "dms.amazonaws.com"),))]
+
+
+def assessment_reads(action):
+    return lambda p: [Request(action, arn) for arn in
+                      filtered_arns(p, "replication-task-assessment-run-arn", "replication-task-arn")] or [Request(action, "*")]
+
+
 # (service, operation) -> the requests IAM evaluates, from the call's parameters.
 REQUESTS = {
     ("sns", "Publish"): lambda p: [Request("sns:Publish", p["TopicArn"], SECURE)],
@@ -243,6 +263,11 @@ REQUESTS = {
     ("dms", "AddTagsToResource"): lambda p: [Request("dms:AddTagsToResource", p["ResourceArn"])],
     ("dms", "RemoveTagsFromResource"): lambda p: [Request("dms:RemoveTagsFromResource", p["ResourceArn"])],
     ("dms", "ListTagsForResource"): lambda p: [Request("dms:ListTagsForResource", p["ResourceArn"])],
+    ("dms", "StartReplicationTaskAssessmentRun"): assessment_run_start,
+    ("dms", "DescribeReplicationTaskAssessmentRuns"): assessment_reads("dms:DescribeReplicationTaskAssessmentRuns"),
+    ("dms", "DescribeReplicationTaskIndividualAssessments"): assessment_reads("dms:DescribeReplicationTaskIndividualAssessments"),
+    **{("dynamodb", operation): (lambda action: lambda p: [Request(action, dynamodb_table(p["TableName"]))])(f"dynamodb:{operation}")
+       for operation in ("GetItem", "PutItem", "UpdateItem", "DeleteItem")},
     ("cloudwatch", "PutMetricData"): lambda p: [Request("cloudwatch:PutMetricData", "*",
                                                         (("cloudwatch:namespace", p["Namespace"]),))],
     ("lambda", "Invoke"): lambda p: [Request("lambda:InvokeFunction", function_arn(p["FunctionName"]))],
