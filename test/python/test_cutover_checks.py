@@ -1,0 +1,154 @@
+"""The cutover's database checks, executed against two real MariaDB servers (a source and a target).
+
+The credentials reach the checks only through Secrets Manager (moto), as in the function: a user with SELECT only
+on each server, over TCP. The apply exceptions table is created with the columns the DMS User Guide lists for
+`awsdms_apply_exceptions` ("Control tables"), in the default control schema of a MySQL-compatible target.
+"""
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import boto3
+import pytest
+from moto import mock_aws
+
+import cutover_checks
+from mariadb_server import mariadb_servers  # noqa: F401 - the fixture
+
+USER = "cutover_check"
+PASSWORD = "Ch3ck-only"  # a test server's password, reachable on 127.0.0.1 only
+CUTOVER_STARTED = datetime(2026, 12, 7, 2, 0, tzinfo=timezone.utc)
+
+
+def _with_reader(server):
+    server.execute(f"CREATE USER '{USER}'@'127.0.0.1' IDENTIFIED BY '{PASSWORD}'",
+                   f"GRANT SELECT ON *.* TO '{USER}'@'127.0.0.1'")
+    return server
+
+
+@pytest.fixture(scope="module")
+def servers(mariadb_servers):  # noqa: F811 - the fixture of mariadb_server
+    source = _with_reader(mariadb_servers.start("source"))
+    target = _with_reader(mariadb_servers.start("target"))
+    for server in (source, target):
+        server.execute("CREATE DATABASE shop",
+                       "CREATE TABLE shop.events (kind VARCHAR(20), amount DECIMAL(10,2), note TEXT NULL)",
+                       "CREATE TABLE shop.readings (sensor INT, value DOUBLE)")
+    target.execute("CREATE DATABASE awsdms_control",
+                   "CREATE TABLE awsdms_control.awsdms_apply_exceptions (TASK_NAME VARCHAR(128) NOT NULL, "
+                   "TABLE_OWNER VARCHAR(128) NOT NULL, TABLE_NAME VARCHAR(128) NOT NULL, "
+                   "ERROR_TIME TIMESTAMP NOT NULL, STATEMENT TEXT NOT NULL, ERROR TEXT NOT NULL)")
+    return source, target
+
+
+@pytest.fixture
+def connections(servers):
+    """Connections made by the checks from the secrets' fields, as the function makes them."""
+    source, target = servers
+    for server in servers:
+        server.execute("DELETE FROM shop.events", "DELETE FROM shop.readings")
+    target.execute("DELETE FROM awsdms_control.awsdms_apply_exceptions")
+    with mock_aws():
+        client = boto3.client("secretsmanager")
+        arns = [client.create_secret(Name=f"secret-{server.name}", SecretString=json.dumps(
+            {"username": USER, "password": PASSWORD, "host": "127.0.0.1", "port": server.port}))["ARN"]
+            for server in servers]
+        opened = [cutover_checks.connect(cutover_checks.read_secret(client, arn)) for arn in arns]
+    yield opened
+    for connection in opened:
+        connection.close()
+
+
+def _exception_at(target, when):
+    target.execute("INSERT INTO awsdms_control.awsdms_apply_exceptions VALUES ('task', 'shop', 'events', "
+                   f"'{when:%Y-%m-%d %H:%M:%S}', 'INSERT INTO shop.events ...', 'Duplicate entry')")
+
+
+def _same_rows(servers, *statements):
+    for server in servers:
+        server.execute(*statements)
+
+
+# ----- apply exceptions -----
+def test_an_empty_exceptions_table_passes(connections):
+    _, target = connections
+    found = cutover_checks.apply_exceptions_since(target, CUTOVER_STARTED)
+    assert (found["tableFound"], found["count"], found["examples"]) == (True, 0, [])
+
+
+def test_an_exception_after_the_start_is_found_with_its_table(servers, connections):
+    _exception_at(servers[1], CUTOVER_STARTED + timedelta(seconds=1))
+    found = cutover_checks.apply_exceptions_since(connections[1], CUTOVER_STARTED)
+    assert found["count"] == 1
+    assert (found["examples"][0]["table"], found["examples"][0]["error"]) == ("events", "Duplicate entry")
+    summary = cutover_checks.summarize([], found, require_equality=True)
+    assert summary["passed"] is False
+    assert summary["reasons"] == ["1 apply exception(s) since the cutover began"]
+
+
+def test_an_exception_before_the_start_does_not_count(servers, connections):
+    _exception_at(servers[1], CUTOVER_STARTED - timedelta(seconds=1))
+    assert cutover_checks.apply_exceptions_since(connections[1], CUTOVER_STARTED)["count"] == 0
+
+
+def test_a_start_in_another_time_zone_is_the_same_instant(servers, connections):
+    _exception_at(servers[1], CUTOVER_STARTED + timedelta(minutes=30))
+    one_hour_east = CUTOVER_STARTED.astimezone(timezone(timedelta(hours=1)))  # 03:00+01:00 == 02:00Z
+    assert cutover_checks.apply_exceptions_since(connections[1], one_hour_east)["count"] == 1
+
+
+def test_a_control_schema_without_the_table_reports_it(connections):
+    found = cutover_checks.apply_exceptions_since(connections[1], CUTOVER_STARTED, control_schema="shop")
+    assert (found["tableFound"], found["count"]) == (False, 0)
+
+
+# ----- reconciliation -----
+def test_a_no_key_table_with_the_same_rows_matches_by_count_and_checksum(servers, connections):
+    _same_rows(servers, "INSERT INTO shop.events VALUES ('sale', 10.50, NULL), ('sale', 10.50, NULL), "
+                        "('refund', 3.00, 'late')")
+    result = cutover_checks.reconcile_table(*connections, "shop", "events")
+    assert (result["matches"], result["sourceRows"], result["targetRows"]) == (True, 3, 3)
+    assert result["sourceChecksum"] == result["targetChecksum"] != 0
+
+
+def test_a_no_key_table_with_a_missing_row_differs_in_count(servers, connections):
+    _same_rows(servers, "INSERT INTO shop.events VALUES ('sale', 10.50, NULL)")
+    servers[0].execute("INSERT INTO shop.events VALUES ('sale', 10.50, NULL)")  # a duplicate never applied
+    result = cutover_checks.reconcile_table(*connections, "shop", "events")
+    assert (result["matches"], result["sourceRows"], result["targetRows"]) == (False, 2, 1)
+    assert result["reason"] == "row counts differ"
+
+
+def test_same_count_other_values_differ_in_checksum(servers, connections):
+    servers[0].execute("INSERT INTO shop.events VALUES ('sale', 10.50, NULL)")
+    servers[1].execute("INSERT INTO shop.events VALUES ('sale', 10.51, NULL)")
+    result = cutover_checks.reconcile_table(*connections, "shop", "events")
+    assert (result["matches"], result["reason"]) == (False, "checksums differ")
+
+
+def test_null_and_empty_text_are_different_values(servers, connections):
+    servers[0].execute("INSERT INTO shop.events VALUES ('sale', 1, NULL)")
+    servers[1].execute("INSERT INTO shop.events VALUES ('sale', 1, '')")
+    assert cutover_checks.reconcile_table(*connections, "shop", "events")["matches"] is False
+
+
+def test_a_floating_point_table_is_compared_by_count_only(servers, connections):
+    _same_rows(servers, "INSERT INTO shop.readings VALUES (1, 0.1), (2, 0.2)")
+    result = cutover_checks.reconcile_table(*connections, "shop", "readings")
+    assert (result["matches"], result["checksumSkipped"]) == (True, "inexact column types: value")
+    assert "sourceChecksum" not in result
+
+
+def test_a_table_missing_on_the_target_is_a_difference(servers, connections):
+    servers[0].execute("CREATE TABLE IF NOT EXISTS shop.only_source (id INT)")
+    result = cutover_checks.reconcile(*connections, [{"schema": "shop", "table": "only_source"}])[0]
+    assert (result["matches"], result["reason"]) == (False, "missing on the target or other columns")
+
+
+def test_differences_fail_the_summary_only_when_equality_is_required(servers, connections):
+    servers[0].execute("INSERT INTO shop.events VALUES ('sale', 1, NULL)")
+    results = cutover_checks.reconcile(*connections, [{"schema": "shop", "table": "events"}])
+    no_exceptions = {"count": 0, "examples": []}
+    assert cutover_checks.summarize(results, no_exceptions, require_equality=True)["passed"] is False
+    reported = cutover_checks.summarize(results, no_exceptions, require_equality=False)
+    assert (reported["passed"], reported["tablesDiffering"]) == (True, 1)
