@@ -152,3 +152,38 @@ def test_differences_fail_the_summary_only_when_equality_is_required(servers, co
     assert cutover_checks.summarize(results, no_exceptions, require_equality=True)["passed"] is False
     reported = cutover_checks.summarize(results, no_exceptions, require_equality=False)
     assert (reported["passed"], reported["tablesDiffering"]) == (True, 1)
+
+
+# ----- the function: secrets named by the environment, details in S3, a bounded answer -----
+def test_the_handler_reads_the_secrets_and_writes_every_table_to_s3(servers, monkeypatch):
+    source, target = servers
+    _same_rows(servers, "DELETE FROM shop.events", "INSERT INTO shop.events VALUES ('sale', 1, NULL)")
+    target.execute("DELETE FROM awsdms_control.awsdms_apply_exceptions")
+    with mock_aws():
+        secrets = boto3.client("secretsmanager")
+        for server, variable in ((source, "SOURCE_SECRET_ARN"), (target, "TARGET_SECRET_ARN")):
+            monkeypatch.setenv(variable, secrets.create_secret(Name=f"handler-{server.name}", SecretString=json.dumps(
+                {"username": USER, "password": PASSWORD, "host": "127.0.0.1", "port": server.port}))["ARN"])
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="reports", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+        monkeypatch.setenv("REPORT_BUCKET", "reports")
+        tables = [{"schema": "shop", "table": "events"}, {"schema": "shop", "table": "absent"}]
+        s3.put_object(Bucket="reports", Key="cutover/c1/tables.json", Body=json.dumps(tables).encode())
+        answer = cutover_checks.handler({"cutoverId": "c1", "since": "2026-12-07T02:00:00Z",
+                                         "tablesKey": "cutover/c1/tables.json", "requireEquality": True}, None)
+        details = json.loads(s3.get_object(Bucket="reports", Key=answer["detailsKey"])["Body"].read())
+    assert answer["detailsKey"] == "cutover/c1/database-checks.json"
+    assert (answer["passed"], answer["tablesReconciled"], answer["tablesDiffering"]) == (False, 2, 1)
+    assert [(row["table"], row["matches"]) for row in details["tables"]] == [("events", True), ("absent", False)]
+
+
+def test_the_answer_for_5000_differing_tables_stays_small():
+    long_name = "t" * 64
+    results = [{"schema": long_name, "table": f"{long_name[:58]}{index:06d}", "sourceRows": 10**9,
+                "targetRows": 10**9 - 1, "matches": False, "reason": "row counts differ"} for index in range(5000)]
+    examples = [{"task": "t" * 128, "schema": "s" * 64, "table": "x" * 64, "time": "2026-12-07 02:00:00",
+                 "statement": "S" * 500, "error": "E" * 500}] * cutover_checks.MAX_EXCEPTION_EXAMPLES
+    summary = cutover_checks.summarize(results, {"count": 7, "examples": examples}, require_equality=True)
+    size = len(json.dumps({**summary, "detailsKey": "cutover/" + "c" * 80 + "/database-checks.json"}).encode())
+    assert (summary["tablesDiffering"], summary["differencesListed"]) == (5000, 50)
+    assert size < 32 * 1024, size  # measured 26 KiB: under an eighth of the 256 KiB a state may hold, whatever the number of tables
