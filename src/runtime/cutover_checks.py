@@ -152,10 +152,13 @@ def reconcile(source, target, tables):
     return results
 
 
-def summarize(results, exceptions, require_equality):
+def summarize(results, exceptions, require_equality, blocking=()):
     """The small answer of the checks: what decides the cutover, and at most MAX_LISTED differences."""
     differences = [result for result in results if not result["matches"]]
     reasons = []
+    if blocking:
+        reasons.append(f"{len(blocking)} table(s) neither validated nor reconcilable, e.g. "
+                       + ", ".join(f"{t['table']} ({t['class']})" for t in blocking[:5]))
     if exceptions["count"]:
         reasons.append(f"{exceptions['count']} apply exception(s) since the cutover began")
     if differences and require_equality:
@@ -163,24 +166,47 @@ def summarize(results, exceptions, require_equality):
     return {"passed": not reasons, "reasons": reasons, "tablesReconciled": len(results),
             "tablesDiffering": len(differences), "differences": differences[:MAX_LISTED],
             "differencesListed": min(len(differences), MAX_LISTED), "applyExceptions": exceptions["count"],
-            "applyExceptionExamples": exceptions["examples"]}
+            "applyExceptionExamples": exceptions["examples"], "tablesBlocking": len(blocking)}
+
+
+# ----- the tables of the last review -----
+# The classes of table_review.py: DMS cannot validate these, so the cutover reconciles them itself.
+RECONCILED_CLASSES = frozenset({"notValidatable", "validationNotEnabled"})
+
+
+def plan_from_review(reviewed_tables):
+    """(tables to reconcile, tables that block the cutover) from a table review's report.
+
+    A table allows the cutover when DMS validated it (or validated it earlier in the run, "verified") or when DMS
+    cannot validate it, which the reconciliation then covers. Any other class (loading, failed, mismatched,
+    suspended, validation pending) blocks it: the target does not yet hold what the source holds.
+    """
+    to_reconcile, blocking = [], []
+    for table in reviewed_tables:
+        statistics = table.get("statistics", {})
+        if table["class"] in RECONCILED_CLASSES:
+            to_reconcile.append({"schema": statistics["SchemaName"], "table": statistics["TableName"]})
+        elif not (table["class"] == "validated" or table.get("verified")):
+            blocking.append({"table": table["table"], "class": table["class"]})
+    return to_reconcile, blocking
 
 
 # ----- the function -----
-def _tables_of(event, s3):
-    """The tables to reconcile: inline, or (for thousands) a JSON list in S3 named by the event."""
-    if "tablesKey" in event:
-        body = s3.get_object(Bucket=os.environ["REPORT_BUCKET"], Key=event["tablesKey"])["Body"].read()
-        return json.loads(body)
-    return event.get("tables", [])
+def _plan(event, s3):
+    """From the review's report in S3 (thousands of tables), or tables given inline (no blocking ones)."""
+    if "tableReport" in event:
+        report = event["tableReport"]
+        body = s3.get_object(Bucket=report["bucket"], Key=report["key"])["Body"].read()
+        return plan_from_review(json.loads(body)["tables"])
+    return event.get("tables", []), []
 
 
 def handler(event, _context):
-    """Input: {"cutoverId", "since" (ISO 8601), "tables" or "tablesKey", "requireEquality"}; details go to S3."""
+    """Input: {"cutoverId", "since" (ISO 8601), "tableReport" {"bucket", "key"} or "tables", "requireEquality"}."""
     secrets = boto3.client("secretsmanager")
     s3 = boto3.client("s3")
     since = datetime.fromisoformat(event["since"].replace("Z", "+00:00"))
-    tables = _tables_of(event, s3)
+    tables, blocking = _plan(event, s3)
     source = connect(read_secret(secrets, os.environ["SOURCE_SECRET_ARN"]))
     target = connect(read_secret(secrets, os.environ["TARGET_SECRET_ARN"]))
     try:
@@ -189,9 +215,10 @@ def handler(event, _context):
     finally:
         source.close()
         target.close()
-    summary = summarize(results, exceptions, bool(event.get("requireEquality", True)))
+    summary = summarize(results, exceptions, bool(event.get("requireEquality", True)), blocking)
     key = f"{os.environ.get('REPORT_PREFIX', 'cutover/')}{event['cutoverId']}/database-checks.json"
     s3.put_object(Bucket=os.environ["REPORT_BUCKET"], Key=key, ContentType="application/json",
-                  Body=json.dumps({"summary": summary, "tables": results, "applyExceptions": exceptions},
+                  Body=json.dumps({"summary": summary, "tables": results, "blocking": blocking,
+                                   "applyExceptions": exceptions},
                                   default=str).encode())
     return {**summary, "detailsKey": key}

@@ -167,14 +167,25 @@ def test_the_handler_reads_the_secrets_and_writes_every_table_to_s3(servers, mon
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket="reports", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
         monkeypatch.setenv("REPORT_BUCKET", "reports")
-        tables = [{"schema": "shop", "table": "events"}, {"schema": "shop", "table": "absent"}]
-        s3.put_object(Bucket="reports", Key="cutover/c1/tables.json", Body=json.dumps(tables).encode())
-        answer = cutover_checks.handler({"cutoverId": "c1", "since": "2026-12-07T02:00:00Z",
-                                         "tablesKey": "cutover/c1/tables.json", "requireEquality": True}, None)
+        review = {"tables": [  # a table review's report (table_review.py), as the cutover's last review writes it
+            reviewed("shop", "events", "notValidatable"), reviewed("shop", "absent", "validationNotEnabled"),
+            reviewed("shop", "orders", "validated"), reviewed("shop", "lines", "validationPending", verified=True),
+            reviewed("shop", "carts", "loading")]}
+        s3.put_object(Bucket="reports", Key="reports/migrations/c1/tables.json", Body=json.dumps(review).encode())
+        answer = cutover_checks.handler({"cutoverId": "c1", "since": "2026-12-07T02:00:00Z", "requireEquality": True,
+                                         "tableReport": {"bucket": "reports", "key": "reports/migrations/c1/tables.json"}},
+                                        None)
         details = json.loads(s3.get_object(Bucket="reports", Key=answer["detailsKey"])["Body"].read())
     assert answer["detailsKey"] == "cutover/c1/database-checks.json"
-    assert (answer["passed"], answer["tablesReconciled"], answer["tablesDiffering"]) == (False, 2, 1)
+    assert (answer["passed"], answer["tablesReconciled"], answer["tablesDiffering"], answer["tablesBlocking"]) == (
+        False, 2, 1, 1)
+    assert answer["reasons"][0] == "1 table(s) neither validated nor reconcilable, e.g. shop.carts (loading)"
     assert [(row["table"], row["matches"]) for row in details["tables"]] == [("events", True), ("absent", False)]
+
+
+def reviewed(schema, table, klass, verified=False):
+    return {"table": f"{schema}.{table}", "class": klass, "verified": verified,
+            "statistics": {"SchemaName": schema, "TableName": table}}
 
 
 def test_the_answer_for_5000_differing_tables_stays_small():
@@ -183,7 +194,8 @@ def test_the_answer_for_5000_differing_tables_stays_small():
                 "targetRows": 10**9 - 1, "matches": False, "reason": "row counts differ"} for index in range(5000)]
     examples = [{"task": "t" * 128, "schema": "s" * 64, "table": "x" * 64, "time": "2026-12-07 02:00:00",
                  "statement": "S" * 500, "error": "E" * 500}] * cutover_checks.MAX_EXCEPTION_EXAMPLES
-    summary = cutover_checks.summarize(results, {"count": 7, "examples": examples}, require_equality=True)
+    blocking = [{"table": f"{long_name}.{row['table']}", "class": "validationPending"} for row in results]
+    summary = cutover_checks.summarize(results, {"count": 7, "examples": examples}, True, blocking)
     size = len(json.dumps({**summary, "detailsKey": "cutover/" + "c" * 80 + "/database-checks.json"}).encode())
-    assert (summary["tablesDiffering"], summary["differencesListed"]) == (5000, 50)
-    assert size < 32 * 1024, size  # measured 26 KiB: under an eighth of the 256 KiB a state may hold, whatever the number of tables
+    assert (summary["tablesDiffering"], summary["differencesListed"], summary["tablesBlocking"]) == (5000, 50, 5000)
+    assert size < 32 * 1024, size  # measured 27 KiB: under an eighth of the 256 KiB a state may hold, whatever the number of tables
