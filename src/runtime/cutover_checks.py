@@ -21,6 +21,7 @@ the pinned version from requirements-dev.txt into the function's code at synthes
 
 import json
 import os
+import time
 from datetime import datetime, timezone
 
 import boto3
@@ -36,6 +37,8 @@ MAX_LISTED = 50
 MAX_EXCEPTION_EXAMPLES = 10
 MAX_STATEMENT_CHARS = 500
 CONNECT_TIMEOUT_SECONDS = 10
+# Time kept back from the function's own timeout to write the details to S3 and answer.
+RESERVED_SECONDS = 60
 # Types whose text form is not one exact value across MySQL-compatible engines (see the module comment).
 UNCHECKSUMMABLE_TYPES = frozenset({
     "float", "double", "real", "geometry", "point", "linestring", "polygon", "multipoint", "multilinestring",
@@ -140,10 +143,18 @@ def reconcile_table(source, target, schema, table):
     return result
 
 
-def reconcile(source, target, tables):
-    """One result per {"schema", "table"}; a table that cannot be read is a difference with its error."""
+def reconcile(source, target, tables, deadline=None):
+    """One result per {"schema", "table"}; a table that cannot be read is a difference with its error.
+
+    Past the `deadline` (time.monotonic()) the remaining tables are differences "not reconciled in time": the checks
+    fail closed rather than let the function's timeout end them without an answer.
+    """
     results = []
     for entry in tables:
+        if deadline is not None and time.monotonic() >= deadline:
+            results.append({"schema": entry["schema"], "table": entry["table"], "matches": False,
+                            "reason": "not reconciled within the function's time"})
+            continue
         try:
             results.append(reconcile_table(source, target, entry["schema"], entry["table"]))
         except pymysql.MySQLError as error:
@@ -201,7 +212,7 @@ def _plan(event, s3):
     return event.get("tables", []), []
 
 
-def handler(event, _context):
+def handler(event, context):
     """Input: {"cutoverId", "since" (ISO 8601), "tableReport" {"bucket", "key"} or "tables", "requireEquality"}."""
     secrets = boto3.client("secretsmanager")
     s3 = boto3.client("s3")
@@ -211,7 +222,8 @@ def handler(event, _context):
     target = connect(read_secret(secrets, os.environ["TARGET_SECRET_ARN"]))
     try:
         exceptions = apply_exceptions_since(target, since, os.environ.get("CONTROL_SCHEMA", DEFAULT_CONTROL_SCHEMA))
-        results = reconcile(source, target, tables)
+        deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - RESERVED_SECONDS
+        results = reconcile(source, target, tables, deadline)
     finally:
         source.close()
         target.close()

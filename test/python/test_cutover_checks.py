@@ -6,6 +6,7 @@ on each server, over TCP. The apply exceptions table is created with the columns
 """
 
 import json
+import time
 from datetime import datetime, timedelta, timezone
 
 import boto3
@@ -174,13 +175,31 @@ def test_the_handler_reads_the_secrets_and_writes_every_table_to_s3(servers, mon
         s3.put_object(Bucket="reports", Key="reports/migrations/c1/tables.json", Body=json.dumps(review).encode())
         answer = cutover_checks.handler({"cutoverId": "c1", "since": "2026-12-07T02:00:00Z", "requireEquality": True,
                                          "tableReport": {"bucket": "reports", "key": "reports/migrations/c1/tables.json"}},
-                                        None)
+                                        LambdaContext(remaining_seconds=900))
         details = json.loads(s3.get_object(Bucket="reports", Key=answer["detailsKey"])["Body"].read())
     assert answer["detailsKey"] == "cutover/c1/database-checks.json"
     assert (answer["passed"], answer["tablesReconciled"], answer["tablesDiffering"], answer["tablesBlocking"]) == (
         False, 2, 1, 1)
     assert answer["reasons"][0] == "1 table(s) neither validated nor reconcilable, e.g. shop.carts (loading)"
     assert [(row["table"], row["matches"]) for row in details["tables"]] == [("events", True), ("absent", False)]
+
+
+class LambdaContext:
+    """The one method of Lambda's context object the handler calls (Python Lambda developer guide, "context")."""
+
+    def __init__(self, remaining_seconds):
+        self.remaining_seconds = remaining_seconds
+
+    def get_remaining_time_in_millis(self):
+        return int(self.remaining_seconds * 1000)
+
+
+def test_tables_past_the_deadline_are_differences_not_silence(servers, connections):
+    _same_rows(servers, "INSERT INTO shop.events VALUES ('sale', 1, NULL)")
+    tables = [{"schema": "shop", "table": "events"}, {"schema": "shop", "table": "readings"}]
+    results = cutover_checks.reconcile(*connections, tables, deadline=time.monotonic() - 1)
+    assert [(row["matches"], row["reason"]) for row in results] == [
+        (False, "not reconciled within the function's time")] * 2
 
 
 def reviewed(schema, table, klass, verified=False):
