@@ -8,8 +8,9 @@ Two checks the DMS APIs cannot answer:
 - Reconciliation of the tables DMS cannot validate (no primary key, or validation off for the task): the row counts
   of source and target, and, where every column's value has one exact text form, an order-independent checksum
   (the sum of each row's CRC32). A sum, not a bitwise XOR: duplicate rows (possible without a key) would cancel out
-  under XOR. Floating-point and spatial columns are counted only: their text form can differ between engines for
-  the same stored value, which would report a difference that is not one.
+  under XOR. Tables with floating-point, spatial or JSON columns are counted only: their text form can differ between
+  engines for the same value (a MariaDB JSON column keeps the text as written, MySQL's normalizes it), which would
+  report a difference that is not one. TIMESTAMP values are read in UTC on both sides (the session's time zone).
 
 Credentials come only from Secrets Manager (the DMS source secret and the Aurora secret: `username`, `password`,
 `host`, `port`); the function's environment names the secrets, never their contents.
@@ -42,7 +43,7 @@ RESERVED_SECONDS = 60
 # Types whose text form is not one exact value across MySQL-compatible engines (see the module comment).
 UNCHECKSUMMABLE_TYPES = frozenset({
     "float", "double", "real", "geometry", "point", "linestring", "polygon", "multipoint", "multilinestring",
-    "multipolygon", "geometrycollection",
+    "multipolygon", "geometrycollection", "json",
 })
 
 

@@ -49,15 +49,19 @@ def connections(servers):
     for server in servers:
         server.execute("DELETE FROM shop.events", "DELETE FROM shop.readings")
     target.execute("DELETE FROM awsdms_control.awsdms_apply_exceptions")
+    opened = _connect_through_secrets(servers)
+    yield opened
+    for connection in opened:
+        connection.close()
+
+
+def _connect_through_secrets(servers):
     with mock_aws():
         client = boto3.client("secretsmanager")
         arns = [client.create_secret(Name=f"secret-{server.name}", SecretString=json.dumps(
             {"username": USER, "password": PASSWORD, "host": "127.0.0.1", "port": server.port}))["ARN"]
             for server in servers]
-        opened = [cutover_checks.connect(cutover_checks.read_secret(client, arn)) for arn in arns]
-    yield opened
-    for connection in opened:
-        connection.close()
+        return [cutover_checks.connect(cutover_checks.read_secret(client, arn)) for arn in arns]
 
 
 def _exception_at(target, when):
@@ -218,3 +222,20 @@ def test_the_answer_for_5000_differing_tables_stays_small():
     size = len(json.dumps({**summary, "detailsKey": "cutover/" + "c" * 80 + "/database-checks.json"}).encode())
     assert (summary["tablesDiffering"], summary["differencesListed"], summary["tablesBlocking"]) == (5000, 50, 5000)
     assert size < 32 * 1024, size  # measured 27 KiB: under an eighth of the 256 KiB a state may hold, whatever the number of tables
+
+
+def test_timestamps_compare_as_the_same_instant_whatever_the_server_time_zone(servers):
+    source, target = servers
+    for server in servers:
+        server.execute("CREATE TABLE IF NOT EXISTS shop.visits (at TIMESTAMP NULL)", "DELETE FROM shop.visits",
+                       "INSERT INTO shop.visits VALUES (FROM_UNIXTIME(1796608800))")
+    source.execute("SET GLOBAL time_zone = '+05:00'")  # a source server in another zone than the target
+    try:
+        opened = _connect_through_secrets(servers)  # sessions begun after the change
+        try:
+            assert cutover_checks.reconcile_table(*opened, "shop", "visits")["matches"] is True
+        finally:
+            for connection in opened:
+                connection.close()
+    finally:
+        source.execute("SET GLOBAL time_zone = 'SYSTEM'")
