@@ -1,0 +1,58 @@
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { DockerImage } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { RUNTIME_DIR } from './runtime-code';
+
+/** The handler of the cutover's database checks, and the pinned driver it needs (with its wheel's hash). */
+export const CUTOVER_CHECKS_SOURCE = 'cutover_checks.py';
+export const CUTOVER_CHECKS_REQUIREMENTS = 'cutover_checks.requirements.txt';
+
+/**
+ * The pip command that installs the pinned driver into `outputDir`: wheels only (no build step runs on the
+ * synthesizing machine), every file checked against the hash in the requirements file, nothing else resolved.
+ */
+export function pipInstallArguments(requirementsFile: string, outputDir: string): string[] {
+  return ['-m', 'pip', 'install', '--require-hashes', '--no-deps', '--only-binary=:all:', '--no-compile',
+    '--disable-pip-version-check', '--quiet', '--target', outputDir, '-r', requirementsFile];
+}
+
+/** Where the pip command could not run: what failed and what the user can do, never a bare stack trace. */
+export function bundlingFailure(detail: string): Error {
+  return new Error(
+    'The cutover checks function needs PyMySQL in its code (Lambda\'s Python runtime has no MySQL driver), and the ' +
+    `synthesis could not install it: ${detail.trim().slice(-600)}. ` +
+    'Synthesize on a machine with python3 and pip that reaches PyPI (or a pip index set with PIP_INDEX_URL), ' +
+    `or with Docker running; the driver is pinned with its hash in ${CUTOVER_CHECKS_REQUIREMENTS}.`,
+  );
+}
+
+function bundleLocally(outputDir: string, python: string): boolean {
+  try {
+    execFileSync(python, pipInstallArguments(path.join(RUNTIME_DIR, CUTOVER_CHECKS_REQUIREMENTS), outputDir),
+      { stdio: ['ignore', 'pipe', 'pipe'], env: process.env }); // pip's settings (PIP_INDEX_URL, proxies) apply
+  } catch (error) {
+    const failed = error as { code?: string; stderr?: Buffer; message: string };
+    if (failed.code === 'ENOENT') return false; // no python3 here: the Docker image bundles instead
+    throw bundlingFailure(failed.stderr?.toString() || failed.message);
+  }
+  fs.copyFileSync(path.join(RUNTIME_DIR, CUTOVER_CHECKS_SOURCE), path.join(outputDir, 'index.py'));
+  return true;
+}
+
+/**
+ * The cutover checks function's code: the handler as index.py and PyMySQL, installed at synthesis by pip from the
+ * pinned, hashed requirement. Locally with `python3` when it exists, else in Lambda's Python build image (Docker).
+ * The asset's hash covers only the two files, so an unchanged handler and pin keep the same code on update.
+ */
+export function cutoverChecksCode(runtime: lambda.Runtime, python: string = 'python3'): lambda.Code {
+  return lambda.Code.fromAsset(RUNTIME_DIR, {
+    exclude: ['*', `!${CUTOVER_CHECKS_SOURCE}`, `!${CUTOVER_CHECKS_REQUIREMENTS}`],
+    bundling: {
+      image: runtime.bundlingImage ?? DockerImage.fromRegistry('public.ecr.aws/sam/build-python3.12'),
+      command: ['bash', '-c', `python ${pipInstallArguments(`/asset-input/${CUTOVER_CHECKS_REQUIREMENTS}`, '/asset-output').join(' ')} && cp /asset-input/${CUTOVER_CHECKS_SOURCE} /asset-output/index.py`],
+      local: { tryBundle: (outputDir) => bundleLocally(outputDir, python) },
+    },
+  });
+}

@@ -1,0 +1,71 @@
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { describe, expect, test } from '@jest/globals';
+import { App, AssetStaging, Stack } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { CUTOVER_CHECKS_REQUIREMENTS, cutoverChecksCode, pipInstallArguments } from '../src/private/cutover-checks-code';
+import { RUNTIME_DIR } from '../src/private/runtime-code';
+
+/*
+ * The cutover checks function imports PyMySQL, which Lambda's Python runtimes do not include ("Lambda runtimes",
+ * AWS Lambda Developer Guide: a runtime has the SDK for Python only). The code is bundled at synthesis by pip from
+ * a requirement pinned with its hash. These tests run the real pip (the first run downloads the 45 KB wheel from
+ * PyPI; pip's cache serves the others).
+ */
+
+const ROOT = path.join(__dirname, '..');
+const requirementLine = (file: string) => fs.readFileSync(file, 'utf-8').split('\n').find((line) => /^PyMySQL==/i.test(line)) ?? '';
+
+function synthesizedCodeDir(): string {
+  AssetStaging.clearAssetHashCache(); // each synthesis bundles again, as a new `cdk synth` would
+  const app = new App({
+    outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-code-')),
+    context: { 'aws:cdk:enable-asset-metadata': true },
+  });
+  const stack = new Stack(app, 'Code');
+  new lambda.Function(stack, 'Checks', {
+    runtime: lambda.Runtime.PYTHON_3_12, handler: 'index.handler', code: cutoverChecksCode(lambda.Runtime.PYTHON_3_12),
+  });
+  const assembly = app.synth();
+  const template = assembly.getStackByName('Code').template;
+  const fn: any = Object.values(template.Resources).find((resource: any) => resource.Type === 'AWS::Lambda::Function');
+  const assetPath = fn.Metadata['aws:asset:path'];
+  return path.join(assembly.directory, assetPath);
+}
+
+describe('the cutover checks function\'s code', () => {
+  test('holds the handler as index.py and the pinned PyMySQL, importable by the handler', () => {
+    const dir = synthesizedCodeDir();
+    expect(fs.readFileSync(path.join(dir, 'index.py'), 'utf-8')).toBe(fs.readFileSync(path.join(RUNTIME_DIR, 'cutover_checks.py'), 'utf-8'));
+    const version = execFileSync('python3', ['-c', 'import pymysql, index; print(pymysql.VERSION_STRING, index.pymysql is pymysql)'],
+      { cwd: dir, env: { PATH: process.env.PATH ?? '', PYTHONPATH: dir, PYTHONNOUSERSITE: '1', AWS_DEFAULT_REGION: 'us-west-2' } }).toString().trim();
+    expect(version).toBe('1.2.4 True');
+  }, 120_000);
+
+  test('pins the same PyMySQL as the tests that run the checks against MariaDB', () => {
+    const bundled = requirementLine(path.join(RUNTIME_DIR, CUTOVER_CHECKS_REQUIREMENTS)).split(' ')[0];
+    expect(bundled).toMatch(/^PyMySQL==\d+\.\d+\.\d+$/);
+    expect(requirementLine(path.join(ROOT, 'requirements-dev.txt'))).toBe(bundled);
+  });
+
+  test('pip refuses a wheel whose hash differs from the pin', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-hash-'));
+    const wrongPin = requirementLine(path.join(RUNTIME_DIR, CUTOVER_CHECKS_REQUIREMENTS)).replace(/sha256:[0-9a-f]{64}/, `sha256:${'0'.repeat(64)}`);
+    fs.writeFileSync(path.join(dir, 'requirements.txt'), `${wrongPin}\n`);
+    expect(() => execFileSync('python3', pipInstallArguments(path.join(dir, 'requirements.txt'), path.join(dir, 'out')), { stdio: 'pipe' }))
+      .toThrow(/HASHES|hash/);
+    expect(fs.existsSync(path.join(dir, 'out', 'pymysql'))).toBe(false);
+  }, 120_000);
+
+  test('a pip that cannot install fails the synthesis with what to do', () => {
+    // PIP_NO_INDEX makes the real pip behave as on a machine that cannot reach any index.
+    process.env.PIP_NO_INDEX = '1';
+    try {
+      expect(() => synthesizedCodeDir()).toThrow(/needs PyMySQL in its code.*No matching distribution.*reaches PyPI/s);
+    } finally {
+      delete process.env.PIP_NO_INDEX;
+    }
+  }, 120_000);
+});
