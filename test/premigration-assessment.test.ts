@@ -11,7 +11,12 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Orchestration, OrchestrationOptions } from '../src/orchestration';
 
-interface Built { readonly orchestration: Orchestration; readonly template: () => Template; readonly states: Record<string, any>; readonly timeout: number }
+interface Built {
+  readonly orchestration: Orchestration;
+  readonly template: () => Template;
+  readonly states: Record<string, any>;
+  readonly timeout: number;
+}
 
 function build(options: OrchestrationOptions, migrationType = 'full-load-and-cdc', withBucket = true): Built {
   const stack = new Stack(new App(), 'Assessment', { env: { region: 'us-west-2', account: '123456789012' } });
@@ -70,9 +75,11 @@ describe('the premigration assessment before the first start', () => {
     expect(states.HowToStart.Choices).toContainEqual({ Variable: '$.task.Status', StringEquals: 'ready', Next: 'StartReplication' });
     expect(Object.keys(states).filter((name) => name.includes('Premigration'))).toEqual([]);
     expect(timeout).toBe(7200);
-    template().resourcePropertiesCountIs('AWS::IAM::Role', { AssumeRolePolicyDocument: Match.objectLike({
-      Statement: [Match.objectLike({ Principal: { Service: 'dms.amazonaws.com' } })],
-    }) }, 0);
+    template().resourcePropertiesCountIs('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: Match.objectLike({
+        Statement: [Match.objectLike({ Principal: { Service: 'dms.amazonaws.com' } })],
+      }),
+    }, 0);
   });
 
   test('a short run budget gets a quarter of it for the assessment by default', () => {
@@ -91,20 +98,32 @@ describe('the premigration assessment before the first start', () => {
   test('DMS writes the results with a role of its own, scoped to the results prefix; the state machine may pass it to DMS only', () => {
     const template = build({}).template();
     template.hasResourceProperties('AWS::IAM::Role', {
-      AssumeRolePolicyDocument: { Statement: [{
-        Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'dms.amazonaws.com' },
-        Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } },
-      }] },
+      AssumeRolePolicyDocument: {
+        Statement: [{
+          Action: 'sts:AssumeRole',
+          Effect: 'Allow',
+          Principal: { Service: 'dms.amazonaws.com' },
+          Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } },
+        }],
+      },
     });
-    template.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({
-      Action: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:PutObjectTagging'],
-      Resource: { 'Fn::Join': ['', [Match.anyValue(), '/reports/premigration-assessments/*']] },
-    })]) } });
-    template.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({
-      Action: 'iam:PassRole',
-      Condition: { StringEquals: { 'iam:PassedToService': 'dms.amazonaws.com' } },
-      Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('PremigrationAssessmentServiceRole'), 'Arn'] },
-    })]) } });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({
+          Action: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:PutObjectTagging'],
+          Resource: { 'Fn::Join': ['', [Match.anyValue(), '/reports/premigration-assessments/*']] },
+        })]),
+      },
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({
+          Action: 'iam:PassRole',
+          Condition: { StringEquals: { 'iam:PassedToService': 'dms.amazonaws.com' } },
+          Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('PremigrationAssessmentServiceRole'), 'Arn'] },
+        })]),
+      },
+    });
   });
 });
 

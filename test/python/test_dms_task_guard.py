@@ -379,7 +379,7 @@ def test_clearing_the_marker_is_logged_and_a_failure_to_clear_it_is_answered(dms
 
     assert guard.handler(clear_request("Update"), Context())["PhysicalResourceId"] == "dms-task-guard:migration-task-dev"
     assert {"level": "info", "handler": "dms-task-guard", "task": "migration-task-dev",
-            "message": "deployment marker removed; the next migration run resumes the task"} in logged(capsys)
+            "message": "deployment marker removed"} in logged(capsys)
 
     class RefusingTags(SlowToStop):
         def remove_tags_from_resource(self, **params):
