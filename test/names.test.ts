@@ -193,6 +193,8 @@ const NOT_RESOURCE_NAMES: Record<string, string> = {
   'AWS::Glue::Job Command.Name': 'the job command enum (glueetl)',
   'AWS::EC2::Instance BlockDeviceMappings[].DeviceName': 'a block device path',
   'AWS::EC2::VPCEndpoint ServiceName': 'the AWS service endpoint name',
+  'AWS::DynamoDB::Table AttributeDefinitions[].AttributeName': 'an item attribute of the table (the lease\'s key, `task`)',
+  'AWS::DynamoDB::Table KeySchema[].AttributeName': 'an item attribute of the table (the lease\'s key, `task`)',
 };
 
 // Policy documents and event patterns hold condition keys and matched values, not resource names.

@@ -343,7 +343,7 @@ describe('OrchestrationStack', () => {
     const policies = Object.values(fx.nested('OrchestrationStack').findResources('AWS::IAM::Policy')) as any[];
     const actions = policies.flatMap((p) => p.Properties.PolicyDocument.Statement.flatMap((s: any) => [s.Action].flat()));
     expect(actions).toEqual(expect.arrayContaining(['dms:DescribeReplicationTasks', 'dms:StartReplicationTask',
-      'dms:ListTagsForResource', 'dms:DescribeTableStatistics']));
+      'dms:StartReplicationTaskAssessmentRun', 'dms:DescribeTableStatistics']));
     expect(actions.join(' ')).not.toContain('databasemigration:');
   });
 });
