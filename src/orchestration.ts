@@ -166,7 +166,8 @@ export class Orchestration extends Construct {
     const stateMachineName = `migration-orchestration-${props.environmentSuffix}`;
     const stack = Stack.of(this);
     const lease = new RunLeaseStates(this, props.taskLease ?? createTaskLeaseTable(this, 'TaskLease'), this.taskArn,
-      stack.formatArn({ service: 'states', resource: 'execution', arnFormat: ArnFormat.COLON_RESOURCE_NAME, resourceName: `${stateMachineName}:*` }));
+      stack.formatArn({ service: 'states', resource: 'execution', arnFormat: ArnFormat.COLON_RESOURCE_NAME, resourceName: `${stateMachineName}:*` }),
+      props.reportBucket ? { bucket: props.reportBucket, prefix: MIGRATION_REPORT_PREFIX } : undefined);
     // Every outcome passes the lease's release, which lists the files the run covers, before it is announced.
     const announce = lease.release(this.announceOutcome(props.notificationTopic, props.pipelineName ?? 'migration-pipeline'));
 
