@@ -76,7 +76,8 @@ RUN_INPUT = {"trigger": "validation-passed", "bucket": "fake-data-bucket", "key"
 # Once the load is complete the table-review function judges the tables; every run ends by announcing its outcome.
 REVIEW_PATH = ["ReviewTables", "IsVerdictSettled"]
 # Every outcome first releases the task's lease and lists the files the run covers.
-ANNOUNCE_PATH = ["ReleaseLease", "ListCoveredFiles", "WriteReport", "PublishOutcomeEvent", "ByOutcome"]
+ANNOUNCE_PATH = ["ReleaseLease", "ListCoveredFiles", "CountCoveredFiles", "PointToFileRecords", "WriteReport",
+                 "PublishOutcomeEvent", "ByOutcome"]
 VALIDATED_PATH = [*REVIEW_PATH, "TableVerdict", *ANNOUNCE_PATH, "NotifySuccess", "MigrationSucceeded"]
 FAILURE_END = [*ANNOUNCE_PATH, "NotifyFailure", "MigrationFailed"]
 
@@ -148,7 +149,8 @@ def test_template_poll_settings(orchestration_template):
     # notification), or, for the notifications themselves, to a Fail state.
     tasks = {name: state for name, state in definition["States"].items() if state["Type"] == "Task"}
     # The lease's own states (src/private/task-lease.ts) route a failed condition on; test_concurrent_runs.py runs them.
-    lease_tasks = {"AcquireLease", "ReadLease", "DescribeHoldingRun", "JoinRun", "TakeOverLease", "ConfirmLease",
+    lease_tasks = {"AcquireLease", "ReadLease", "DescribeHoldingRun", "JoinRun", "CountJoinedFile", "RecordJoinedFile",
+                   "TakeOverLease", "ConfirmLease",
                    "BeginStartReplication", "BeginResumeReplication", "EndStartReplication", "EndResumeReplication",
                    "ReleaseLease", "ReclaimFiles"}
     assert sorted(set(tasks) - lease_tasks) == ["CheckPremigrationAssessment", "CheckReplication", "DescribeTask",
@@ -182,7 +184,9 @@ def test_template_poll_settings(orchestration_template):
                  "PremigrationAssessmentNotStarted", "SourceNotReady", "SourceNotReadyUnnamed",
                  "PremigrationAssessmentError", "PremigrationAssessmentTimedOut"):
         assert definition["States"][name]["Next"] == "ReleaseLease", name
-    assert definition["States"]["ListCoveredFiles"]["Next"] == "WriteReport"
+    assert definition["States"]["ListCoveredFiles"]["Next"] == "CountCoveredFiles"
+    assert definition["States"]["CountCoveredFiles"]["Next"] == "PointToFileRecords"
+    assert definition["States"]["PointToFileRecords"]["Next"] == "WriteReport"
     assert definition["States"]["ReportNotWritten"]["Next"] == "PublishOutcomeEvent"
 
 
