@@ -129,8 +129,11 @@ export class RunLeaseStates {
       UpdateExpression: 'SET #files = list_append(#files, :mine) ADD #fileCount :one',
       ConditionExpression: '#holder = :observed AND #kind = :run AND size(#files) < :sample',
       ExpressionAttributeValues: {
-        ':mine': { L: [{ 'S.$': '$.run.file' }] }, ':observed': { 'S.$': `${READ}.Item.holder.S` }, ':run': { S: 'run' },
-        ':one': { N: '1' }, ':sample': { N: String(FILE_SAMPLE_SIZE) },
+        ':mine': { L: [{ 'S.$': '$.run.file' }] },
+        ':observed': { 'S.$': `${READ}.Item.holder.S` },
+        ':run': { S: 'run' },
+        ':one': { N: '1' },
+        ':sample': { N: String(FILE_SAMPLE_SIZE) },
       },
     }, { resultPath: sfn.JsonPath.DISCARD });
     // Refused: the sample is full, or the lease changed hands (then the count's condition refuses too, and it retries).
