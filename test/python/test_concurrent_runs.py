@@ -198,7 +198,8 @@ def test_a_long_run_that_files_keep_joining_loses_none_and_stays_within_every_qu
     assert harness.report("long-holder")["fileCount"] == JOINED_LONG_KEYS + 1
 
     (notification,) = harness.read_notifications()
-    measured = {"item": sizes["item"], "state": max(largest_state(history_of(harness, arn)) for arn in [holder] + joiners),
+    measured = {"item": sizes["item"],
+                "state": max(largest_state(history_of(harness, arn)) for arn in [holder] + joiners),
                 "message": len(notification["Message"].encode())}
     print("LARGEST", measured)
     assert measured["item"] < 40_000 and measured["state"] < 64 * 1024 and measured["message"] < 64 * 1024

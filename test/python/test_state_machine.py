@@ -709,7 +709,8 @@ def test_c_suspended_records_under_live_cdc_fail_the_run_at_the_first_review_wit
     assert len(harness.review_events) == 1 and run.path.count("ReviewTables") == 1
     assert run.path.count("CheckReplication") == 1
     _, message = run.the_notification()
-    assert (message["outcome"]["reason"], message["outcome"]["error"]) == ("VALIDATION_FAILED", "MigrationValidationFailed")
+    outcome = message["outcome"]
+    assert (outcome["reason"], outcome["error"]) == ("VALIDATION_FAILED", "MigrationValidationFailed")
     assert [(t["TableName"], t["ValidationSuspendedRecords"]) for t in message["outcome"]["problemTables"]] == [
         ("orders", 3)]
     assert harness.task.status == "running"  # CDC keeps running
