@@ -32,6 +32,15 @@ def start_burst(harness, files):
     return arns
 
 
+def covered_files(harness, outcome):
+    """The files an outcome covers: the sample it names, then one record per file past it (src/private/task-lease.ts)."""
+    keys = [item["Key"] for page in harness.s3.get_paginator("list_objects_v2").paginate(
+        Bucket=DATA_BUCKET, Prefix=outcome["filesPastSample"]["prefix"]) for item in page.get("Contents", [])]
+    recorded = [json.loads(harness.s3.get_object(Bucket=DATA_BUCKET, Key=key)["Body"].read())["file"] for key in keys]
+    assert len(outcome["files"]) + len(recorded) == outcome["fileCount"]
+    return outcome["files"] + recorded
+
+
 def wait_for(harness, arns, deadline_seconds):
     deadline = time.monotonic() + deadline_seconds
     while True:
@@ -62,7 +71,7 @@ def start_once_every_run_has_joined(harness, files):
     """The run that holds the lease starts the task only once the other runs have all joined it (or ended)."""
     def wait_for_the_others(task_arn, start_type):
         deadline = time.monotonic() + BARRIER_SECONDS
-        while len(harness.lease()["files"]["L"]) < files and time.monotonic() < deadline:
+        while int(harness.lease()["fileCount"]["N"]) < files and time.monotonic() < deadline:
             time.sleep(0.05)
     harness.before_start = wait_for_the_others
 
@@ -91,7 +100,7 @@ def test_a_burst_of_validated_files_starts_the_task_once_and_every_file_is_in_ex
     assert len(notifications) == len(holders)
     assert [json.loads(n["Message"])["migrationOutcome"] for n in notifications] == ["SUCCEEDED"]
     # Every validated file is listed in exactly one outcome.
-    listed = [key for o in holders for key in o["files"]]
+    listed = [key for o in holders for key in covered_files(harness, o)]
     assert sorted(listed) == sorted(f"incoming/sales/batch-{n:04d}.csv" for n in range(files))
     assert len(set(listed)) == len(listed)
     assert harness.lease() is None  # released
@@ -189,10 +198,7 @@ def test_a_long_run_that_files_keep_joining_loses_none_and_stays_within_every_qu
     assert all(json.loads(e["output"])["status"] == "JOINED" for e in executions[1:])
     # The outcome names a bounded sample and counts every file; the records under the report name the rest.
     assert len(outcome["files"]) == 25 and outcome["fileCount"] == JOINED_LONG_KEYS + 1
-    records = harness.s3.list_objects_v2(Bucket=DATA_BUCKET, Prefix=outcome["filesPastSample"]["prefix"])
-    recorded = [json.loads(harness.s3.get_object(Bucket=DATA_BUCKET, Key=item["Key"])["Body"].read())["file"]
-                for item in records["Contents"]]
-    listed = outcome["files"] + recorded
+    listed = covered_files(harness, outcome)
     assert sorted(listed) == sorted(long_key(n) for n in range(JOINED_LONG_KEYS + 1))
     assert len(set(listed)) == len(listed)
     assert harness.report("long-holder")["fileCount"] == JOINED_LONG_KEYS + 1
