@@ -166,7 +166,8 @@ export class Orchestration extends Construct {
     const stateMachineName = `migration-orchestration-${props.environmentSuffix}`;
     const stack = Stack.of(this);
     const lease = new RunLeaseStates(this, props.taskLease ?? createTaskLeaseTable(this, 'TaskLease'), this.taskArn,
-      stack.formatArn({ service: 'states', resource: 'execution', arnFormat: ArnFormat.COLON_RESOURCE_NAME, resourceName: `${stateMachineName}:*` }));
+      stack.formatArn({ service: 'states', resource: 'execution', arnFormat: ArnFormat.COLON_RESOURCE_NAME, resourceName: `${stateMachineName}:*` }),
+      props.reportBucket ? { bucket: props.reportBucket, prefix: MIGRATION_REPORT_PREFIX } : undefined);
     // Every outcome passes the lease's release, which lists the files the run covers, before it is announced.
     const announce = lease.release(this.announceOutcome(props.notificationTopic, props.pipelineName ?? 'migration-pipeline'));
 
@@ -200,8 +201,11 @@ export class Orchestration extends Construct {
       .when(sfn.Condition.numberGreaterThanEquals('$.polls.count', maxPolls), this.tableVerdict('VerdictAtTimeout', announce))
       .otherwise(countPoll));
 
-    // A stopped task, or one in error, fails the run only if no deployment took the lease in the meantime.
-    const confirmFailure = lease.confirmHold(interrupted, countPoll, replicationFailed, announce);
+    // A stopped task, or one in error, fails the run only if no deployment took the lease in the meantime. Tables in
+    // error are reviewed first, so that the outcome names them; the run fails either way.
+    const confirmFailure = lease.confirmHold(interrupted, countPoll, new sfn.Choice(this, 'DidTablesError')
+      .when(tablesErroredCondition(), this.reviewErroredTables(replicationFailed, announce))
+      .otherwise(replicationFailed), announce);
     wait.next(check).next(new sfn.Choice(this, 'IsReplicationComplete')
       .when(failedCondition(), confirmFailure)
       .when(completeCondition(props.migrationType), review)
@@ -394,6 +398,36 @@ export class Orchestration extends Construct {
     review.addRetry({ errors: LAMBDA_TRANSIENT_ERRORS, interval: Duration.seconds(2), maxAttempts: 2, backoffRate: 2 });
     review.addCatch(reviewFailed, { resultPath: '$.error' });
     return review;
+  }
+
+  /**
+   * Reviews the tables of a task that reports tables in error, so that the failed outcome names them (the review's
+   * fixed-size summary: at most 10 problem tables, the per-table report in S3). The run fails whatever the review
+   * finds; if the review itself fails, the outcome is `unreviewed` (the task's own failure, without the tables).
+   */
+  private reviewErroredTables(unreviewed: sfn.IChainable, announce: sfn.IChainable): sfn.IChainable {
+    const review = new tasks.LambdaInvoke(this, 'ReviewErroredTables', {
+      lambdaFunction: this.tableReviewFunction,
+      payload: sfn.TaskInput.fromObject({ 'execution.$': '$$.Execution.Name', 'review.$': '$.polls.count' }),
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: false,
+      resultPath: '$.review',
+      taskTimeout: sfn.Timeout.duration(REVIEW_TIMEOUT),
+    });
+    review.addRetry({ errors: LAMBDA_TRANSIENT_ERRORS, interval: Duration.seconds(2), maxAttempts: 2, backoffRate: 2 });
+    review.addCatch(unreviewed, { resultPath: '$.reviewError' });
+    return review.next(new sfn.Pass(this, 'TablesErrored', {
+      parameters: this.outcome({
+        'status': 'FAILED',
+        'reason': 'REPLICATION_FAILED',
+        'error': 'MigrationFailed',
+        'message': 'The task reports tables in error; the tables are in `problemTables` and `tableReport`, the task in `task`',
+        'tables.$': '$.review.tables',
+        'problemTables.$': '$.review.problemTables',
+        'tableReport.$': '$.review.tableReport',
+      }),
+      resultPath: '$.outcome',
+    })).next(announce);
   }
 
   private tableVerdict(id: string, announce: sfn.IChainable): sfn.IChainable {
@@ -626,12 +660,13 @@ function checkedPollSettings(scope: Construct, props: OrchestrationOptions): { p
 
 /** A failed task, or any table in error. */
 function failedCondition(): sfn.Condition {
-  return sfn.Condition.or(
-    sfn.Condition.stringEquals('$.task.Status', 'failed'),
-    sfn.Condition.and(
-      sfn.Condition.isPresent('$.task.Task.ReplicationTaskStats[0].TablesErrored'),
-      sfn.Condition.numberGreaterThan('$.task.Task.ReplicationTaskStats[0].TablesErrored', 0),
-    ),
+  return sfn.Condition.or(sfn.Condition.stringEquals('$.task.Status', 'failed'), tablesErroredCondition());
+}
+
+function tablesErroredCondition(): sfn.Condition {
+  return sfn.Condition.and(
+    sfn.Condition.isPresent('$.task.Task.ReplicationTaskStats[0].TablesErrored'),
+    sfn.Condition.numberGreaterThan('$.task.Task.ReplicationTaskStats[0].TablesErrored', 0),
   );
 }
 

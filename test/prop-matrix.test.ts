@@ -9,6 +9,7 @@ import {
   COMBINATIONS, EXCLUSIVE, FLIPPED, SHOWS, Templates, comparable, declaredDefaults, documentedDefault, flipped, lint, lintSet,
   masked, showsFlip, synthesize, valueAt,
 } from './prop-matrix-options';
+import { upgradeSafetyFindings } from './upgrade-safety';
 
 /*
  * Every documented prop deploys, and does what it says. Each option of MigrationPipelineProps (and of its nested
@@ -18,7 +19,8 @@ import {
  * leave its own mark in the templates (SHOWS), so a prop that is silently ignored fails; every template of every
  * set (root, nested, and the VPC stack of the bring-your-own-VPC sets) goes through cfn-lint in one run, which finds
  * what synthesis does not, such as circular dependencies between nested stacks (E3004). A set that fails is
- * narrowed down to the options that cause the failure.
+ * narrowed down to the options that cause the failure. Every set's templates also pass the upgrade-safety check
+ * (test/upgrade-safety.ts): no custom resource's handler runs before the policies it needs.
  */
 
 const OPTIONS = Object.keys(FLIPPED);
@@ -149,6 +151,11 @@ describe('every documented prop deploys and does what it says', () => {
           ? `, because of ${narrowDown(options, (subset) => lintSet(synthesize(flipped(subset), outdir), outdir).some((f) => f.Rule.Id === finding.Rule.Id)).join(' + ')}`
           : '';
         problems.push(`${finding.Level} ${finding.Rule.Id} in ${set}: ${file}${cause}: ${finding.Message}`);
+      }
+
+      // Upgrade safety: no custom resource's handler may run before its policies, on create or on update.
+      for (const [name, { templates }] of synthesized) {
+        problems.push(...upgradeSafetyFindings(templates).map((finding) => `upgrade safety in ${name}: ${finding}`));
       }
       expect(problems).toEqual([]);
     } finally {

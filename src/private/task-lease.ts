@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
@@ -16,7 +17,12 @@ import { acknowledgeAll } from './acknowledgements';
  *   handed back to it from one it never lost;
  * - `expiresAt` (deployment and remediation only): after it anyone may take the lease. A run's hold ends with its
  *   execution instead: a run that finds the lease held by an execution that no longer runs takes it over;
- * - `files`: the keys of the validated files the holding run covers (its own and those of the runs that joined it);
+ * - `files`: the keys of the first FILE_SAMPLE_SIZE files the holding run covers (its own and those of the runs that
+ *   joined it). A key may be 1,024 bytes and a run may cover thousands of files, more than an item (400 KB), a state
+ *   or an SNS message (256 KiB) holds, so the list stops there; `fileCount` counts every file covered, and each file
+ *   past the sample is recorded as its own object under the report bucket's `<batch>/files/` (see FILE_RECORD_PREFIX);
+ * - `batch`: the execution name of the run that began this list of files; it moves with the files when a run takes
+ *   the lease over, and names where the files past the sample are recorded;
  * - `phase`, `phaseSince`: `starting` while a run starts the task; a deployment waits for that to end;
  * - `previousHolder`, `resumeAfter`: the run a deployment took the lease from, and whether the task ran before.
  */
@@ -32,6 +38,19 @@ const DYNAMODB_TRANSIENT_ERRORS = [
 ];
 const CONDITION_FAILED = 'DynamoDb.ConditionalCheckFailedException';
 const TASK_TIMEOUT = Duration.minutes(1);
+/**
+ * How many file keys the lease, a run's state and its outcome name at most: 25 keys of 1,024 bytes stay far below
+ * DynamoDB's item (400 KB) and Step Functions' state and SNS's message (256 KiB) limits, whatever the burst.
+ */
+export const FILE_SAMPLE_SIZE = 25;
+const S3_TRANSIENT_ERRORS = ['States.Timeout'];
+
+/** Where the files past the sample are recorded: one object per file, under the report bucket. */
+export interface FileRecords {
+  readonly bucket: s3.IBucket;
+  /** The report prefix (ends with `/`): records go to `<prefix><batch>/files/<execution name>.json`. */
+  readonly prefix: string;
+}
 
 /**
  * The lease table of one replication task. It holds only who acts on the task now, which no one needs once the
@@ -51,6 +70,13 @@ export function createTaskLeaseTable(scope: Construct, id: string): dynamodb.Tab
   return table;
 }
 
+/** The files a run covers, from the lease it released: the sample, the count of all, and where those past it are. */
+const COVERED_FILES = {
+  'files.$': '$.Attributes.files.L[*].S',
+  'count.$': 'States.StringToJson($.Attributes.fileCount.N)',
+  'batch.$': '$.Attributes.batch.S',
+};
+
 /** Where a run keeps what it knows of the lease in its state. */
 const READ = '$.lease';
 const HOLD = '$.hold';
@@ -58,7 +84,7 @@ const HOLD = '$.hold';
 /** The lease chains of the migration state machine (Orchestration). */
 export class RunLeaseStates {
   constructor(private readonly scope: Construct, private readonly table: dynamodb.ITable,
-    private readonly taskArn: string, private readonly executionsArn: string) {}
+    private readonly taskArn: string, private readonly executionsArn: string, private readonly fileRecords?: FileRecords) {}
 
   /**
    * Gets the lease for this run, then goes on to `held`. A run that finds another run holding it adds its file to
@@ -68,8 +94,8 @@ export class RunLeaseStates {
   public acquire(held: sfn.IChainable, interrupted: sfn.IChainable, contended: sfn.IChainable, failed: sfn.IChainable): sfn.IChainable {
     const { entry: retry, then: tryAgain } = this.retryLater(contended);
     const takeOver = this.update('TakeOverLease', {
-      UpdateExpression: 'SET #holder = :me, #kind = :run, #grant = :now, #files = list_append(if_not_exists(#files, :none), :mine) '
-        + 'REMOVE #expiresAt, #previousHolder, #resumeAfter, #phase',
+      UpdateExpression: 'SET #holder = :me, #kind = :run, #grant = :now, #files = list_append(if_not_exists(#files, :none), :mine), '
+        + '#batch = if_not_exists(#batch, :myName) ADD #fileCount :one REMOVE #expiresAt, #previousHolder, #resumeAfter, #phase',
       ConditionExpression: '#holder = :observed',
       ExpressionAttributeValues: {
         ':me': { 'S.$': '$$.Execution.Id' },
@@ -77,6 +103,8 @@ export class RunLeaseStates {
         ':now': { 'S.$': '$$.State.EnteredTime' },
         ':none': { L: [] },
         ':mine': { L: [{ 'S.$': '$.run.file' }] },
+        ':myName': { 'S.$': '$$.Execution.Name' },
+        ':one': { N: '1' },
         ':observed': { 'S.$': `${READ}.Item.holder.S` },
       },
       ReturnValues: 'UPDATED_NEW',
@@ -85,16 +113,33 @@ export class RunLeaseStates {
     takeOver.addCatch(failed, { resultPath: '$.error' });
     takeOver.next(held);
 
+    const joinedEnd = new sfn.Succeed(this.scope, 'JoinedRun', { outputPath: '$.joined' });
+    // Past the sample the run's file is only counted in the lease; its record (when there is a report bucket) names it.
+    const count = this.update('CountJoinedFile', {
+      UpdateExpression: 'ADD #fileCount :one',
+      ConditionExpression: '#kind = :run AND #batch = :batch',
+      ExpressionAttributeValues: { ':one': { N: '1' }, ':run': { S: 'run' }, ':batch': { 'S.$': `${READ}.Item.batch.S` } },
+    }, { resultPath: sfn.JsonPath.DISCARD });
+    count.addCatch(retry, { errors: [CONDITION_FAILED], resultPath: '$.leaseError' });
+    count.addCatch(failed, { resultPath: '$.error' });
+    count.next(joinedEnd);
+    const pastSample = this.recordFile(count, failed);
+
     const join = this.update('JoinRun', {
-      UpdateExpression: 'SET #files = list_append(#files, :mine)',
-      ConditionExpression: '#holder = :observed AND #kind = :run',
+      UpdateExpression: 'SET #files = list_append(#files, :mine) ADD #fileCount :one',
+      ConditionExpression: '#holder = :observed AND #kind = :run AND size(#files) < :sample',
       ExpressionAttributeValues: {
-        ':mine': { L: [{ 'S.$': '$.run.file' }] }, ':observed': { 'S.$': `${READ}.Item.holder.S` }, ':run': { S: 'run' },
+        ':mine': { L: [{ 'S.$': '$.run.file' }] },
+        ':observed': { 'S.$': `${READ}.Item.holder.S` },
+        ':run': { S: 'run' },
+        ':one': { N: '1' },
+        ':sample': { N: String(FILE_SAMPLE_SIZE) },
       },
     }, { resultPath: sfn.JsonPath.DISCARD });
-    join.addCatch(retry, { errors: [CONDITION_FAILED], resultPath: '$.leaseError' });
+    // Refused: the sample is full, or the lease changed hands (then the count's condition refuses too, and it retries).
+    join.addCatch(pastSample, { errors: [CONDITION_FAILED], resultPath: '$.leaseError' });
     join.addCatch(failed, { resultPath: '$.error' });
-    join.next(new sfn.Succeed(this.scope, 'JoinedRun', { outputPath: '$.joined' }));
+    join.next(joinedEnd);
 
     const holderRun = new tasks.CallAwsService(this.scope, 'DescribeHoldingRun', {
       service: 'sfn',
@@ -138,10 +183,12 @@ export class RunLeaseStates {
         .otherwise(retry));
 
     const acquire = this.update('AcquireLease', {
-      UpdateExpression: 'SET #holder = :me, #kind = :run, #grant = :now, #files = :mine',
+      UpdateExpression: 'SET #holder = :me, #kind = :run, #grant = :now, #files = :mine, #fileCount = :one, #batch = :myName',
       ConditionExpression: 'attribute_not_exists(#task)',
       ExpressionAttributeValues: {
         ':me': { 'S.$': '$$.Execution.Id' },
+        ':one': { N: '1' },
+        ':myName': { 'S.$': '$$.Execution.Name' },
         ':run': { S: 'run' },
         ':now': { 'S.$': '$$.State.EnteredTime' },
         ':mine': { L: [{ 'S.$': '$.run.file' }] },
@@ -197,24 +244,36 @@ export class RunLeaseStates {
    * held the lease covers its own file. Then goes on to `next`, whatever happened.
    */
   public release(next: sfn.IChainable): sfn.IChainable {
-    const addFiles = new sfn.Pass(this.scope, 'ListCoveredFiles', { inputPath: '$.covered.files', resultPath: '$.outcome.files' })
-      .next(next);
-    const ownFile = new sfn.Pass(this.scope, 'CoverOwnFile', { parameters: { 'files.$': 'States.Array($.run.file)' }, resultPath: '$.covered' })
-      .next(addFiles);
+    const listed = new sfn.Pass(this.scope, 'ListCoveredFiles', { inputPath: '$.covered.files', resultPath: '$.outcome.files' });
+    listed.next(new sfn.Pass(this.scope, 'CountCoveredFiles', { inputPath: '$.covered.count', resultPath: '$.outcome.fileCount' }))
+      .next(this.fileRecords ? new sfn.Pass(this.scope, 'PointToFileRecords', {
+        parameters: {
+          'bucket': this.fileRecords.bucket.bucketName,
+          'prefix.$': `States.Format('${this.fileRecords.prefix}{}/files/', $.covered.batch)`,
+        },
+        resultPath: '$.outcome.filesPastSample',
+      }).next(next) : next);
+    const addFiles = listed;
+    const ownFile = new sfn.Pass(this.scope, 'CoverOwnFile', {
+      parameters: { 'files.$': 'States.Array($.run.file)', 'count': 1, 'batch.$': '$$.Execution.Name' },
+      resultPath: '$.covered',
+    }).next(addFiles);
     // A run that held the lease and finds its files taken by the run that took over after a deployment: they are
     // listed there, not here.
-    const none = new sfn.Pass(this.scope, 'FilesCoveredElsewhere', { parameters: { files: [] }, resultPath: '$.covered' })
-      .next(addFiles);
+    const none = new sfn.Pass(this.scope, 'FilesCoveredElsewhere', {
+      parameters: { 'files': [], 'count': 0, 'batch.$': '$$.Execution.Name' },
+      resultPath: '$.covered',
+    }).next(addFiles);
     const noFiles = new sfn.Choice(this.scope, 'DidRunHoldLease')
       .when(sfn.Condition.isPresent(`${HOLD}.grant`), none)
       .otherwise(ownFile);
 
     const reclaim = this.update('ReclaimFiles', {
-      UpdateExpression: 'SET #grant = :now REMOVE #files, #previousHolder',
+      UpdateExpression: 'SET #grant = :now REMOVE #files, #fileCount, #batch, #previousHolder',
       ConditionExpression: '#previousHolder = :me AND attribute_exists(#files)',
       ExpressionAttributeValues: { ':me': { 'S.$': '$$.Execution.Id' }, ':now': { 'S.$': '$$.State.EnteredTime' } },
       ReturnValues: 'UPDATED_OLD',
-    }, { resultSelector: { 'files.$': '$.Attributes.files.L[*].S' }, resultPath: '$.covered' });
+    }, { resultSelector: COVERED_FILES, resultPath: '$.covered' });
     reclaim.addCatch(noFiles, { resultPath: '$.leaseError' });
     reclaim.next(addFiles);
 
@@ -231,7 +290,7 @@ export class RunLeaseStates {
         ReturnValues: 'ALL_OLD',
       },
       iamResources: [this.table.tableArn],
-      resultSelector: { 'files.$': '$.Attributes.files.L[*].S' },
+      resultSelector: COVERED_FILES,
       resultPath: '$.covered',
       taskTimeout: sfn.Timeout.duration(TASK_TIMEOUT),
     });
@@ -254,6 +313,34 @@ export class RunLeaseStates {
       .when(sfn.Condition.numberGreaterThanEquals('$.leaseAttempts.count', MAX_LEASE_ATTEMPTS), contended)
       .otherwise(wait.next(then));
     return { entry, then };
+  }
+
+  /**
+   * Records a joining run's file past the sample as its own object under the batch's prefix, then goes on to `next`
+   * (which counts it). Written before the count, so a file is never counted without its record; a run whose record
+   * cannot be written goes to `failed`, and its own outcome lists its file.
+   */
+  private recordFile(next: sfn.IChainable, failed: sfn.IChainable): sfn.IChainable {
+    if (!this.fileRecords) {
+      return next;
+    }
+    const write = new tasks.CallAwsService(this.scope, 'RecordJoinedFile', {
+      service: 's3',
+      action: 'putObject',
+      iamAction: 's3:PutObject',
+      parameters: {
+        'Bucket': this.fileRecords.bucket.bucketName,
+        'Key.$': `States.Format('${this.fileRecords.prefix}{}/files/{}.json', ${READ}.Item.batch.S, $$.Execution.Name)`,
+        'Body.$': 'States.JsonToString($.joined)',
+        'ContentType': 'application/json',
+      },
+      iamResources: [this.fileRecords.bucket.arnForObjects(`${this.fileRecords.prefix}*`)],
+      resultPath: sfn.JsonPath.DISCARD,
+      taskTimeout: sfn.Timeout.duration(TASK_TIMEOUT),
+    });
+    write.addRetry({ errors: S3_TRANSIENT_ERRORS, interval: Duration.seconds(2), maxAttempts: 3, backoffRate: 2 });
+    write.addCatch(failed, { resultPath: '$.error' });
+    return write.next(next);
   }
 
   private setPhase(id: string, phase: string, lost?: sfn.IChainable, failed?: sfn.IChainable): tasks.CallAwsService {
@@ -281,8 +368,8 @@ export class RunLeaseStates {
         Key: this.key(),
         ConsistentRead: true,
         // The files are left out: a run routes on who holds the lease, not on what it covers.
-        ProjectionExpression: '#holder, #kind, #grant, #expiresAt',
-        ExpressionAttributeNames: { '#holder': 'holder', '#kind': 'kind', '#grant': 'grant', '#expiresAt': 'expiresAt' },
+        ProjectionExpression: '#holder, #kind, #grant, #expiresAt, #batch',
+        ExpressionAttributeNames: { '#holder': 'holder', '#kind': 'kind', '#grant': 'grant', '#expiresAt': 'expiresAt', '#batch': 'batch' },
       },
       iamResources: [this.table.tableArn],
       resultPath: READ,
@@ -295,7 +382,8 @@ export class RunLeaseStates {
   private update(id: string, request: Record<string, unknown>,
     options: { resultSelector?: Record<string, unknown>; resultPath: string }): tasks.CallAwsService {
     const expression = [request.UpdateExpression, request.ConditionExpression].join(' ');
-    const names = Object.fromEntries(['task', 'holder', 'kind', 'grant', 'files', 'expiresAt', 'previousHolder', 'resumeAfter', 'phase', 'phaseSince']
+    const names = Object.fromEntries(['task', 'holder', 'kind', 'grant', 'files', 'fileCount', 'batch', 'expiresAt', 'previousHolder',
+      'resumeAfter', 'phase', 'phaseSince']
       .filter((name) => new RegExp(`#${name}\\b`).test(expression))
       .map((name) => [`#${name}`, name]));
     const call = new tasks.CallAwsService(this.scope, id, {

@@ -16,7 +16,7 @@ import pytest
 from moto.dynamodb import models as dynamodb_models
 
 from test_state_machine import (  # noqa: F401 - pytest fixtures are found through the import
-    LEASE_TABLE, RUN_INPUT, Harness, dms_task_properties, harness, orchestration_template,
+    DATA_BUCKET, LEASE_TABLE, RUN_INPUT, Harness, dms_task_properties, harness, orchestration_template,
 )
 
 BARRIER_SECONDS = 600
@@ -30,6 +30,15 @@ def start_burst(harness, files):
         arns.append(harness.sfn.start_execution(stateMachineArn=harness.state_machine_arn, name=f"burst-{number:04d}",
                                                 input=json.dumps(run_input))["executionArn"])
     return arns
+
+
+def covered_files(harness, outcome):
+    """The files an outcome covers: the sample it names, then one record per file past it (src/private/task-lease.ts)."""
+    keys = [item["Key"] for page in harness.s3.get_paginator("list_objects_v2").paginate(
+        Bucket=DATA_BUCKET, Prefix=outcome["filesPastSample"]["prefix"]) for item in page.get("Contents", [])]
+    recorded = [json.loads(harness.s3.get_object(Bucket=DATA_BUCKET, Key=key)["Body"].read())["file"] for key in keys]
+    assert len(outcome["files"]) + len(recorded) == outcome["fileCount"]
+    return outcome["files"] + recorded
 
 
 def wait_for(harness, arns, deadline_seconds):
@@ -62,7 +71,7 @@ def start_once_every_run_has_joined(harness, files):
     """The run that holds the lease starts the task only once the other runs have all joined it (or ended)."""
     def wait_for_the_others(task_arn, start_type):
         deadline = time.monotonic() + BARRIER_SECONDS
-        while len(harness.lease()["files"]["L"]) < files and time.monotonic() < deadline:
+        while int(harness.lease()["fileCount"]["N"]) < files and time.monotonic() < deadline:
             time.sleep(0.05)
     harness.before_start = wait_for_the_others
 
@@ -91,7 +100,7 @@ def test_a_burst_of_validated_files_starts_the_task_once_and_every_file_is_in_ex
     assert len(notifications) == len(holders)
     assert [json.loads(n["Message"])["migrationOutcome"] for n in notifications] == ["SUCCEEDED"]
     # Every validated file is listed in exactly one outcome.
-    listed = [key for o in holders for key in o["files"]]
+    listed = [key for o in holders for key in covered_files(harness, o)]
     assert sorted(listed) == sorted(f"incoming/sales/batch-{n:04d}.csv" for n in range(files))
     assert len(set(listed)) == len(listed)
     assert harness.lease() is None  # released
@@ -107,3 +116,96 @@ def test_runs_after_the_holder_ended_are_runs_of_their_own(harness):
     assert json.loads(first.execution["output"])["files"] == [RUN_INPUT["key"]]
     assert json.loads(second.execution["output"])["files"] == [RUN_INPUT["key"]]
     assert harness.start_calls == []
+
+
+LONG_KEY_BYTES = 1024  # S3's longest object key
+
+
+def long_key(number):
+    head = f"incoming/sales/{number:05d}-"
+    return head + "k" * (LONG_KEY_BYTES - len(head) - len(".csv")) + ".csv"
+
+
+def item_size(item):
+    """An item's size as DynamoDB counts it (Item sizes and formats, DynamoDB Developer Guide): each attribute's
+    name plus its value; a string by its UTF-8 bytes, a number by about one byte per two digits, a list or map
+    3 bytes plus its elements, each element 1 byte plus its value."""
+    def value_size(value):
+        (kind, inner), = value.items()
+        if kind == "S":
+            return len(inner.encode())
+        if kind == "N":
+            return len(inner) // 2 + 1
+        if kind == "BOOL":
+            return 1
+        if kind == "L":
+            return 3 + sum(1 + value_size(element) for element in inner)
+        raise AssertionError(f"unexpected attribute type {kind}")
+    return sum(len(name.encode()) + value_size(value) for name, value in item.items())
+
+
+def largest_state(history):
+    sizes = [len((e.get("stateEnteredEventDetails") or e.get("stateExitedEventDetails") or {}).get(field, "").encode())
+             for e in history for field in ("input", "output")]
+    return max(sizes)
+
+
+def history_of(harness, arn):
+    events, paging = [], {}
+    while True:
+        page = harness.sfn.get_execution_history(executionArn=arn, maxResults=1000, **paging)
+        events.extend(page["events"])
+        if not page.get("nextToken"):
+            return events
+        paging = {"nextToken": page["nextToken"]}
+
+
+JOINED_LONG_KEYS = 100
+
+
+def test_a_long_run_that_files_keep_joining_loses_none_and_stays_within_every_quota(harness):
+    """Files with 1,024-byte keys keep joining a run that holds the task: the lease, the run's state and its
+    notification name a bounded sample; every file is in the run's report (the sample or one record per file past
+    it), exactly once; the item, state and message stay far below 400 KB and 256 KiB."""
+    harness.task.status = "stopped"
+    sizes = {"item": 0}
+    harness.stats = {"FullLoadProgressPercent": 50}
+
+    def load_completes_once_every_file_has_joined(call, task):
+        # Each describe waits (at most 20 s, well within the task's timeout) for the joins; the load completes after.
+        deadline = time.monotonic() + 20
+        while int(harness.lease()["fileCount"]["N"]) < JOINED_LONG_KEYS + 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if int(harness.lease()["fileCount"]["N"]) == JOINED_LONG_KEYS + 1:
+            sizes["item"] = max(sizes["item"], item_size(harness.lease()))
+            harness.stats = {"FullLoadProgressPercent": 100}
+    harness.before_describe = load_completes_once_every_file_has_joined
+
+    holder = harness.sfn.start_execution(stateMachineArn=harness.state_machine_arn, name="long-holder",
+                                         input=json.dumps({**RUN_INPUT, "key": long_key(0)}))["executionArn"]
+    while harness.lease() is None:
+        time.sleep(0.05)
+    joiners = []
+    for number in range(1, JOINED_LONG_KEYS + 1):
+        joiners.append(harness.sfn.start_execution(
+            stateMachineArn=harness.state_machine_arn, name=f"long-{number:05d}",
+            input=json.dumps({**RUN_INPUT, "key": long_key(number)}))["executionArn"])
+    executions = wait_for(harness, [holder] + joiners, deadline_seconds=60 + JOINED_LONG_KEYS * 3)
+
+    assert [e["status"] for e in executions] == ["SUCCEEDED"] * (JOINED_LONG_KEYS + 1)
+    outcome = json.loads(executions[0]["output"])
+    assert outcome["status"] == "SUCCEEDED" and len(harness.start_calls) == 1
+    assert all(json.loads(e["output"])["status"] == "JOINED" for e in executions[1:])
+    # The outcome names a bounded sample and counts every file; the records under the report name the rest.
+    assert len(outcome["files"]) == 25 and outcome["fileCount"] == JOINED_LONG_KEYS + 1
+    listed = covered_files(harness, outcome)
+    assert sorted(listed) == sorted(long_key(n) for n in range(JOINED_LONG_KEYS + 1))
+    assert len(set(listed)) == len(listed)
+    assert harness.report("long-holder")["fileCount"] == JOINED_LONG_KEYS + 1
+
+    (notification,) = harness.read_notifications()
+    measured = {"item": sizes["item"],
+                "state": max(largest_state(history_of(harness, arn)) for arn in [holder] + joiners),
+                "message": len(notification["Message"].encode())}
+    print("LARGEST", measured)
+    assert measured["item"] < 40_000 and measured["state"] < 64 * 1024 and measured["message"] < 64 * 1024

@@ -76,7 +76,8 @@ RUN_INPUT = {"trigger": "validation-passed", "bucket": "fake-data-bucket", "key"
 # Once the load is complete the table-review function judges the tables; every run ends by announcing its outcome.
 REVIEW_PATH = ["ReviewTables", "IsVerdictSettled"]
 # Every outcome first releases the task's lease and lists the files the run covers.
-ANNOUNCE_PATH = ["ReleaseLease", "ListCoveredFiles", "WriteReport", "PublishOutcomeEvent", "ByOutcome"]
+ANNOUNCE_PATH = ["ReleaseLease", "ListCoveredFiles", "CountCoveredFiles", "PointToFileRecords", "WriteReport",
+                 "PublishOutcomeEvent", "ByOutcome"]
 VALIDATED_PATH = [*REVIEW_PATH, "TableVerdict", *ANNOUNCE_PATH, "NotifySuccess", "MigrationSucceeded"]
 FAILURE_END = [*ANNOUNCE_PATH, "NotifyFailure", "MigrationFailed"]
 
@@ -91,7 +92,7 @@ POLL_AFTER_START = ["WaitForReplication", "CheckReplication", "IsReplicationComp
 HAPPY_START_PATH = [*START_PATH, *ASSESSED, *STARTED, *POLL_AFTER_START, *VALIDATED_PATH]
 RESUME_PATH = [*START_PATH, *RESUMED, *POLL_AFTER_START, *VALIDATED_PATH]
 # A stopped task or tables in error fail a run only while the run still holds the task's lease.
-CONFIRMED_FAILURE = ["ConfirmLease", "IsLeaseStillHeld", "ReplicationFailed"]
+CONFIRMED_FAILURE = ["ConfirmLease", "IsLeaseStillHeld", "DidTablesError", "ReplicationFailed"]
 DEPLOYMENT_MARKER = "migration-pipeline:stopped-for-deployment"  # the stop guard's tag (src/private/dms-task-guard.ts)
 
 
@@ -148,19 +149,21 @@ def test_template_poll_settings(orchestration_template):
     # notification), or, for the notifications themselves, to a Fail state.
     tasks = {name: state for name, state in definition["States"].items() if state["Type"] == "Task"}
     # The lease's own states (src/private/task-lease.ts) route a failed condition on; test_concurrent_runs.py runs them.
-    lease_tasks = {"AcquireLease", "ReadLease", "DescribeHoldingRun", "JoinRun", "TakeOverLease", "ConfirmLease",
+    lease_tasks = {"AcquireLease", "ReadLease", "DescribeHoldingRun", "JoinRun", "CountJoinedFile", "RecordJoinedFile",
+                   "TakeOverLease", "ConfirmLease",
                    "BeginStartReplication", "BeginResumeReplication", "EndStartReplication", "EndResumeReplication",
                    "ReleaseLease", "ReclaimFiles"}
     assert sorted(set(tasks) - lease_tasks) == ["CheckPremigrationAssessment", "CheckReplication", "DescribeTask",
                                                 "ListFailedPremigrationAssessments", "NotifyFailure",
                                                 "NotifyInterrupted", "NotifySuccess", "PublishOutcomeEvent",
-                                                "ResumeReplication", "ReviewTables", "StartPremigrationAssessment",
+                                                "ResumeReplication", "ReviewErroredTables", "ReviewTables",
+                                                "StartPremigrationAssessment",
                                                 "StartReplication", "WriteReport"]
     assert lease_tasks <= set(tasks)
     for name, state in tasks.items():
         # The audit event is best effort: no retry, and a failure goes on to the notification.
         assert state.get("Retry") or name in ("PublishOutcomeEvent", "ReclaimFiles"), name
-        assert state["TimeoutSeconds"] == (360 if name == "ReviewTables" else 60), name
+        assert state["TimeoutSeconds"] == (360 if name in ("ReviewTables", "ReviewErroredTables") else 60), name
         # Every error ends in a catcher for any error (States.ALL), after the lease's own condition failures.
         assert state["Catch"][-1]["ErrorEquals"] == ["States.ALL"], name
         if name in lease_tasks:
@@ -171,6 +174,8 @@ def test_template_poll_settings(orchestration_template):
                     "NotifyInterrupted": "InterruptionNotificationFailed",
                     "WriteReport": "ReportNotWritten",
                     "ReviewTables": "TableReviewFailed",
+                    # Tables in error fail the run; a review that fails leaves the task's own failure.
+                    "ReviewErroredTables": "ReplicationFailed",
                     "StartPremigrationAssessment": "PremigrationAssessmentNotStarted",
                     "CheckPremigrationAssessment": "PremigrationAssessmentNotStarted",
                     "ListFailedPremigrationAssessments": "SourceNotReadyUnnamed",
@@ -182,7 +187,9 @@ def test_template_poll_settings(orchestration_template):
                  "PremigrationAssessmentNotStarted", "SourceNotReady", "SourceNotReadyUnnamed",
                  "PremigrationAssessmentError", "PremigrationAssessmentTimedOut"):
         assert definition["States"][name]["Next"] == "ReleaseLease", name
-    assert definition["States"]["ListCoveredFiles"]["Next"] == "WriteReport"
+    assert definition["States"]["ListCoveredFiles"]["Next"] == "CountCoveredFiles"
+    assert definition["States"]["CountCoveredFiles"]["Next"] == "PointToFileRecords"
+    assert definition["States"]["PointToFileRecords"]["Next"] == "WriteReport"
     assert definition["States"]["ReportNotWritten"]["Next"] == "PublishOutcomeEvent"
 
 
@@ -690,6 +697,25 @@ def test_c_task_already_running_at_100_percent_is_only_watched(harness):
     assert_notification(run, harness, "SUCCEEDED", "running")
 
 
+def test_c_suspended_records_under_live_cdc_fail_the_run_at_the_first_review_without_a_second_look(harness):
+    """DMS does not return suspended records to pending by itself (DMS User Guide, "AWS DMS data validation"): a
+    second look would see them again, so the run fails at the review that finds them (README, outcome table)."""
+    harness.task.status = "running"
+    harness.tables[0] = table_statistics("sales", "orders", validation_state="Suspended records", suspended=3)
+
+    run = harness.run()
+
+    assert run.status == "FAILED"
+    assert len(harness.review_events) == 1 and run.path.count("ReviewTables") == 1
+    assert run.path.count("CheckReplication") == 1
+    _, message = run.the_notification()
+    outcome = message["outcome"]
+    assert (outcome["reason"], outcome["error"]) == ("VALIDATION_FAILED", "MigrationValidationFailed")
+    assert [(t["TableName"], t["ValidationSuspendedRecords"]) for t in message["outcome"]["problemTables"]] == [
+        ("orders", 3)]
+    assert harness.task.status == "running"  # CDC keeps running
+
+
 def test_d_task_failing_after_start_takes_the_failure_path(harness):
     def fail_after_start(call, task):
         if call == 2:  # CheckReplication
@@ -708,18 +734,45 @@ def test_d_task_failing_after_start_takes_the_failure_path(harness):
     assert message["task"]["Task"]["StopReason"] == ["Stop Reason FATAL_ERROR Error Level FATAL"]
 
 
-def test_e_errored_tables_fail_the_run_although_the_load_reached_100_percent(harness):
+def tables_in_error(harness):
     def tables_errored(call, task):
         if call == 2:
-            harness.stats.update({"TablesErrored": 2, "TablesLoaded": 7, "FullLoadProgressPercent": 100})
+            harness.stats.update({"TablesErrored": 2, "TablesLoaded": 1, "FullLoadProgressPercent": 100})
+            harness.tables[:2] = [table_statistics("sales", "orders", table_state="Table error"),
+                                  table_statistics("sales", "customers", table_state="Table error")]
     harness.before_describe = tables_errored
+
+
+def test_e_errored_tables_fail_the_run_although_the_load_reached_100_percent_and_the_outcome_names_them(harness):
+    tables_in_error(harness)
 
     run = harness.run()
 
     assert_failed(run, "REPLICATION_FAILED")
-    assert "ReplicationFailed" in run.path
-    assert "NotifySuccess" not in run.path
+    assert contains(run.path, ["ConfirmLease", "IsLeaseStillHeld", "DidTablesError", "ReviewErroredTables",
+                               "TablesErrored", "ReleaseLease"])
+    assert "NotifySuccess" not in run.path and "ReplicationFailed" not in run.path
     assert harness.task.status == "running"  # the state machine reports, it does not stop the task
+    message = assert_notification(run, harness, "FAILED", "running")
+    assert message["task"]["Task"]["ReplicationTaskStats"][0]["TablesErrored"] == 2
+    outcome = message["outcome"]
+    assert sorted((t["SchemaName"], t["TableName"], t["TableState"]) for t in outcome["problemTables"]) == [
+        ("sales", "customers", "Table error"), ("sales", "orders", "Table error")]
+    assert outcome["tables"]["loadFailed"] == 2
+    assert outcome["tableReport"]["key"] == "reports/migrations/migration-run-1/tables.json"
+
+
+def test_e_errored_tables_whose_review_fails_still_fail_the_run(harness):
+    tables_in_error(harness)
+
+    def statistics_unreadable(call, tables):
+        raise RuntimeError("DescribeTableStatistics unavailable")
+    harness.before_table_statistics = statistics_unreadable
+
+    run = harness.run()
+
+    assert_failed(run, "REPLICATION_FAILED")
+    assert contains(run.path, ["DidTablesError", "ReviewErroredTables", "ReplicationFailed", "ReleaseLease"])
     message = assert_notification(run, harness, "FAILED", "running")
     assert message["task"]["Task"]["ReplicationTaskStats"][0]["TablesErrored"] == 2
 
