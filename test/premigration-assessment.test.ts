@@ -50,7 +50,7 @@ describe('the premigration assessment before the first start', () => {
     expect(states.WaitForPremigrationAssessment.Seconds).toBe(30);
     // The spec's 2-hour run includes the assessment: its longest wait (61 looks of 30 s) is charged to the first start.
     expect(timeout).toBe(7200);
-    expect(states.ChargePremigrationAssessmentTime).toEqual({ Type: 'Pass', ResultPath: '$.polls', Parameters: { count: 7 }, Next: 'StartReplication' });
+    expect(states.ChargePremigrationAssessmentTime).toEqual({ Type: 'Pass', ResultPath: '$.polls', Parameters: { count: 7 }, Next: 'BeginStartReplication' });
   });
 
   test('a full-load task is assessed without the binary log assessments', () => {
@@ -70,9 +70,9 @@ describe('the premigration assessment before the first start', () => {
     expect(limit.NumericGreaterThanEquals).toBe(20);
   });
 
-  test('turned off, the first start goes straight to StartReplication and no role is created', () => {
+  test('turned off, the first start goes straight to the lease-marked start and no role is created', () => {
     const { states, template, timeout } = build({ premigrationAssessment: { enabled: false } });
-    expect(states.HowToStart.Choices).toContainEqual({ Variable: '$.task.Status', StringEquals: 'ready', Next: 'StartReplication' });
+    expect(states.HowToStart.Choices).toContainEqual({ Variable: '$.task.Status', StringEquals: 'ready', Next: 'BeginStartReplication' });
     expect(Object.keys(states).filter((name) => name.includes('Premigration'))).toEqual([]);
     expect(timeout).toBe(7200);
     template().resourcePropertiesCountIs('AWS::IAM::Role', {
@@ -83,7 +83,7 @@ describe('the premigration assessment before the first start', () => {
   });
 
   test('a short run budget gets a quarter of it for the assessment by default', () => {
-    const { states } = build({ pollInterval: Duration.seconds(10), timeout: Duration.minutes(20) });
+    const { states } = build({ pollInterval: Duration.seconds(40), timeout: Duration.minutes(20) });
     const limit = states.IsPremigrationAssessmentDone.Choices.flatMap((rule: any) => rule.And ?? [])
       .find((rule: any) => rule.Variable === '$.assessment.polls.count');
     expect(limit.NumericGreaterThanEquals).toBe(10); // 5 minutes
