@@ -387,7 +387,14 @@ export class Orchestration extends Construct {
     const reviewFailed = this.failure('TableReviewFailed', 'TABLE_REVIEW_FAILED',
       'The task\'s tables could not be reviewed (statistics not readable or report not written); the error is in `error`')
       .next(announce);
-    const review = new tasks.LambdaInvoke(this, 'ReviewTables', {
+    const review = this.invokeTableReview('ReviewTables');
+    review.addCatch(reviewFailed, { resultPath: '$.error' });
+    return review;
+  }
+
+  /** One call of the table-review function for this run and poll, with Lambda's transient errors retried. */
+  private invokeTableReview(id: string): tasks.LambdaInvoke {
+    const review = new tasks.LambdaInvoke(this, id, {
       lambdaFunction: this.tableReviewFunction,
       payload: sfn.TaskInput.fromObject({ 'execution.$': '$$.Execution.Name', 'review.$': '$.polls.count' }),
       payloadResponseOnly: true,
@@ -396,7 +403,6 @@ export class Orchestration extends Construct {
       taskTimeout: sfn.Timeout.duration(REVIEW_TIMEOUT),
     });
     review.addRetry({ errors: LAMBDA_TRANSIENT_ERRORS, interval: Duration.seconds(2), maxAttempts: 2, backoffRate: 2 });
-    review.addCatch(reviewFailed, { resultPath: '$.error' });
     return review;
   }
 
@@ -406,15 +412,7 @@ export class Orchestration extends Construct {
    * finds; if the review itself fails, the outcome is `unreviewed` (the task's own failure, without the tables).
    */
   private reviewErroredTables(unreviewed: sfn.IChainable, announce: sfn.IChainable): sfn.IChainable {
-    const review = new tasks.LambdaInvoke(this, 'ReviewErroredTables', {
-      lambdaFunction: this.tableReviewFunction,
-      payload: sfn.TaskInput.fromObject({ 'execution.$': '$$.Execution.Name', 'review.$': '$.polls.count' }),
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: false,
-      resultPath: '$.review',
-      taskTimeout: sfn.Timeout.duration(REVIEW_TIMEOUT),
-    });
-    review.addRetry({ errors: LAMBDA_TRANSIENT_ERRORS, interval: Duration.seconds(2), maxAttempts: 2, backoffRate: 2 });
+    const review = this.invokeTableReview('ReviewErroredTables');
     review.addCatch(unreviewed, { resultPath: '$.reviewError' });
     return review.next(new sfn.Pass(this, 'TablesErrored', {
       parameters: this.outcome({
