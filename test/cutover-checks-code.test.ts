@@ -16,6 +16,7 @@ import { RUNTIME_DIR } from '../src/private/runtime-code';
  */
 
 const ROOT = path.join(__dirname, '..');
+const PROJECT_PYTHON = path.join(ROOT, '.venv', 'bin', 'python');
 const requirementLine = (file: string) => fs.readFileSync(file, 'utf-8').split('\n').find((line) => /^PyMySQL==/i.test(line)) ?? '';
 
 function synthesizedCodeDir(): string {
@@ -39,9 +40,12 @@ describe('the cutover checks function\'s code', () => {
   test('holds the handler as index.py and the pinned PyMySQL, importable by the handler', () => {
     const dir = synthesizedCodeDir();
     expect(fs.readFileSync(path.join(dir, 'index.py'), 'utf-8')).toBe(fs.readFileSync(path.join(RUNTIME_DIR, 'cutover_checks.py'), 'utf-8'));
-    const version = execFileSync('python3', ['-c', 'import pymysql, index; print(pymysql.VERSION_STRING, index.pymysql is pymysql)'],
+    // The project's Python environment stands in for Lambda's runtime, which has boto3 (the handler imports it).
+    const version = execFileSync(PROJECT_PYTHON, ['-c',
+      'import os, pymysql, index; print(pymysql.VERSION_STRING, index.pymysql is pymysql, pymysql.__file__.startswith(os.getcwd()))'],
       { cwd: dir, env: { PATH: process.env.PATH ?? '', PYTHONPATH: dir, PYTHONNOUSERSITE: '1', AWS_DEFAULT_REGION: 'us-west-2' } }).toString().trim();
-    expect(version).toBe('1.2.4 True');
+    // The bundled copy, not the project environment's own PyMySQL.
+    expect(version).toBe('1.2.4 True True');
   }, 120_000);
 
   test('pins the same PyMySQL as the tests that run the checks against MariaDB', () => {
