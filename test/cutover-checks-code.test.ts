@@ -43,7 +43,7 @@ describe('the cutover checks function\'s code', () => {
     // The project's Python environment stands in for Lambda's runtime, which has boto3 (the handler imports it).
     const version = execFileSync(PROJECT_PYTHON, ['-c',
       'import os, pymysql, index; print(pymysql.VERSION_STRING, index.pymysql is pymysql, pymysql.__file__.startswith(os.getcwd()))'],
-      { cwd: dir, env: { PATH: process.env.PATH ?? '', PYTHONPATH: dir, PYTHONNOUSERSITE: '1', AWS_DEFAULT_REGION: 'us-west-2' } }).toString().trim();
+    { cwd: dir, env: { PATH: process.env.PATH ?? '', PYTHONPATH: dir, PYTHONNOUSERSITE: '1', AWS_DEFAULT_REGION: 'us-west-2' } }).toString().trim();
     // The bundled copy, not the project environment's own PyMySQL.
     expect(version).toBe('1.2.4 True True');
   }, 120_000);
