@@ -74,6 +74,12 @@ def start_once_every_run_has_joined(harness, files):
         while int(harness.lease()["fileCount"]["N"]) < files and time.monotonic() < deadline:
             time.sleep(0.05)
     harness.before_start = wait_for_the_others
+    # The wait happens inside the start call, so the call must not time out meanwhile: on the template's one-minute
+    # TimeoutSeconds, moto would end it with States.Timeout and the retry would start the task a second time, an
+    # effect of the harness's wait, not of the burst.
+    for name in ("StartReplication", "ResumeReplication"):
+        assert harness.definition["States"][name]["TimeoutSeconds"] == 60
+        harness.definition["States"][name]["TimeoutSeconds"] = BARRIER_SECONDS + 60
 
 
 @pytest.mark.parametrize("files", [8, 200])
