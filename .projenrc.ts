@@ -229,7 +229,9 @@ project.tasks.tryFind('package:dotnet')!.reset('rm -rf dist/dotnet && jsii-pacma
 // github.com/aws/aws-cdk-go/awscdk/v2's go.mod (v53.25.0), then the module is built.
 const goPackage = project.tasks.tryFind('package:go')!;
 goPackage.reset('rm -rf dist/go && jsii-pacmak -v --target go --code-only');
-goPackage.exec("sed -i '/\\/\\/ indirect$/d' go.mod && go mod tidy && go build ./...", { cwd: 'dist/go/cdkmigrationpipeline' });
+// (No backslash in the command: it is quoted once more inside the test command's lanes.)
+goPackage.exec("grep -v '// indirect$' go.mod > go.mod.direct && mv go.mod.direct go.mod && go mod tidy && go build ./...",
+  { cwd: 'dist/go/cdkmigrationpipeline' });
 project.packageTask.reset();
 project.packageTask.spawn(project.tasks.tryFind('package-all')!);
 
