@@ -6,6 +6,7 @@ export * from './glue';
 export * from './messaging';
 export * from './dms';
 export * from './orchestration';
+export * from './cutover';
 export * from './functions';
 export * from './datasync';
 export * from './logging';

@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import { AccountPrerequisites, AccountPrerequisitesOptions } from './account-prerequisites';
 import { Database, DatabaseOptions } from './database';
 import { DataSyncAgent, DataSyncOptions } from './datasync';
+import { Cutover, CutoverOptions } from './cutover';
 import { DmsOptions, DmsReplication } from './dms';
 import { FunctionsOptions, PipelineFunctions } from './functions';
 import { GlueOptions, GlueValidation } from './glue';
@@ -18,7 +19,7 @@ import { AuditLogging, LoggingOptions } from './logging';
 import { Messaging, MessagingOptions } from './messaging';
 import { AlarmThresholds, Monitoring } from './monitoring';
 import { Network, NetworkOptions, OnPremisesNetworkOptions } from './network';
-import { Orchestration, OrchestrationOptions } from './orchestration';
+import { MIGRATION_REPORT_PREFIX, Orchestration, OrchestrationOptions } from './orchestration';
 import { acknowledgeForCdkNagV2 } from './private/acknowledgements';
 import { isProduction, removalPolicyFor, resolveEnvironmentSuffix, resolveRemoval } from './private/environment';
 import { IntendedDependsOnLintSuppression } from './private/lint-suppressions';
@@ -103,6 +104,8 @@ export interface MigrationPipelineProps {
   readonly functions?: FunctionsOptions;
   /** The migration state machine. @default - the defaults of {@link OrchestrationOptions} */
   readonly orchestration?: OrchestrationOptions;
+  /** The cutover workflow (in OrchestrationStack). @default - the defaults of {@link CutoverOptions} */
+  readonly cutover?: CutoverOptions;
   /** The DataSync agent (`enabled: false` leaves it out). @default - the defaults of {@link DataSyncOptions} */
   readonly dataSync?: DataSyncOptions;
   /** The OpenSearch audit domain. @default - the defaults of {@link LoggingOptions} */
@@ -142,6 +145,8 @@ export class MigrationPipeline extends Construct {
   public readonly dms: DmsReplication;
   /** OrchestrationStack: the migration state machine. */
   public readonly orchestration: Orchestration;
+  /** OrchestrationStack: the cutover workflow, which an operator starts to end the migration. */
+  public readonly cutover: Cutover;
   /** LambdaStack: the three pipeline functions. */
   public readonly functions: PipelineFunctions;
   /** DataSyncStack: the agent, its activation and the S3 location; absent when `dataSync.enabled` is false. */
@@ -271,6 +276,31 @@ export class MigrationPipeline extends Construct {
       reportBucket: this.storage.dataBucket,
       pipelineName,
       environmentSuffix: suffix,
+      logEncryptionKey,
+      removalPolicy,
+    });
+
+    this.cutover = new Cutover(orchestrationStack, 'Cutover', {
+      ...props.cutover,
+      replicationTask: this.dms.replicationTask,
+      migrationType: this.dms.migrationType,
+      replicationInstanceIdentifier: this.dms.replicationInstanceIdentifier,
+      taskLease: this.dms.taskLease,
+      migrationStateMachineName: `migration-orchestration-${suffix}`,
+      tableReviewFunction: this.orchestration.tableReviewFunction,
+      reportBucket: this.storage.dataBucket,
+      reviewPrefix: MIGRATION_REPORT_PREFIX,
+      notificationTopic: this.messaging.validationTopic,
+      notificationTopicKey: this.messaging.key,
+      vpc,
+      targetSecurityGroup: this.network.dbSecurityGroup,
+      sourcePort: props.dms?.sourcePort ?? 3306,
+      sourceCidrs: this.network.onPremisesCidrs,
+      sourceSecret: this.dms.sourceSecret,
+      targetSecret: this.database.secret,
+      environmentSuffix: suffix,
+      pipelineName,
+      logRetention: props.orchestration?.logRetention ?? logRetention,
       logEncryptionKey,
       removalPolicy,
     });
@@ -430,7 +460,17 @@ export class MigrationPipeline extends Construct {
   }
 
   /**
-   * Lets `grantee` list and read the validation and migration reports: `s3:ListBucket` limited to the `reports/`
+   * Lets `grantee` start a cutover (the README's "Cut over"): `states:StartExecution` on the cutover state machine
+   * only, a permission of its own because a cutover stops the replication for good. Its input is optional:
+   * `{"exceptionsSince": "<ISO 8601 timestamp>"}`, from when the target's apply exceptions count (default: the
+   * cutover's start).
+   */
+  public grantStartCutover(grantee: iam.IGrantable): iam.Grant {
+    return this.cutover.stateMachine.grantStartExecution(grantee);
+  }
+
+  /**
+   * Lets `grantee` list and read the validation, migration and cutover reports: `s3:ListBucket` limited to the `reports/`
    * prefix, `s3:GetObject` and `s3:GetObjectVersion` on `reports/*`, plus the bucket key's `kms:Decrypt` when the
    * bucket is KMS-encrypted. The statements go into the grantee's own policy.
    */

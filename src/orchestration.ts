@@ -14,6 +14,7 @@ import { acknowledge, expectWildcards } from './private/acknowledgements';
 import { createLogGroup } from './private/log-groups';
 import { PremigrationAssessment } from './private/premigration-assessment';
 import { TableReviewFunction } from './private/table-review-function';
+import { CUTOVER_COMPLETE_PHASE } from './private/cutover-lease';
 import { createTaskLeaseTable, RunLeaseStates } from './private/task-lease';
 import { reportError, requireDurationInRange } from './private/validation';
 
@@ -183,6 +184,7 @@ export class Orchestration extends Construct {
     const replicationFailed = this.failure('ReplicationFailed', 'REPLICATION_FAILED',
       'The task failed, stopped, or reports tables in error; see `task`').next(announce);
     const interrupted = this.interruptedForDeployment().next(announce);
+    const cutOver = this.heldByCutover(announce);
 
     this.tableReviewFunction = new TableReviewFunction(this, 'TableReview', {
       functionName: `migration-table-review-${props.environmentSuffix}`,
@@ -240,7 +242,7 @@ export class Orchestration extends Construct {
       'The task\'s lease could not be read or written; the error is in `error`').next(announce);
     // One run at a time holds the task's lease; a run that finds another run holding it joins that run and ends.
     const definition = this.initialise()
-      .next(this.nameRunFile(lease.acquire(describeAndStart, interrupted, leaseContended, leaseUnavailable)));
+      .next(this.nameRunFile(lease.acquire(describeAndStart, interrupted, cutOver, leaseContended, leaseUnavailable)));
 
     this.logGroup = createLogGroup(this, 'Logs', {
       logGroupName: `/aws/vendedlogs/states/migration-orchestration-${props.environmentSuffix}`,
@@ -382,6 +384,25 @@ export class Orchestration extends Construct {
     });
   }
 
+  /**
+   * A cutover holds the task: while it runs the task is the cutover's, and once it completed the target is the
+   * applications' database, so no run may start the task again (deleting the lease item undoes that; see the README).
+   * The run ends INTERRUPTED, as for a deployment: its file passed validation and is listed in the outcome.
+   */
+  private heldByCutover(announce: sfn.IChainable): sfn.IChainable {
+    const ended = (id: string, reason: string, message: string) => new sfn.Pass(this, id, {
+      parameters: this.outcome({ 'status': 'INTERRUPTED', reason, 'error': 'None', message, 'lease.$': '$.lease' }),
+      resultPath: '$.outcome',
+    }).next(announce);
+    return new sfn.Choice(this, 'IsCutoverComplete')
+      .when(sfn.Condition.and(
+        sfn.Condition.isPresent('$.lease.Item.phase.S'),
+        sfn.Condition.stringEquals('$.lease.Item.phase.S', CUTOVER_COMPLETE_PHASE),
+      ), ended('CutOver', 'CUT_OVER', 'The migration was cut over: the applications use the target now, so the run left the '
+        + 'task stopped. To migrate again, delete the task\'s lease item (see the README)'))
+      .otherwise(ended('CutoverInProgress', 'CUTOVER_IN_PROGRESS', 'A cutover holds the task; the run left the task to it'));
+  }
+
   /** The table-review function: its fixed-size summary goes to `$.review`; its failure ends the run, saying so. */
   private reviewTables(announce: sfn.IChainable): tasks.LambdaInvoke {
     const reviewFailed = this.failure('TableReviewFailed', 'TABLE_REVIEW_FAILED',
@@ -463,7 +484,7 @@ export class Orchestration extends Construct {
     // A planned stop is not a failure: the execution succeeds (no failure alarm, no redrive) with this outcome.
     const notifyInterrupted = this.publish('NotifyInterrupted', topic, 'INTERRUPTED');
     notifyInterrupted.addCatch(new sfn.Fail(this, 'InterruptionNotificationFailed', {
-      error: 'NotificationFailed', cause: 'The run was interrupted for a deployment but its notification could not be published',
+      error: 'NotificationFailed', cause: 'The run was interrupted (a deployment or a cutover holds the task) but its notification could not be published',
     }), { resultPath: '$.error' });
     notifyInterrupted.next(new sfn.Succeed(this, 'MigrationInterrupted', { outputPath: '$.outcome' }));
 

@@ -5,7 +5,7 @@ import * as path from 'path';
 import { describe, expect, test } from '@jest/globals';
 import { App, AssetStaging, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { CUTOVER_CHECKS_REQUIREMENTS, cutoverChecksCode, pipInstallArguments } from '../src/private/cutover-checks-code';
+import { CUTOVER_CHECKS_REQUIREMENTS, cutoverChecksCode, driverCacheDir, pipInstallArguments } from '../src/private/cutover-checks-code';
 import { RUNTIME_DIR } from '../src/private/runtime-code';
 
 /*
@@ -36,6 +36,19 @@ function synthesizedCodeDir(): string {
   return path.join(assembly.directory, assetPath);
 }
 
+function withEnvironment(variables: Record<string, string>, body: () => void): void {
+  const previous = Object.fromEntries(Object.keys(variables).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, variables);
+  try {
+    body();
+  } finally {
+    for (const [name, value] of Object.entries(previous)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+}
+
 describe('the cutover checks function\'s code', () => {
   test('holds the handler as index.py and the pinned PyMySQL, importable by the handler', () => {
     const dir = synthesizedCodeDir();
@@ -64,12 +77,30 @@ describe('the cutover checks function\'s code', () => {
   }, 120_000);
 
   test('a pip that cannot install fails the synthesis with what to do', () => {
-    // PIP_NO_INDEX makes the real pip behave as on a machine that cannot reach any index.
-    process.env.PIP_NO_INDEX = '1';
-    try {
+    // PIP_NO_INDEX makes the real pip behave as on a machine that cannot reach any index; a TMPDIR of its own holds
+    // no driver installed by an earlier synthesis.
+    withEnvironment({ PIP_NO_INDEX: '1', TMPDIR: fs.mkdtempSync(path.join(os.tmpdir(), 'no-cache-')) }, () => {
       expect(() => synthesizedCodeDir()).toThrow(/needs PyMySQL in its code.*No matching distribution.*reaches PyPI/s);
-    } finally {
-      delete process.env.PIP_NO_INDEX;
-    }
+    });
   }, 120_000);
+
+  test('a second synthesis reuses the driver the first installed, without pip', () => {
+    withEnvironment({ TMPDIR: fs.mkdtempSync(path.join(os.tmpdir(), 'cache-')) }, () => {
+      synthesizedCodeDir();
+      // Now no index can be reached: only the cached install can make this synthesis succeed.
+      withEnvironment({ PIP_NO_INDEX: '1' }, () => {
+        expect(fs.readdirSync(synthesizedCodeDir())).toEqual(expect.arrayContaining(['index.py', 'pymysql']));
+      });
+    });
+  }, 120_000);
+
+  test('refuses a cache directory that other users can write to', () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shared-'));
+    const root = path.join(tmp, `cdk-migration-pipeline-${os.userInfo().uid}`);
+    fs.mkdirSync(root);
+    fs.chmodSync(root, 0o777);
+    withEnvironment({ TMPDIR: tmp }, () => {
+      expect(() => driverCacheDir(path.join(RUNTIME_DIR, CUTOVER_CHECKS_REQUIREMENTS))).toThrow(/must belong to this user with mode 700/);
+    });
+  });
 });

@@ -1,5 +1,7 @@
 import { execFileSync } from 'child_process';
+import * as crypto from 'crypto';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { DockerImage } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -28,22 +30,56 @@ export function bundlingFailure(detail: string): Error {
   );
 }
 
-function bundleLocally(outputDir: string, python: string): boolean {
+/**
+ * Where this user's earlier syntheses left the installed driver, by the requirements file's hash: an app that
+ * synthesizes many stacks, or many times, runs pip once. The directory is the user's own (mode 700, checked), so no
+ * other user of the machine can put code into the function.
+ */
+export function driverCacheDir(requirementsFile: string): string {
+  const digest = crypto.createHash('sha256').update(fs.readFileSync(requirementsFile)).digest('hex').slice(0, 16);
+  const root = path.join(os.tmpdir(), `cdk-migration-pipeline-${os.userInfo().uid}`);
+  fs.mkdirSync(root, { recursive: true, mode: 0o700 });
+  const stat = fs.statSync(root);
+  if (stat.uid !== os.userInfo().uid || (stat.mode & 0o077) !== 0) {
+    throw new Error(`${root} must belong to this user with mode 700; remove it and synthesize again`);
+  }
+  return path.join(root, `pymysql-${digest}`);
+}
+
+function installDriver(python: string, requirementsFile: string): string | undefined {
+  const cache = driverCacheDir(requirementsFile);
+  if (fs.existsSync(cache)) return cache;
+  const staging = fs.mkdtempSync(`${cache}.partial-`);
   try {
-    execFileSync(python, pipInstallArguments(path.join(RUNTIME_DIR, CUTOVER_CHECKS_REQUIREMENTS), outputDir),
+    execFileSync(python, pipInstallArguments(requirementsFile, staging),
       { stdio: ['ignore', 'pipe', 'pipe'], env: process.env }); // pip's settings (PIP_INDEX_URL, proxies) apply
   } catch (error) {
+    fs.rmSync(staging, { recursive: true, force: true });
     const failed = error as { code?: string; stderr?: Buffer; message: string };
-    if (failed.code === 'ENOENT') return false; // no python3 here: the Docker image bundles instead
+    if (failed.code === 'ENOENT') return undefined; // no python3 here: the Docker image bundles instead
     throw bundlingFailure(failed.stderr?.toString() || failed.message);
   }
+  // A rename is atomic: a concurrent synthesis sees the whole install or none (and keeps its own if it lost the race).
+  try {
+    fs.renameSync(staging, cache);
+  } catch {
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
+  return cache;
+}
+
+function bundleLocally(outputDir: string, python: string): boolean {
+  const driver = installDriver(python, path.join(RUNTIME_DIR, CUTOVER_CHECKS_REQUIREMENTS));
+  if (!driver) return false;
+  fs.cpSync(driver, outputDir, { recursive: true });
   fs.copyFileSync(path.join(RUNTIME_DIR, CUTOVER_CHECKS_SOURCE), path.join(outputDir, 'index.py'));
   return true;
 }
 
 /**
  * The cutover checks function's code: the handler as index.py and PyMySQL, installed at synthesis by pip from the
- * pinned, hashed requirement. Locally with `python3` when it exists, else in Lambda's Python build image (Docker).
+ * pinned, hashed requirement. Locally with `python3` when it exists (once per user and pin, see driverCacheDir), else
+ * in Lambda's Python build image (Docker).
  * The asset's hash covers only the two files, so an unchanged handler and pin keep the same code on update.
  */
 export function cutoverChecksCode(runtime: lambda.Runtime, python: string = 'python3'): lambda.Code {

@@ -29,6 +29,7 @@ function commonOutputs(p: MigrationPipeline, output: OutputMaker): Record<string
     DataBucketName: output(p.storage.dataBucket.bucketName, 'Upload files under incoming/ (or let DataSync do it) to start a validation'),
     ScriptBucketName: output(p.storage.scriptBucket.bucketName, 'Holds scripts/validate.py'),
     StateMachineArn: output(p.orchestration.stateMachine.stateMachineArn, 'The migration state machine'),
+    CutoverStateMachineArn: output(p.cutover.stateMachine.stateMachineArn, 'Start it once the applications stopped writing to the source'),
     OpenSearchDomainEndpoint: output(p.logging.openSearchDomain.domainEndpoint, 'The audit domain (VPC endpoint)'),
     ValidationTopicArn: output(p.messaging.validationTopic.topicArn, 'Validation results and migration outcomes'),
     AlertTopicArn: output(p.messaging.alertTopic.topicArn, 'Remediation alerts'),

@@ -11,8 +11,9 @@ import { acknowledgeAll } from './acknowledgements';
  * act on the task. Every holder writes it with a conditional write, which DynamoDB applies atomically, so two actors
  * can never both hold it. Its attributes (src/runtime/dms_task_guard.py and remediation.py spell the same names):
  *
- * - `holder`: a migration run's execution ARN, `deployment:<request>` (the stop guard) or `remediation:<request>`;
- * - `kind`: `run`, `deployment` or `remediation`;
+ * - `holder`: a migration run's or a cutover's execution ARN, `deployment:<request>` (the stop guard) or
+ *   `remediation:<request>`;
+ * - `kind`: `run`, `deployment`, `remediation` or `cutover`;
  * - `grant`: when the current holder got it (ISO 8601); changes on every hand-over, so a holder can tell a lease
  *   handed back to it from one it never lost;
  * - `expiresAt` (deployment and remediation only): after it anyone may take the lease. A run's hold ends with its
@@ -23,10 +24,14 @@ import { acknowledgeAll } from './acknowledgements';
  *   past the sample is recorded as its own object under the report bucket's `<batch>/files/` (see FILE_RECORD_PREFIX);
  * - `batch`: the execution name of the run that began this list of files; it moves with the files when a run takes
  *   the lease over, and names where the files past the sample are recorded;
- * - `phase`, `phaseSince`: `starting` while a run starts the task; a deployment waits for that to end;
+ * - `phase`, `phaseSince`: `starting` while a run starts the task (a deployment waits for that to end); for a
+ *   cutover `checking`, then `stopping`, then `complete`: a completed cutover keeps its item for good, so that no
+ *   run, remediation or deployment starts the task again (src/private/cutover-lease.ts);
  * - `previousHolder`, `resumeAfter`: the run a deployment took the lease from, and whether the task ran before.
  */
 export const LEASE_KEY = 'task';
+/** The lease's `kind` while a cutover holds the task, and for good once it completed. */
+export const CUTOVER_KIND = 'cutover';
 
 /** How long a run waits between two tries to get a lease held by a remediation or being handed over. */
 const LEASE_RETRY_WAIT = Duration.seconds(10);
@@ -78,20 +83,102 @@ const COVERED_FILES = {
 };
 
 /** Where a run keeps what it knows of the lease in its state. */
-const READ = '$.lease';
+export const READ = '$.lease';
 const HOLD = '$.hold';
 
+/** The DynamoDB calls on the lease item that the lease chains of a state machine are made of. */
+export abstract class LeaseStates {
+  constructor(protected readonly scope: Construct, protected readonly table: dynamodb.ITable, protected readonly taskArn: string) {}
+
+  /** Reads the lease (who holds it and in which phase) into `$.lease`, consistently. */
+  protected read(id: string): tasks.CallAwsService {
+    const call = new tasks.CallAwsService(this.scope, id, {
+      service: 'dynamodb',
+      action: 'getItem',
+      iamAction: 'dynamodb:GetItem',
+      parameters: {
+        TableName: this.table.tableName,
+        Key: this.key(),
+        ConsistentRead: true,
+        // The files are left out: a state machine routes on who holds the lease, not on what it covers.
+        ProjectionExpression: '#holder, #kind, #grant, #expiresAt, #batch, #phase',
+        ExpressionAttributeNames: {
+          '#holder': 'holder', '#kind': 'kind', '#grant': 'grant', '#expiresAt': 'expiresAt', '#batch': 'batch', '#phase': 'phase',
+        },
+      },
+      iamResources: [this.table.tableArn],
+      resultPath: READ,
+      taskTimeout: sfn.Timeout.duration(TASK_TIMEOUT),
+    });
+    call.addRetry({ errors: DYNAMODB_TRANSIENT_ERRORS, interval: Duration.seconds(2), maxAttempts: 4, backoffRate: 2 });
+    return call;
+  }
+
+  /** One conditional UpdateItem of the lease, with the attribute names its expressions use. */
+  protected update(id: string, request: Record<string, unknown>,
+    options: { resultSelector?: Record<string, unknown>; resultPath: string }): tasks.CallAwsService {
+    const expression = [request.UpdateExpression, request.ConditionExpression].join(' ');
+    const names = Object.fromEntries(['task', 'holder', 'kind', 'grant', 'files', 'fileCount', 'batch', 'expiresAt', 'previousHolder',
+      'resumeAfter', 'phase', 'phaseSince']
+      .filter((name) => new RegExp(`#${name}\\b`).test(expression))
+      .map((name) => [`#${name}`, name]));
+    const call = new tasks.CallAwsService(this.scope, id, {
+      service: 'dynamodb',
+      action: 'updateItem',
+      iamAction: 'dynamodb:UpdateItem',
+      parameters: { TableName: this.table.tableName, Key: this.key(), ExpressionAttributeNames: names, ...request },
+      iamResources: [this.table.tableArn],
+      resultSelector: options.resultSelector,
+      resultPath: options.resultPath,
+      taskTimeout: sfn.Timeout.duration(TASK_TIMEOUT),
+    });
+    call.addRetry({ errors: DYNAMODB_TRANSIENT_ERRORS, interval: Duration.seconds(2), maxAttempts: 4, backoffRate: 2 });
+    return call;
+  }
+
+  /** Deletes the lease if this execution holds it. */
+  protected deleteIfHeld(id: string, resultSelector?: Record<string, unknown>, resultPath: string = sfn.JsonPath.DISCARD): tasks.CallAwsService {
+    const call = new tasks.CallAwsService(this.scope, id, {
+      service: 'dynamodb',
+      action: 'deleteItem',
+      iamAction: 'dynamodb:DeleteItem',
+      parameters: {
+        TableName: this.table.tableName,
+        Key: this.key(),
+        ConditionExpression: '#holder = :me',
+        ExpressionAttributeNames: { '#holder': 'holder' },
+        ExpressionAttributeValues: { ':me': { 'S.$': '$$.Execution.Id' } },
+        ReturnValues: 'ALL_OLD',
+      },
+      iamResources: [this.table.tableArn],
+      resultSelector,
+      resultPath,
+      taskTimeout: sfn.Timeout.duration(TASK_TIMEOUT),
+    });
+    call.addRetry({ errors: DYNAMODB_TRANSIENT_ERRORS, interval: Duration.seconds(2), maxAttempts: 4, backoffRate: 2 });
+    return call;
+  }
+
+  protected key(): Record<string, unknown> {
+    return { [LEASE_KEY]: { S: this.taskArn } };
+  }
+}
+
 /** The lease chains of the migration state machine (Orchestration). */
-export class RunLeaseStates {
-  constructor(private readonly scope: Construct, private readonly table: dynamodb.ITable,
-    private readonly taskArn: string, private readonly executionsArn: string, private readonly fileRecords?: FileRecords) {}
+export class RunLeaseStates extends LeaseStates {
+  constructor(scope: Construct, table: dynamodb.ITable, taskArn: string,
+    private readonly executionsArn: string, private readonly fileRecords?: FileRecords) {
+    super(scope, table, taskArn);
+  }
 
   /**
    * Gets the lease for this run, then goes on to `held`. A run that finds another run holding it adds its file to
-   * that run's list and ends (`joined`); a deployment's hold ends the run (`interrupted`); any other failure goes
-   * to `failed` with the error in `$.error`.
+   * that run's list and ends (`joined`); a deployment's hold ends the run (`interrupted`), and so does a cutover's
+   * (`cutOver`: in progress or complete, the task is no longer the runs'); any other failure goes to `failed` with the
+   * error in `$.error`.
    */
-  public acquire(held: sfn.IChainable, interrupted: sfn.IChainable, contended: sfn.IChainable, failed: sfn.IChainable): sfn.IChainable {
+  public acquire(held: sfn.IChainable, interrupted: sfn.IChainable, cutOver: sfn.IChainable, contended: sfn.IChainable,
+    failed: sfn.IChainable): sfn.IChainable {
     const { entry: retry, then: tryAgain } = this.retryLater(contended);
     const takeOver = this.update('TakeOverLease', {
       UpdateExpression: 'SET #holder = :me, #kind = :run, #grant = :now, #files = list_append(if_not_exists(#files, :none), :mine), '
@@ -180,6 +267,7 @@ export class RunLeaseStates {
         ), takeOver)
         .when(sfn.Condition.stringEquals(`${READ}.Item.kind.S`, 'run'), holderRun)
         .when(sfn.Condition.stringEquals(`${READ}.Item.kind.S`, 'deployment'), interrupted)
+        .when(sfn.Condition.stringEquals(`${READ}.Item.kind.S`, CUTOVER_KIND), cutOver)
         .otherwise(retry));
 
     const acquire = this.update('AcquireLease', {
@@ -277,24 +365,7 @@ export class RunLeaseStates {
     reclaim.addCatch(noFiles, { resultPath: '$.leaseError' });
     reclaim.next(addFiles);
 
-    const release = new tasks.CallAwsService(this.scope, 'ReleaseLease', {
-      service: 'dynamodb',
-      action: 'deleteItem',
-      iamAction: 'dynamodb:DeleteItem',
-      parameters: {
-        TableName: this.table.tableName,
-        Key: this.key(),
-        ConditionExpression: '#holder = :me',
-        ExpressionAttributeNames: { '#holder': 'holder' },
-        ExpressionAttributeValues: { ':me': { 'S.$': '$$.Execution.Id' } },
-        ReturnValues: 'ALL_OLD',
-      },
-      iamResources: [this.table.tableArn],
-      resultSelector: COVERED_FILES,
-      resultPath: '$.covered',
-      taskTimeout: sfn.Timeout.duration(TASK_TIMEOUT),
-    });
-    release.addRetry({ errors: DYNAMODB_TRANSIENT_ERRORS, interval: Duration.seconds(2), maxAttempts: 4, backoffRate: 2 });
+    const release = this.deleteIfHeld('ReleaseLease', COVERED_FILES, '$.covered');
     release.addCatch(reclaim, { errors: [CONDITION_FAILED], resultPath: '$.leaseError' });
     // Not released (DynamoDB unavailable): the hold ends with this execution, and the next run takes it over.
     release.addCatch(noFiles, { resultPath: '$.leaseError' });
@@ -356,51 +427,5 @@ export class RunLeaseStates {
       call.addCatch(failed, { resultPath: '$.error' });
     }
     return call;
-  }
-
-  private read(id: string): tasks.CallAwsService {
-    const call = new tasks.CallAwsService(this.scope, id, {
-      service: 'dynamodb',
-      action: 'getItem',
-      iamAction: 'dynamodb:GetItem',
-      parameters: {
-        TableName: this.table.tableName,
-        Key: this.key(),
-        ConsistentRead: true,
-        // The files are left out: a run routes on who holds the lease, not on what it covers.
-        ProjectionExpression: '#holder, #kind, #grant, #expiresAt, #batch',
-        ExpressionAttributeNames: { '#holder': 'holder', '#kind': 'kind', '#grant': 'grant', '#expiresAt': 'expiresAt', '#batch': 'batch' },
-      },
-      iamResources: [this.table.tableArn],
-      resultPath: READ,
-      taskTimeout: sfn.Timeout.duration(TASK_TIMEOUT),
-    });
-    call.addRetry({ errors: DYNAMODB_TRANSIENT_ERRORS, interval: Duration.seconds(2), maxAttempts: 4, backoffRate: 2 });
-    return call;
-  }
-
-  private update(id: string, request: Record<string, unknown>,
-    options: { resultSelector?: Record<string, unknown>; resultPath: string }): tasks.CallAwsService {
-    const expression = [request.UpdateExpression, request.ConditionExpression].join(' ');
-    const names = Object.fromEntries(['task', 'holder', 'kind', 'grant', 'files', 'fileCount', 'batch', 'expiresAt', 'previousHolder',
-      'resumeAfter', 'phase', 'phaseSince']
-      .filter((name) => new RegExp(`#${name}\\b`).test(expression))
-      .map((name) => [`#${name}`, name]));
-    const call = new tasks.CallAwsService(this.scope, id, {
-      service: 'dynamodb',
-      action: 'updateItem',
-      iamAction: 'dynamodb:UpdateItem',
-      parameters: { TableName: this.table.tableName, Key: this.key(), ExpressionAttributeNames: names, ...request },
-      iamResources: [this.table.tableArn],
-      resultSelector: options.resultSelector,
-      resultPath: options.resultPath,
-      taskTimeout: sfn.Timeout.duration(TASK_TIMEOUT),
-    });
-    call.addRetry({ errors: DYNAMODB_TRANSIENT_ERRORS, interval: Duration.seconds(2), maxAttempts: 4, backoffRate: 2 });
-    return call;
-  }
-
-  private key(): Record<string, unknown> {
-    return { [LEASE_KEY]: { S: this.taskArn } };
   }
 }

@@ -145,10 +145,9 @@ def hold_and_stop(dms, identifier, deadline, marker, holder):
     """Takes the task's lease for the deployment, then stops the task; the lease records whether it ran."""
     task = describe(dms, identifier) if os.environ.get(LEASE_TABLE_ENV) else None
     lease = TaskLease.of(task, holder)
-    if lease:
-        lease.take_for_deployment(deadline)
+    held = lease.take_for_deployment(deadline) if lease else False
     status = stop_and_wait(dms, identifier, deadline, marker)
-    if lease and task and task["Status"] in ("running", "starting"):
+    if held and task and task["Status"] in ("running", "starting"):
         lease.note_resume_after()
     return status
 
@@ -196,14 +195,18 @@ class TaskLease:
 
     def take_for_deployment(self, deadline):
         """Takes the lease from whoever holds it (a run keeps its files and gets it back after the update), but not
-        from a run that is starting the task right now: that start ends within seconds."""
+        from a run that is starting the task right now: that start ends within seconds. A completed cutover keeps
+        the lease (False): the task stays stopped for good, so the update needs no hold and nothing to resume."""
         while True:
             item = self.read()
+            if cut_over(item):
+                _log("info", "the migration was cut over; the task stays stopped and the lease with the cutover")
+                return False
             if not starting_now(item):
                 try:
                     self._write_deployment_hold(item)
                     _log("info", "task lease taken for the deployment", previous=_s(item, "holder"))
-                    return
+                    return True
                 except ClientError as err:
                     if err.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                         raise
@@ -274,6 +277,11 @@ class TaskLease:
             ExpressionAttributeValues={**observed, ":previous": {"S": previous}, ":run": {"S": "run"},
                                        ":now": {"S": iso(datetime.now(timezone.utc))}})
         _log("info", "task lease handed back to the migration run", run=previous)
+
+
+def cut_over(item):
+    """A cutover completed (src/private/cutover-lease.ts): the target is the applications' database now."""
+    return _s(item, "kind") == "cutover" and _s(item, "phase") == "complete"
 
 
 def starting_now(item):

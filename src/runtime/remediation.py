@@ -49,7 +49,8 @@ MAX_SUBJECT_CHARS = 99  # SNS subjects must be ASCII and shorter than 100 charac
 # The resume counter lives on the task itself, so it survives retries and redeliveries.
 RESUME_COUNT_TAG = "migration-pipeline:auto-resumes"
 # The replication task's lease (src/private/task-lease.ts documents its attributes): remediation resumes a task only
-# when it can take the lease, or marks the start window of the run that holds it; never while a deployment holds it.
+# when it can take the lease, or marks the start window of the run that holds it; never while a deployment or a
+# cutover holds it (a completed cutover holds it for good).
 LEASE_TABLE_ENV = "LEASE_TABLE_NAME"
 REMEDIATION_HOLD_SECONDS = 300
 # Recorded on quarantined copies so the deletion guard can recognise our own move.
@@ -258,9 +259,9 @@ def handle_dms_task_state_change(event, detail, settings):
 
     release = hold_task_for_resume(task_arn)
     if release is None:
-        return alert_dms(settings, where, task, detail, "held by a deployment",
+        return alert_dms(settings, where, task, detail, "held by a deployment or a cutover",
                          "None. A deployment holds the task (it stops the task to update it and resumes it after), "
-                         "so it was left to the deployment.")
+                         "or a cutover does (it stops the task for good), so it was left to them.")
     try:
         # Count the attempt before making it: if we crash after resuming, a retry must not resume again.
         write_resume_count(task_arn, resumes_so_far + 1)
@@ -271,7 +272,7 @@ def handle_dms_task_state_change(event, detail, settings):
 
 def hold_task_for_resume(task_arn):
     """Takes the task's lease for the resume (or marks the start window of the migration run holding it); returns
-    how to give it back, or None when a deployment holds the task."""
+    how to give it back, or None when a deployment or a cutover holds the task."""
     table = os.environ.get(LEASE_TABLE_ENV)
     if not table:
         return lambda: None

@@ -75,9 +75,9 @@ def resources_of_type(template, resource_type):
     return {lid: res for lid, res in template.get("Resources", {}).items() if res["Type"] == resource_type}
 
 
-def the_resource(template, resource_type):
-    """The one resource of that type; raises when there is none or several."""
-    found = resources_of_type(template, resource_type)
+def the_resource(template, resource_type, containing=""):
+    """The one resource of that type (whose logical ID contains `containing`); raises when there is none or several."""
+    found = {lid: res for lid, res in resources_of_type(template, resource_type).items() if containing in lid}
     if len(found) != 1:
         raise AssertionError(f"expected exactly one {resource_type}, found {sorted(found)}")
     return next(iter(found.values()))

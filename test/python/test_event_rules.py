@@ -62,7 +62,7 @@ class Names:
         }
         assert len(lambda_pipeline_names) == 1, lambda_pipeline_names
         self.pipeline = lambda_pipeline_names.pop()
-        state_machine = the_resource(load_template("OrchestrationStack"), "AWS::StepFunctions::StateMachine")
+        state_machine = the_resource(load_template("OrchestrationStack"), "AWS::StepFunctions::StateMachine", "OrchestrationStateMachine")
         self.state_machine_name = state_machine["Properties"]["StateMachineName"]
         self.state_machine_arn = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{self.state_machine_name}"
 

@@ -51,6 +51,8 @@ TASK_PARAMETER = "DmsReplicationTask"
 TOPIC_PARAMETER = "MessagingValidationTopic"
 BUCKET_PARAMETER = "StorageDataBucket"
 REVIEW_FUNCTION = "TableReviewFunction"
+# The migration state machine's logical ID fragment (the stack also holds the cutover state machine).
+MIGRATION_STATE_MACHINE = "OrchestrationStateMachine"
 ASSESSMENT_ROLE = "PremigrationAssessmentServiceRole"
 ASSESSMENT_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/migration-premigration-assessment"
 LEASE_PARAMETER = "DmsTaskLease"
@@ -117,7 +119,7 @@ def resolver_for(template, task_arn, topic_arn, bucket=DATA_BUCKET):
 
 
 def resolve_definition(template, task_arn, topic_arn, bucket=DATA_BUCKET):
-    state_machine = the_resource(template, "AWS::StepFunctions::StateMachine")
+    state_machine = the_resource(template, "AWS::StepFunctions::StateMachine", MIGRATION_STATE_MACHINE)
     return json.loads(resolver_for(template, task_arn, topic_arn, bucket).resolve(
         state_machine["Properties"]["DefinitionString"]))
 
@@ -411,7 +413,7 @@ class Harness:
     @property
     def state_machine_arn(self):
         if self._state_machine_arn is None:
-            state_machine = the_resource(self.template, "AWS::StepFunctions::StateMachine")["Properties"]
+            state_machine = the_resource(self.template, "AWS::StepFunctions::StateMachine", MIGRATION_STATE_MACHINE)["Properties"]
             self._state_machine_arn = self.sfn.create_state_machine(
                 name=state_machine["StateMachineName"], definition=json.dumps(self.definition),
                 roleArn=f"arn:aws:iam::{ACCOUNT}:role/migration-orchestration-role")["stateMachineArn"]
