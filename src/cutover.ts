@@ -228,10 +228,12 @@ export class Cutover extends Construct {
   }
 
   /** The input's `exceptionsSince` (default: the cutover's start) and the state every path can report from. */
-  private initialise(aborted: AbortMaker): sfn.IChainable {
+  private initialise(aborted: AbortMaker): sfn.Chain {
     const state = (id: string, since: string) => new sfn.Pass(this, id, {
       parameters: {
         'request.$': '$',
+        // This execution, where a Choice compares a lease's holder with it (Choice rules compare with state paths).
+        'me.$': '$$.Execution.Id',
         'since.$': since,
         'leaseAttempts': { count: 0 },
         'looks': { count: 0 },

@@ -157,6 +157,8 @@ const EXPECTED_ACTIONS_ON_ANY_RESOURCE: Record<string, string> = {
   'datasync:CreateAgent': 'DataSync agent activation',
   // Metric data points are not resources; the statement is limited by the cloudwatch:namespace condition.
   'cloudwatch:PutMetricData': 'the validation job counts files (namespace MigrationPipeline only)',
+  // The same for reading: the cutover's settle function reads the task's CDC metrics (AWS/DMS), which have no ARN.
+  'cloudwatch:GetMetricData': 'the cutover reads the replication task\'s CDC latency and incoming changes',
   // Step Functions logging to CloudWatch Logs (vended-log delivery): these calls have no resource types.
   'logs:CreateLogDelivery': 'state machine logging',
   'logs:GetLogDelivery': 'state machine logging',
@@ -183,7 +185,8 @@ const EXPECTED_ACTIONS_ON_ANY_RESOURCE: Record<string, string> = {
  * This is what Firehose documents for VPC delivery.
  */
 const RESOURCE_LEVEL_ACTIONS_ON_ANY_RESOURCE = [
-  // Its only resource type is the optional OTLP `dataset`; plain metric data points have none.
+  // Their only resource type is the optional OTLP `dataset`; plain metric data points have none.
+  'cloudwatch:GetMetricData',
   'cloudwatch:PutMetricData',
   'ec2:CreateNetworkInterface',
   'ec2:CreateNetworkInterfacePermission',

@@ -8,7 +8,7 @@ import { MigrationPipeline } from '../src';
 
 /** The outputs the example app had before they moved into the library; the README's steps use these names. */
 const OPERATOR_OUTPUTS = [
-  'VpcId', 'DataBucketName', 'ScriptBucketName', 'StateMachineArn', 'OpenSearchDomainEndpoint', 'ValidationTopicArn',
+  'VpcId', 'DataBucketName', 'ScriptBucketName', 'StateMachineArn', 'CutoverStateMachineArn', 'OpenSearchDomainEndpoint', 'ValidationTopicArn',
   'AlertTopicArn', 'GlueJobName', 'ReplicationTaskArn', 'AuroraWriterEndpoint', 'AuroraReaderEndpoint', 'AuroraSecretArn',
   'SourceSecretArn', 'DataSyncAgentArn', 'DataSyncInstanceId', 'DataSyncActivationSuccess', 'DataSyncS3LocationArn',
   'DataSyncSetupInstructions',

@@ -328,7 +328,10 @@ describe('LambdaStack', () => {
 
 describe('OrchestrationStack', () => {
   test('a 2-hour state machine with ALL-level logs and tracing', () => {
-    const sm = onlyResource(fx.nested('OrchestrationStack'), 'AWS::StepFunctions::StateMachine');
+    // The migration state machine (the stack also holds the cutover's).
+    const [sm] = Object.entries(resourcesOf(fx.nested('OrchestrationStack'), 'AWS::StepFunctions::StateMachine'))
+      .filter(([id]) => id.startsWith('OrchestrationStateMachine')).map(([, resource]) => resource);
+    expect(sm).toBeDefined();
     expect(sm.Properties).toMatchObject({
       StateMachineName: 'migration-orchestration-dev',
       LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: true },

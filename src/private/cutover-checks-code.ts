@@ -37,7 +37,8 @@ export function bundlingFailure(detail: string): Error {
  */
 export function driverCacheDir(requirementsFile: string): string {
   const digest = crypto.createHash('sha256').update(fs.readFileSync(requirementsFile)).digest('hex').slice(0, 16);
-  const root = path.join(os.tmpdir(), `cdk-migration-pipeline-${os.userInfo().uid}`);
+  // TMPDIR as this process sees it (os.tmpdir() reads the environment of the host process, which a test runner's may hide).
+  const root = path.join(process.env.TMPDIR || os.tmpdir(), `cdk-migration-pipeline-${os.userInfo().uid}`);
   fs.mkdirSync(root, { recursive: true, mode: 0o700 });
   const stat = fs.statSync(root);
   if (stat.uid !== os.userInfo().uid || (stat.mode & 0o077) !== 0) {

@@ -7,6 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { acknowledgeAll, exemptFromGuard, expectWildcards } from './acknowledgements';
 import { cutoverChecksCode } from './cutover-checks-code';
 import { functionSecurityGroup } from './function-security-group';
 import { createLogGroup } from './log-groups';
@@ -93,5 +94,26 @@ export class CutoverChecksFunction extends Construct {
       actions: ['s3:PutObject'],
       resources: [props.reportBucket.arnForObjects(`${props.reportPrefix}*`)],
     }));
+    this.acknowledgeFindings(props);
+  }
+
+  private acknowledgeFindings(props: CutoverChecksFunctionProps): void {
+    const reason = 'Called synchronously by the cutover state machine, once per cutover';
+    const prefix = (value: string) => value.replace(/\//g, '\\/');
+    expectWildcards(this.function, [
+      { finding: /^Resource::\*$/, reason: 'Only X-Ray trace upload, which supports no resource-level permissions' },
+      { finding: new RegExp(`^Resource::.*${prefix(props.reviewPrefix)}\\*>?$`), reason: `Reads the cutover's table review under ${props.reviewPrefix} only` },
+      { finding: new RegExp(`^Resource::.*${prefix(props.reportPrefix)}\\*>?$`), reason: `Writes the cutover's details under ${props.reportPrefix} only` },
+    ]);
+    acknowledgeAll(this.function, {
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]': `${reason}; AWS-managed log-writing policy`,
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]': `${reason}; AWS-managed policy for the network interfaces of a function in a VPC`,
+      'AwsSolutions-L1': 'Python 3.12, the runtime of the pipeline\'s other functions; the code runs unchanged on later versions',
+      'NIST.800.53.R5-LambdaConcurrency': `${reason}: one invocation at a time`,
+      'NIST.800.53.R5-LambdaDLQ': `${reason}: the state machine receives every error and aborts the cutover with a report and a notification`,
+      'NIST.800.53.R5-IAMNoInlinePolicy': 'The policy belongs to this one function and allows only reading the two secrets, the table review and writing the cutover details',
+    });
+    exemptFromGuard(this.function, 'lambda_inside_vpc_check',
+      'It runs in the private subnets of the pipeline VPC, which reach this nested stack as parameters the rule cannot resolve');
   }
 }

@@ -37,7 +37,7 @@ export class CutoverLeaseStates extends LeaseStates {
     super(scope, table, taskArn);
   }
 
-  /** Takes the lease for this cutover (phase `checking`), then goes on to `held`. */
+  /** Takes the lease for this cutover (phase `checking`), then goes on to `held`; `$.me` holds the execution's ARN. */
   public acquire(held: sfn.IChainable, refusals: CutoverLeaseRefusals): sfn.IChainable {
     const acquire = this.update('AcquireCutoverLease', {
       UpdateExpression: 'SET #holder = :me, #kind = :cutover, #grant = :now, #phase = :checking, #phaseSince = :now',
@@ -69,7 +69,7 @@ export class CutoverLeaseStates extends LeaseStates {
       .next(new sfn.Choice(this.scope, 'WhoHoldsTheTaskForCutover')
         .when(sfn.Condition.isNotPresent(`${READ}.Item`), tryAgain)
         // This very execution (redriven after it failed before releasing): it holds the task already.
-        .when(sfn.Condition.stringEqualsJsonPath(`${READ}.Item.holder.S`, '$$.Execution.Id'), held)
+        .when(sfn.Condition.stringEqualsJsonPath(`${READ}.Item.holder.S`, '$.me'), held)
         .when(sfn.Condition.and(
           sfn.Condition.stringEquals(`${READ}.Item.kind.S`, CUTOVER_KIND),
           sfn.Condition.isPresent(`${READ}.Item.phase.S`),

@@ -575,7 +575,7 @@ def patch_sdk_member_names(monkeypatch):
 
 
 def patch_timestamps(monkeypatch):
-    """moto 5.2 limitations: `$$.State.EnteredTime` is Python's isoformat ("...T10:00:00.123456+00:00") where Step
+    """moto 5.2 limitations: `$$.Execution.StartTime` is a datetime, `$$.State.EnteredTime` is Python's isoformat ("...T10:00:00.123456+00:00") where Step
     Functions writes "...T10:00:00.123Z" (Context object, Step Functions Developer Guide), and the Timestamp* Choice
     rules parse only "%Y-%m-%dT%H:%M:%SZ" where Step Functions accepts RFC 3339 timestamps with fractional seconds
     (Choice state, "Choice Rules"). Both as on AWS."""
@@ -595,6 +595,17 @@ def patch_timestamps(monkeypatch):
             return None
         return moment.astimezone(datetime.timezone.utc) if moment.tzinfo and "T" in text else None
 
+    from moto.stepfunctions.parser.backend import execution_worker
+    original_execution_data = execution_worker.ExecutionData
+
+    def execution_data(StartTime, **fields):  # noqa: N803 - moto's field names
+        # moto 5.2 puts `$$.Execution.StartTime` in as a datetime; Step Functions gives the same ISO 8601 text as
+        # `$$.State.EnteredTime` (Context object, Step Functions Developer Guide).
+        if isinstance(StartTime, datetime.datetime):
+            StartTime = dms_task_guard.iso(StartTime.astimezone(datetime.timezone.utc))
+        return original_execution_data(StartTime=StartTime, **fields)
+
+    monkeypatch.setattr(execution_worker, "ExecutionData", execution_data)
     monkeypatch.setattr(sfn_state, "StateData", state_data)
     monkeypatch.setattr(is_operator.IsTimestamp, "string_to_timestamp", staticmethod(string_to_timestamp))
 
