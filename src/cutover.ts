@@ -106,8 +106,9 @@ export interface CutoverProps extends CutoverOptions {
    * @default - any IPv4 address (the source's host is in its secret)
    */
   readonly sourceCidrs?: string[];
-  /** The DMS source secret and the Aurora secret (`username`, `password`, `host`, `port`). */
+  /** The DMS source secret (`username`, `password`, `host`, `port`): the database checks read the source with it. */
   readonly sourceSecret: secretsmanager.ISecret;
+  /** The Aurora secret (`username`, `password`, `host`, `port`): the database checks read the target with it. */
   readonly targetSecret: secretsmanager.ISecret;
   /** The environment suffix, used in names. */
   readonly environmentSuffix: string;
@@ -232,7 +233,7 @@ export class Cutover extends Construct {
     const state = (id: string, since: string) => new sfn.Pass(this, id, {
       parameters: {
         'request.$': '$',
-        // This execution, where a Choice compares a lease's holder with it (Choice rules compare with state paths).
+        // This execution's ARN in the state, where the lease's Choice compares the holder with it.
         'me.$': '$$.Execution.Id',
         'since.$': since,
         'leaseAttempts': { count: 0 },
@@ -424,8 +425,12 @@ export class Cutover extends Construct {
       resultPath: sfn.JsonPath.DISCARD,
       taskTimeout: sfn.Timeout.duration(CALL_TIMEOUT),
     });
-    publish.addRetry({ errors: ['SNS.ThrottledException', 'SNS.KMSThrottlingException', 'SNS.InternalErrorException', 'States.Timeout'],
-      interval: Duration.seconds(2), maxAttempts: 3, backoffRate: 2 });
+    publish.addRetry({
+      errors: ['SNS.ThrottledException', 'SNS.KMSThrottlingException', 'SNS.InternalErrorException', 'States.Timeout'],
+      interval: Duration.seconds(2),
+      maxAttempts: 3,
+      backoffRate: 2,
+    });
     publish.addCatch(new sfn.Fail(this, `Cutover${event}NotificationFailed`, {
       error: 'NotificationFailed', cause: `The cutover ended (${status}) but its notification could not be published; see the report`,
     }), { resultPath: '$.notificationError' });
@@ -521,7 +526,13 @@ export class Cutover extends Construct {
   private dmsCall(id: string, action: string, iamAction: string, parameters: Record<string, unknown>, iamResources: string[],
     resultSelector: Record<string, unknown> | undefined, resultPath: string, onError: sfn.IChainable): tasks.CallAwsService {
     const call = new tasks.CallAwsService(this, id, {
-      service: 'databasemigration', action, iamAction, parameters, iamResources, resultSelector, resultPath,
+      service: 'databasemigration',
+      action,
+      iamAction,
+      parameters,
+      iamResources,
+      resultSelector,
+      resultPath,
       taskTimeout: sfn.Timeout.duration(CALL_TIMEOUT),
     });
     call.addRetry({ errors: DMS_TRANSIENT_ERRORS, interval: Duration.seconds(5), maxAttempts: 4, backoffRate: 2 });

@@ -11,10 +11,10 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { PremigrationAssessmentOptions } from './premigration-assessment';
 import { acknowledge, expectWildcards } from './private/acknowledgements';
+import { CUTOVER_COMPLETE_PHASE } from './private/cutover-lease';
 import { createLogGroup } from './private/log-groups';
 import { PremigrationAssessment } from './private/premigration-assessment';
 import { TableReviewFunction } from './private/table-review-function';
-import { CUTOVER_COMPLETE_PHASE } from './private/cutover-lease';
 import { createTaskLeaseTable, RunLeaseStates } from './private/task-lease';
 import { reportError, requireDurationInRange } from './private/validation';
 

@@ -81,6 +81,10 @@ describe('values outside the sets AWS accepts fail at synth, and the message off
     { environmentSuffix: 'e', dms: { migrationType: 'cdc', cdcStartPosition: 'mysql-bin-changelog.000024' } },
     { environmentSuffix: 'f', dms: { cdcStartPosition: 'mysql-bin-changelog.000024:373' } },
     { environmentSuffix: 'g', dms: { migrationType: 'cdc', cdcStartPosition: '2026-13-08 12:12:12' } },
+    // The cutover's wait: CDC metrics are published once a minute ("AWS Database Migration Service metrics", AWS DMS
+    // User Guide), so a look more often sees no new sample; the switch needs a parameter and its value.
+    { environmentSuffix: 'h', cutover: { settleInterval: Duration.seconds(20), settledSamples: 0, switchParameterName: '/apps/db' } },
+    { environmentSuffix: 'i', cutover: { switchParameterName: 'apps db host', switchParameterValue: 'x' } },
   ]);
 
   test.each<[string, RegExp]>([
@@ -94,6 +98,10 @@ describe('values outside the sets AWS accepts fail at synth, and the message off
     ['a start position for a task with a full load', /dms.cdcStartPosition \(cdc_start_position\): received 'mysql-bin-changelog.000024:373' with dms.migrationType 'full-load-and-cdc'; expected it only with migrationType 'cdc'/],
     ['a time that is not one', /dms.cdcStartPosition \(cdc_start_position\): received '2026-13-08 12:12:12'; expected/],
     ['a poll interval shorter than one throttled DMS call\'s retries', /orchestration.pollInterval \(poll_interval\): received 5 seconds; expected at least 38 seconds: .* 75 seconds between its retries/],
+    ['a cutover look more often than the metrics', /cutover.settleInterval \(settle_interval\): received 20 seconds; expected/],
+    ['no settled sample required', /cutover.settledSamples \(settled_samples\): received 0; expected/],
+    ['a switch parameter without its value', /cutover.switchParameterName \/ cutover.switchParameterValue \(switch_parameter_name \/ switch_parameter_value\): received only one of them/],
+    ['a switch parameter name SSM refuses', /cutover.switchParameterName \(switch_parameter_name\): received 'apps db host'; expected an SSM parameter name/],
   ])('%s', (_name, expected) => {
     expect(message).toMatch(expected);
   });

@@ -1,5 +1,5 @@
 /**
- * Every error name in the migration state machine's Retry and Catch lists is one that can actually occur.
+ * Every error name in the Retry and Catch lists of the migration and cutover state machines is one that can actually occur.
  *
  * - Step Functions Developer Guide, "Handling errors in Step Functions workflows" (States.ALL, States.Timeout; a task
  *   can only time out when it sets TimeoutSeconds) and "Learning to use AWS service SDK integrations" (errors of
@@ -13,6 +13,7 @@
  *   ProvisionedThroughputExceededException, RequestLimitExceeded, InternalServerError) and "Common Errors"
  *   (ThrottlingException); AWS Step Functions API Reference, DescribeExecution, Errors (ExecutionDoesNotExist) and
  *   "Common Errors" (ThrottlingException).
+ * - AWS Systems Manager API Reference, PutParameter, Errors (TooManyUpdates), for the cutover's optional switch.
  * - Step Functions Developer Guide, "Handling transient Lambda service exceptions" (Lambda.ServiceException,
  *   Lambda.AWSLambdaException, Lambda.SdkClientException, Lambda.TooManyRequestsException).
  */
@@ -34,6 +35,7 @@ const KNOWN_ERRORS: Record<string, string> = {
   'Lambda.AWSLambdaException': 'Lambda Invoke: a transient Lambda service error',
   'Lambda.SdkClientException': 'Lambda Invoke: a transient client-side error',
   'Lambda.TooManyRequestsException': 'Lambda Invoke: throttled',
+  'Ssm.TooManyUpdatesException': 'SSM PutParameter TooManyUpdates',
   'DynamoDb.ConditionalCheckFailedException': 'DynamoDB UpdateItem / DeleteItem: the lease is held by another',
   'DynamoDb.ProvisionedThroughputExceededException': 'DynamoDB: throughput exceeded',
   'DynamoDb.ThrottlingException': 'DynamoDB common error ThrottlingException',
@@ -43,26 +45,33 @@ const KNOWN_ERRORS: Record<string, string> = {
   'Sfn.ThrottlingException': 'Step Functions common error ThrottlingException',
 };
 
-const fx = synthPipeline();
-const [stateMachine] = Object.values(fx.nested('OrchestrationStack').toJSON().Resources as Record<string, any>)
+// With the cutover's switch, so that every optional state of both state machines is in the definitions.
+const fx = synthPipeline({ cutover: { switchParameterName: '/apps/orders/database-host', switchParameterValue: 'orders.cluster.example' } });
+const stateMachines = Object.values(fx.nested('OrchestrationStack').toJSON().Resources as Record<string, any>)
   .filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
 
-/** The definition with every token replaced by a placeholder (tokens sit inside JSON strings). */
-function definition(): { States: Record<string, any> } {
+/** A definition with every token replaced by a placeholder (tokens sit inside JSON strings). */
+function definition(stateMachine: any): { States: Record<string, any> } {
   const body = stateMachine.Properties.DefinitionString;
   const text = typeof body === 'string' ? body
     : (body['Fn::Join'][1] as unknown[]).map((p) => (typeof p === 'string' ? p : 'TOKEN')).join('');
   return JSON.parse(text);
 }
 
-const states = Object.entries(definition().States);
+const states = stateMachines.flatMap((stateMachine) => Object.entries(definition(stateMachine).States)
+  .map(([name, state]): [string, any] => [`${stateMachine.Properties.StateMachineName}/${name}`, state]));
 interface ErrorList { readonly name: string; readonly kind: string; readonly errors: string[] }
 const errorLists: ErrorList[] = states.flatMap(([name, state]) => [
   ...(state.Retry ?? []).map((r: any) => ({ name, kind: 'Retry', errors: r.ErrorEquals as string[] })),
   ...(state.Catch ?? []).map((c: any) => ({ name, kind: 'Catch', errors: c.ErrorEquals as string[] })),
 ]);
 
-describe('Retry and Catch error names of the migration state machine', () => {
+describe('Retry and Catch error names of the migration and cutover state machines', () => {
+  test('both state machines are read, the cutover with its switch', () => {
+    expect(stateMachines.map((m) => m.Properties.StateMachineName).sort()).toEqual(['migration-cutover-dev', 'migration-orchestration-dev']);
+    expect(states.map(([name]) => name)).toContain('migration-cutover-dev/SwitchApplications');
+  });
+
   test('the definition has retriers and catchers to check', () => {
     expect(errorLists.filter((l) => l.kind === 'Retry').length).toBeGreaterThanOrEqual(8);
     expect(errorLists.filter((l) => l.kind === 'Catch').length).toBeGreaterThanOrEqual(10);

@@ -41,7 +41,8 @@ export function driverCacheDir(requirementsFile: string): string {
   const root = path.join(process.env.TMPDIR || os.tmpdir(), `cdk-migration-pipeline-${os.userInfo().uid}`);
   fs.mkdirSync(root, { recursive: true, mode: 0o700 });
   const stat = fs.statSync(root);
-  if (stat.uid !== os.userInfo().uid || (stat.mode & 0o077) !== 0) {
+  const permissions = (stat.mode % 0o1000).toString(8).padStart(3, '0');
+  if (stat.uid !== os.userInfo().uid || !permissions.endsWith('00')) {
     throw new Error(`${root} must belong to this user with mode 700; remove it and synthesize again`);
   }
   return path.join(root, `pymysql-${digest}`);
