@@ -86,3 +86,21 @@ def test_a_task_a_run_holds_is_resumed_inside_a_start_window_the_deployment_wait
     assert seen == ["starting"]
     item = lease(task_arn)
     assert (item["holder"]["S"], item["phase"]["S"]) == ("arn:aws:states:us-west-2:123456789012:execution:m:run-1", "watching")
+
+
+def test_a_failure_after_a_completed_cutover_is_never_resumed(lease, alerts, audit_events):
+    # The lease as the cutover state machine leaves it once it stopped the task (src/private/cutover-lease.ts).
+    task_arn = create_dms_task()
+    cutover = f"arn:aws:states:{REGION}:123456789012:execution:migration-cutover-dev:cutover-1"
+    boto3.client("dynamodb", region_name=REGION).put_item(TableName=LEASE_TABLE, Item={
+        "task": {"S": task_arn}, "holder": {"S": cutover}, "kind": {"S": "cutover"},
+        "grant": {"S": "2026-12-07T10:00:00.000Z"}, "phase": {"S": "complete"}})
+    dms, event = failed_task_event(task_arn, resumed=False)
+
+    remediation.handler(event, None)
+
+    assert "start_replication_task" not in dms.calls
+    assert moto_task_status(task_arn) != "running"
+    alert = only(alerts.read())
+    assert "held by a deployment or a cutover" in alert["subject"] + alert["message"]["what"]
+    assert (lease(task_arn)["holder"]["S"], lease(task_arn)["phase"]["S"]) == (cutover, "complete")
