@@ -9,8 +9,8 @@
  */
 import { describe, expect, test } from '@jest/globals';
 import { Duration } from 'aws-cdk-lib';
-import { MAX_SETTLE_LOOKS } from '../src/cutover';
 import { synthPipeline, validateWith } from './pipeline-fixture';
+import { MAX_SETTLE_LOOKS } from '../src/cutover';
 
 const HISTORY_QUOTA = 25_000;
 const SETTLE_LOOP = ['WaitForSettle', 'SampleCdcMetrics', 'IsCdcSettled', 'ReviewTablesBeforeStop', 'DoesVerdictAllowCutover', 'CountSettleLook'];

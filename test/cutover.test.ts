@@ -4,8 +4,8 @@
  */
 import { describe, expect, test } from '@jest/globals';
 import { Stack } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { buildPipeline, synthPipeline } from './pipeline-fixture';
 
 function cutoverDefinition(template: Template): { States: Record<string, any> } {
