@@ -14,7 +14,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { acknowledge, acknowledgeAll, exemptFromGuard, expectWildcards } from './private/acknowledgements';
 import { CutoverChecksFunction } from './private/cutover-checks-function';
-import { CUTOVER_COMPLETE_PHASE, CUTOVER_STOPPING_PHASE, CutoverLeaseStates } from './private/cutover-lease';
+import { CUTOVER_STOPPING_PHASE, CutoverLeaseStates } from './private/cutover-lease';
 import { createLogGroup } from './private/log-groups';
 import { readRuntimeSource } from './private/runtime-code';
 import { reportError, requireDurationInRange, requireIntegerInRange, requireMatch } from './private/validation';
@@ -199,7 +199,7 @@ export class Cutover extends Construct {
     const stop = this.stopTask(lease, announceComplete, aborted, leaseUnavailable);
     const checks = this.databaseChecks(stop, aborted);
     const loop = this.settleLoop(settle, checks, aborted);
-    const verdict = this.checkVerdict(loop.start, aborted);
+    const verdict = this.checkTaskRuns(this.checkVerdict(loop.start, aborted), aborted);
     const held = lease.acquire(verdict, {
       held: aborted('TaskHeld', 'TASK_HELD', 'Another actor holds the task (see `lease`): a migration run, a deployment, '
         + 'a remediation or another cutover. Start the cutover again once it is over', { 'lease.$': '$.lease' }),
@@ -256,6 +256,27 @@ export class Cutover extends Construct {
       .when(sfn.Condition.isTimestamp('$.exceptionsSince'), fromInput)
       .otherwise(invalidWithState)
       .afterwards({ includeOtherwise: false });
+  }
+
+  /**
+   * A task with CDC must be running: only then does it apply the source's last changes (and publish the metrics the
+   * wait reads). A stopped or failed task aborts the cutover at once instead of after the whole wait. A full-load task
+   * has no CDC and has stopped once loaded.
+   */
+  private checkTaskRuns(next: sfn.IChainable, aborted: AbortMaker): sfn.IChainable {
+    if (this.props.migrationType === 'full-load') {
+      return next;
+    }
+    const notRunning = aborted('TaskNotRunning', 'TASK_NOT_RUNNING',
+      'The task does not run (its status is in `task`): a cutover needs the running CDC task to apply the source\'s last changes. '
+      + 'Start a migration run (or resume the task), then start the cutover again');
+    const describe = this.dmsCall('DescribeTaskForCutover', 'describeReplicationTasks', 'dms:DescribeReplicationTasks', {
+      Filters: [{ Name: 'replication-task-arn', Values: [this.taskArn] }],
+      WithoutSettings: true,
+    }, ['*'], { 'Status.$': '$.ReplicationTasks[0].Status' }, '$.task', notRunning);
+    return describe.next(new sfn.Choice(this, 'IsTaskRunning')
+      .when(sfn.Condition.stringEquals('$.task.Status', 'running'), next)
+      .otherwise(notRunning));
   }
 
   /**
@@ -356,9 +377,7 @@ export class Cutover extends Construct {
     const stopFailed = aborted('TaskNotStopped', 'TASK_NOT_STOPPED',
       'The task could not be stopped, or did not stop in time; the error or the task is in `error` and `task`. Check the task '
       + 'before you point the applications at the target');
-    const markComplete = lease.markPhase('MarkCutoverComplete', CUTOVER_COMPLETE_PHASE, complete, complete);
-    const switched = this.props.switchParameterName ? this.switchParameter(complete) : complete;
-    markComplete.next(switched);
+    const markComplete = lease.markComplete(this.props.switchParameterName ? this.switchParameter(complete) : complete);
     const describe = this.dmsCall('DescribeTaskForStop', 'describeReplicationTasks', 'dms:DescribeReplicationTasks', {
       Filters: [{ Name: 'replication-task-arn', Values: [this.taskArn] }],
       WithoutSettings: true,

@@ -102,6 +102,24 @@ export class CutoverLeaseStates extends LeaseStates {
     return mark;
   }
 
+  /**
+   * Marks the cutover complete for good, once the task is stopped: in the lease this cutover holds, or in a new one
+   * when a deployment took the lease during the stop and released it since (its update does not resume a task that
+   * was not running). Then goes on to `next` whatever happened: the task is stopped either way.
+   */
+  public markComplete(next: sfn.IChainable): sfn.IChainable {
+    const mark = this.update('MarkCutoverComplete', {
+      UpdateExpression: 'SET #holder = :me, #kind = :cutover, #phase = :complete, #phaseSince = :now',
+      ConditionExpression: '#holder = :me OR attribute_not_exists(#task)',
+      ExpressionAttributeValues: {
+        ':me': { 'S.$': '$$.Execution.Id' }, ':cutover': { S: CUTOVER_KIND }, ':complete': { S: CUTOVER_COMPLETE_PHASE },
+        ':now': { 'S.$': '$$.State.EnteredTime' },
+      },
+    }, { resultPath: sfn.JsonPath.DISCARD });
+    mark.addCatch(next, { resultPath: '$.leaseError' });
+    return mark.next(next);
+  }
+
   /** Releases the lease if this cutover holds it, then goes on to `next` whatever happened. */
   public release(next: sfn.IChainable): sfn.IChainable {
     const release = this.deleteIfHeld('ReleaseCutoverLease');

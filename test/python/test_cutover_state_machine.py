@@ -450,3 +450,38 @@ def test_the_report_of_5000_tables_with_64_character_names_stays_out_of_the_stat
     tables = json.loads(cutover.harness.s3.get_object(
         Bucket=DATA_BUCKET, Key=outcome_of(run)["review"]["tableReport"]["key"])["Body"].read())["tables"]
     assert len(tables) == 5000
+
+
+def test_a_task_that_does_not_run_aborts_the_cutover_at_once(cutover):
+    cutover.harness.task.status = "stopped"
+    cutover.publish_cdc(minutes=SETTLED_SAMPLES)
+    run = cutover.run()
+    assert run.status == "FAILED"
+    outcome = assert_announced(cutover, run, "ABORTED")
+    assert (outcome["reason"], outcome["task"]["Status"]) == ("TASK_NOT_RUNNING", "stopped")
+    assert run.count("CheckVerdict") == 0
+    assert cutover.harness.lease() is None
+
+
+def test_a_whole_deployment_during_the_stop_leaves_the_cutover_complete_and_the_task_stopped(cutover):
+    a_running_task(cutover)
+    cutover.publish_cdc(minutes=SETTLED_SAMPLES)
+    dms = boto3.client("dms", region_name=REGION)
+
+    def deployment_before_the_stop(call, task):
+        if call != 2:  # the first look is the cutover's check that the task runs; the second comes before the stop
+            return
+        cutover.harness.before_describe = None  # the guard's own looks at the task
+        with mock.patch.dict(os.environ, {dms_task_guard.LEASE_TABLE_ENV: LEASE_TABLE}):
+            dms_task_guard.hold_and_stop(dms, task.id, dms_task_guard.monotonic() + 5, "Update", "deployment:u3")
+            lease = dms_task_guard.TaskLease.of(dms_task_guard.describe(dms, task.id), None)
+            lease.end_deployment(dms, dms_task_guard.describe(dms, task.id))  # resumes the task it stopped
+    cutover.harness.before_describe = deployment_before_the_stop
+
+    run = cutover.run()
+
+    assert run.status == "SUCCEEDED", run.path
+    assert cutover.harness.start_calls == [(cutover.task_arn, "resume-processing")]  # the deployment's resume
+    assert cutover.harness.task.status == "stopped"
+    lease = cutover.harness.lease()
+    assert (lease["kind"]["S"], lease["phase"]["S"], lease["holder"]["S"]) == ("cutover", "complete", run.execution["executionArn"])
