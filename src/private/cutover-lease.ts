@@ -112,7 +112,9 @@ export class CutoverLeaseStates extends LeaseStates {
       UpdateExpression: 'SET #holder = :me, #kind = :cutover, #phase = :complete, #phaseSince = :now',
       ConditionExpression: '#holder = :me OR attribute_not_exists(#task)',
       ExpressionAttributeValues: {
-        ':me': { 'S.$': '$$.Execution.Id' }, ':cutover': { S: CUTOVER_KIND }, ':complete': { S: CUTOVER_COMPLETE_PHASE },
+        ':me': { 'S.$': '$$.Execution.Id' },
+        ':cutover': { S: CUTOVER_KIND },
+        ':complete': { S: CUTOVER_COMPLETE_PHASE },
         ':now': { 'S.$': '$$.State.EnteredTime' },
       },
     }, { resultPath: sfn.JsonPath.DISCARD });
