@@ -658,7 +658,7 @@ def test_deleting_the_clearing_resource_leaves_the_lease_and_the_task_to_the_dep
 def test_a_failure_to_hand_the_lease_back_is_answered_failed_with_its_reason(dms, lease_table, clock, monkeypatch):
     create_task(dms)
     use_with_lease(monkeypatch, dms)
-    guard.handler(request("Update"), Context())
+    assert guard.handler(request("Update"), Context())["Status"] == "SUCCESS"
     lease_table.delete_table(TableName=LEASE_TABLE)
 
     answer = guard.handler(clear_request("Update"), Context())
