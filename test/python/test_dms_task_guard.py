@@ -671,12 +671,13 @@ def test_a_failure_to_hand_the_lease_back_is_answered_failed_with_its_reason(dms
 
 
 @pytest.fixture
-def local_time_ten_hours_ahead(monkeypatch):
+def local_time_ten_hours_ahead():
     """The process's local time zone is 10 hours ahead of UTC (a POSIX TZ string: no zone files needed)."""
-    monkeypatch.setenv("TZ", "XST-10")
-    time.tzset()
-    yield
-    monkeypatch.undo()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TZ", "XST-10")
+        time.tzset()
+        assert time.localtime().tm_gmtoff == 10 * 3600
+        yield
     time.tzset()
 
 
