@@ -2,8 +2,8 @@
 
 DMS refuses to modify a running task ("ModifyReplicationTask", DMS API Reference: "You can't modify the task
 endpoints. The task must be stopped before you can modify it.") and to delete one ("DeleteReplicationTask").
-Runs against moto's DMS, which starts and stops tasks at once; a thin wrapper makes the task report
-"stopping" for a few polls, as DMS does, and the wait runs on a fake clock.
+Runs against moto's DMS, which starts and stops tasks at once (a thin wrapper makes the task report "stopping" for
+a few polls, as DMS does), and moto's DynamoDB for the task's lease; the wait runs on a fake clock.
 """
 
 import json
@@ -557,9 +557,9 @@ def lease_of(dynamodb, task_arn):
     return None if item is None else {name: next(iter(value.values())) for name, value in item.items()}
 
 
-def held_by_a_run(dynamodb, task_arn, holder=RUN_ARN):
+def held_by_a_run(dynamodb, task_arn):
     dynamodb.put_item(TableName=LEASE_TABLE, Item={
-        "task": {"S": task_arn}, "holder": {"S": holder}, "kind": {"S": "run"}, "grant": {"S": "2026-12-01T09:00:00.000Z"},
+        "task": {"S": task_arn}, "holder": {"S": RUN_ARN}, "kind": {"S": "run"}, "grant": {"S": "2026-12-01T09:00:00.000Z"},
     })
 
 
