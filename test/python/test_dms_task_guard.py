@@ -2,12 +2,14 @@
 
 DMS refuses to modify a running task ("ModifyReplicationTask", DMS API Reference: "You can't modify the task
 endpoints. The task must be stopped before you can modify it.") and to delete one ("DeleteReplicationTask").
-Runs against moto's DMS, which starts and stops tasks at once; a thin wrapper makes the task report
-"stopping" for a few polls, as DMS does, and the wait runs on a fake clock.
+Runs against moto's DMS, which starts and stops tasks at once (a thin wrapper makes the task report "stopping" for
+a few polls, as DMS does), and moto's DynamoDB for the task's lease; the wait runs on a fake clock.
 """
 
 import json
 import re
+import time
+from datetime import datetime, timezone
 
 import boto3
 import pytest
@@ -64,6 +66,10 @@ class SlowToStop:
     def stop_replication_task(self, **params):
         self.calls.append("stop_replication_task")
         return self.client.stop_replication_task(**params)
+
+    def start_replication_task(self, **params):
+        self.calls.append(f"start_replication_task {params['StartReplicationTaskType']}")
+        return self.client.start_replication_task(**params)
 
     def add_tags_to_resource(self, **params):
         self.calls.append("add_tags_to_resource")
@@ -514,3 +520,173 @@ def test_a_task_being_deleted_is_not_marked(clock):
     assert state == "deleting"
     assert dms.tags == []
     assert clock["slept"] == []
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The task's lease (src/private/task-lease.ts documents its attributes), on moto's DynamoDB
+# --------------------------------------------------------------------------------------------------------------
+
+LEASE_TABLE = "migration-task-lease"
+RUN_ARN = "arn:aws:states:us-west-2:123456789012:execution:migration-pipeline:run-1"
+
+
+@pytest.fixture
+def lease_table(dms, monkeypatch):
+    """The lease table, as src/private/task-lease.ts creates it (partition key `task`), named to the guard."""
+    monkeypatch.setenv(guard.LEASE_TABLE_ENV, LEASE_TABLE)
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    dynamodb.create_table(TableName=LEASE_TABLE, BillingMode="PAY_PER_REQUEST",
+                          AttributeDefinitions=[{"AttributeName": "task", "AttributeType": "S"}],
+                          KeySchema=[{"AttributeName": "task", "KeyType": "HASH"}])
+    return dynamodb
+
+
+def use_with_lease(monkeypatch, client):
+    """The guard's DMS client is `client`; its DynamoDB client is moto's."""
+    def dms_and_dynamodb(service):
+        assert service in ("dms", "dynamodb"), service
+        return client if service == "dms" else boto3.client("dynamodb", region_name=REGION)
+
+    monkeypatch.setattr(guard, "_client", dms_and_dynamodb)
+    return client
+
+
+def lease_of(dynamodb, task_arn):
+    """The lease item as plain strings and booleans, or None."""
+    item = dynamodb.get_item(TableName=LEASE_TABLE, Key={"task": {"S": task_arn}}, ConsistentRead=True).get("Item")
+    return None if item is None else {name: next(iter(value.values())) for name, value in item.items()}
+
+
+def held_by_a_run(dynamodb, task_arn):
+    dynamodb.put_item(TableName=LEASE_TABLE, Item={
+        "task": {"S": task_arn}, "holder": {"S": RUN_ARN}, "kind": {"S": "run"}, "grant": {"S": "2026-12-01T09:00:00.000Z"},
+    })
+
+
+def test_an_update_holds_the_lease_as_its_request_and_the_clearing_resource_hands_it_back_and_resumes_the_task(
+        dms, lease_table, clock, monkeypatch):
+    """BeforeUpdate takes the run's lease for `deployment:<RequestId>` and notes that the task ran; AfterUpdate
+    (ClearDeploymentMarker) removes the marker, resumes the task and hands the lease back to the run."""
+    arn = create_task(dms)
+    held_by_a_run(lease_table, arn)
+    client = use_with_lease(monkeypatch, SlowToStop(dms, polls=1))
+
+    stopped = guard.handler(request("Update"), Context())
+
+    assert stopped["Status"] == "SUCCESS"
+    assert status(dms) == "stopped"
+    held = lease_of(lease_table, arn)
+    assert (held["holder"], held["kind"], held["previousHolder"], held["resumeAfter"]) == (
+        "deployment:req-1", "deployment", RUN_ARN, True)
+
+    cleared = guard.handler(clear_request("Update"), Context())
+
+    assert cleared["Status"] == "SUCCESS"
+    assert marker(dms) is None
+    # The task ran before the update, so it runs after it, resumed where it stopped.
+    assert client.calls[-1] == "start_replication_task resume-processing"
+    assert status(dms) == "running"
+    handed_back = lease_of(lease_table, arn)
+    assert (handed_back["holder"], handed_back["kind"]) == (RUN_ARN, "run")
+    assert not {"previousHolder", "resumeAfter", "expiresAt"} & set(handed_back)
+
+
+def test_clearing_after_an_update_of_a_stopped_task_releases_the_lease_and_leaves_the_task_stopped(
+        dms, lease_table, clock, monkeypatch):
+    arn = create_task(dms)
+    dms.stop_replication_task(ReplicationTaskArn=arn)
+    use_with_lease(monkeypatch, dms)
+
+    assert guard.handler(request("Update"), Context())["Status"] == "SUCCESS"
+    held = lease_of(lease_table, arn)
+    assert (held["holder"], held["kind"]) == ("deployment:req-1", "deployment")
+    assert "resumeAfter" not in held and "previousHolder" not in held
+
+    assert guard.handler(clear_request("Update"), Context())["Status"] == "SUCCESS"
+
+    assert lease_of(lease_table, arn) is None
+    assert status(dms) == "stopped"
+    assert marker(dms) is None
+
+
+def test_each_update_holds_the_lease_in_the_name_of_its_own_request(dms, lease_table, clock, monkeypatch):
+    """CloudFormation gives every request its own RequestId: the hold names it exactly, so a later request's hold is
+    told apart from an earlier one's (and from a run's or a remediation's)."""
+    arn = create_task(dms)
+    use_with_lease(monkeypatch, dms)
+    first, second = request("Update"), request("Update")
+    first["RequestId"], second["RequestId"] = "5f0c6a5e-0b1d-4e4e-9a77-1f2d3c4b5a69", "Second-Request"
+
+    guard.handler(first, Context())
+    assert lease_of(lease_table, arn)["holder"] == "deployment:5f0c6a5e-0b1d-4e4e-9a77-1f2d3c4b5a69"
+    guard.handler(second, Context())
+    assert lease_of(lease_table, arn)["holder"] == "deployment:Second-Request"
+
+
+def test_a_request_without_a_request_id_holds_the_lease_in_the_name_of_its_marker(dms, lease_table, clock, monkeypatch):
+    """A request with no RequestId still holds the lease under a name of its own (the marker: request type and
+    time), never a name every such request would share."""
+    arn = create_task(dms)
+    use_with_lease(monkeypatch, dms)
+    event = request("Delete")
+    del event["RequestId"]
+
+    assert guard.handler(event, Context())["Status"] == "SUCCESS"
+
+    holder = lease_of(lease_table, arn)["holder"]
+    assert re.fullmatch(r"deployment:Delete \d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", holder)
+    assert holder == f"deployment:{marker(dms)}"
+
+
+def test_deleting_the_clearing_resource_leaves_the_lease_and_the_task_to_the_deployment(
+        dms, lease_table, clock, monkeypatch):
+    """Delete of the ClearDeploymentMarker resource does nothing: no lease hand-back, no resume, no marker removal."""
+    arn = create_task(dms)
+    held_by_a_run(lease_table, arn)
+    use_with_lease(monkeypatch, dms)
+    guard.handler(request("Update"), Context())
+    held = lease_of(lease_table, arn)
+
+    answer = guard.handler(clear_request("Delete"), Context())
+
+    assert answer["Status"] == "SUCCESS"
+    assert lease_of(lease_table, arn) == held
+    assert status(dms) == "stopped"
+    assert marker(dms) is not None
+
+
+def test_a_failure_to_hand_the_lease_back_is_answered_failed_with_its_reason(dms, lease_table, clock, monkeypatch):
+    create_task(dms)
+    use_with_lease(monkeypatch, dms)
+    assert guard.handler(request("Update"), Context())["Status"] == "SUCCESS"
+    lease_table.delete_table(TableName=LEASE_TABLE)
+
+    answer = guard.handler(clear_request("Update"), Context())
+
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"].startswith("The deployment marker could not be removed from the DMS replication task: ")
+    assert "ResourceNotFoundException" in answer["Reason"]
+    assert answer["Reason"].endswith("(CloudWatch log stream 2024/06/01/[$LATEST]abc)")
+    assert status(dms) == "stopped"  # not resumed by a clearing that failed
+
+
+@pytest.fixture
+def local_time_ten_hours_ahead():
+    """The process's local time zone is 10 hours ahead of UTC (a POSIX TZ string: no zone files needed)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TZ", "XST-10")
+        time.tzset()
+        assert time.localtime().tm_gmtoff == 10 * 3600
+        yield
+    time.tzset()
+
+
+def test_the_marker_is_utc_whatever_the_local_time_zone(dms, clock, monkeypatch, local_time_ten_hours_ahead):
+    create_task(dms)
+    use(monkeypatch, dms)
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+
+    guard.handler(request("Update"), Context())
+
+    stamped = datetime.strptime(marker(dms), "Update %Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    assert before <= stamped <= datetime.now(timezone.utc)
