@@ -82,7 +82,8 @@ class Pipeline:
         self.dms = DmsSimulation(self.assembly, dms_scenario, patcher)
         self.lambda_permissions = LambdaPermissions(self.assembly)
         self.evaluator = CallEvaluator(self.assembly)
-        self.recorder = CallRecorder(background_caller=self._state_machine_caller())
+        self.machine_callers = self._state_machine_callers()
+        self.recorder = CallRecorder(execution_caller=self._execution_caller)
         self.recorder.install(patcher)
         hops.send_delete_marker_events(patcher)
         self._create_buckets()
@@ -188,13 +189,25 @@ class Pipeline:
         if self.on_hop:
             self.on_hop(stage, went_in, came_out)
 
-    def _state_machine_caller(self):
-        machines = self.assembly.resources("AWS::StepFunctions::StateMachine")
-        if len(machines) != 1:
-            raise WiringError(f"the rehearsal attributes calls to one state machine; the assembly has {len(machines)}")
-        stack, logical_id, resource = machines[0]
-        properties = self.assembly.resolve(stack, resource["Properties"])
-        return Caller("state machine", properties["StateMachineName"], properties["RoleArn"])
+    def _state_machine_callers(self):
+        """{state machine ARN: its caller}: each state machine's tasks make their calls with its own role."""
+        callers = {}
+        for stack, logical_id, resource in self.assembly.resources("AWS::StepFunctions::StateMachine"):
+            properties = self.assembly.resolve(stack, resource["Properties"])
+            callers[self.assembly.ref(stack, logical_id)] = Caller("state machine", properties["StateMachineName"],
+                                                                   properties["RoleArn"])
+        return callers
+
+    def _execution_caller(self, handled):
+        """The state machine whose execution a StartExecution or RedriveExecution call runs (moto runs it in a thread
+        it starts while handling the call), or None for any other call."""
+        if handled.service != "stepfunctions":
+            return None
+        if handled.operation == "StartExecution":
+            return self.machine_callers.get(handled.params.get("stateMachineArn"))
+        if handled.operation == "RedriveExecution":
+            return self.machine_callers.get(state_machine_of(handled.params.get("executionArn", "")))
+        return None
 
     def _glue_caller(self, job_name):
         role = self.jobs[job_name]["properties"]["Role"]
@@ -427,6 +440,11 @@ def shorten_waits(definition):
             shorten_waits(state["Iterator"])
         if "ItemProcessor" in state:
             shorten_waits(state["ItemProcessor"])
+
+
+def state_machine_of(execution_arn):
+    """arn:aws:states:<region>:<account>:execution:<machine>:<name> -> the state machine's ARN."""
+    return execution_arn.replace(":execution:", ":stateMachine:", 1).rsplit(":", 1)[0]
 
 
 def epoch_ms(value):
