@@ -282,6 +282,8 @@ REQUESTS = {
        for operation in ("GetItem", "PutItem", "UpdateItem", "DeleteItem")},
     ("cloudwatch", "PutMetricData"): lambda p: [Request("cloudwatch:PutMetricData", "*",
                                                         (("cloudwatch:namespace", p["Namespace"]),))],
+    ("cloudwatch", "GetMetricData"): lambda p: [Request("cloudwatch:GetMetricData", "*")],
+    ("secretsmanager", "GetSecretValue"): lambda p: [Request("secretsmanager:GetSecretValue", p["SecretId"])],
     ("lambda", "Invoke"): lambda p: [Request("lambda:InvokeFunction", function_arn(p["FunctionName"]))],
     ("sqs", "SendMessage"): lambda p: [Request("sqs:SendMessage", queue_arn(p["QueueUrl"]))],
     ("firehose", "PutRecord"): lambda p: [Request("firehose:PutRecord", p["DeliveryStreamName"])],
