@@ -90,12 +90,11 @@ class CutoverDatabases:
             server.execute("CREATE DATABASE sales", *[statement for pair in TABLES for statement in pair])
         self.target.execute(f"CREATE DATABASE {CONTROL_SCHEMA}", APPLY_EXCEPTIONS_DDL)
 
-    def record_apply_exception(self, when, table="orders"):
+    def record_apply_exception(self, when, table, statement):
         """A change DMS could not apply on the target, as DMS records it."""
         self.target.execute(
             f"INSERT INTO {CONTROL_SCHEMA}.awsdms_apply_exceptions VALUES ('migration-task', 'sales', '{table}', "
-            f"'{when.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S}', "
-            "'UPDATE sales.orders SET amount = 12.00 WHERE order_id = 3', "
+            f"'{when.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S}', '{statement}', "
             "'RetCode: SQL_ERROR SqlState: 23000 NativeError: 1452 Message: Cannot add or update a child row')")
 
 
@@ -126,9 +125,11 @@ def rehearse_cutover(pipeline, databases, scenario="completed"):
     plan = SCENARIOS[scenario]
     now = datetime.now(timezone.utc)
     writes_stopped = now - WRITES_STOPPED_AGO
-    databases.record_apply_exception(now - OLD_EXCEPTION_AGE)
+    databases.record_apply_exception(now - OLD_EXCEPTION_AGE, "customers",
+                                     "INSERT INTO sales.customers VALUES (3, ''carol'')")
     if plan["new_exception"]:
-        databases.record_apply_exception(now - WRITES_STOPPED_AGO / 2)
+        databases.record_apply_exception(now - WRITES_STOPPED_AGO / 2, "orders",
+                                         "UPDATE sales.orders SET amount = 12.00 WHERE order_id = 3")
     publish_cdc_metrics(pipeline, plan["metrics"])
     state_machine = pipeline.assembly.output("CutoverStateMachineArn")
     if state_machine not in pipeline.state_machines:
