@@ -95,6 +95,15 @@ def main(argv=None):
     print(f"reports: {summary['reports']}")
     if report is not None:
         print(f"cutover report:\n{json.dumps(report, indent=2, sort_keys=True)}")
+        for document in (d["document"] for d in result.documents):
+            if document["source"] == "migration.pipeline" and document["detail-type"].startswith("Cutover "):
+                detail = json.loads(document["detail_json"])
+                print(f"cutover event: {document['detail-type']} from {document['source']}, detail "
+                      f"{shorten({**detail, 'outcome': '<the report>' if detail.get('outcome') == report else detail.get('outcome')})}")
+        for message in (m for messages in result.published.values() for m in messages):
+            outcome = message.get("MessageAttributes", {}).get("cutoverOutcome")
+            if outcome:
+                print(f"cutover notification: subject {message.get('Subject')!r}, attribute cutoverOutcome={outcome['Value']}")
     if summary["errors"]:
         print(f"errors: {shorten(summary['errors'], 2000)}")
     expected_cutover = [] if not args.cutover else ["SUCCEEDED" if args.cutover == "completed" else "FAILED"]
