@@ -10,7 +10,6 @@ statement removed from a scratch copy is named.
 """
 
 import json
-import shutil
 
 import boto3
 import pytest
@@ -18,7 +17,7 @@ import pytest
 from assembly import REGION
 from cutover import CutoverDatabases, cutover_outcome, rehearse_cutover
 from mariadb_server import running_servers
-from test_rehearsal_permissions import without_statement_granting
+from test_rehearsal_permissions import scratch_copy, without_statement_granting  # noqa: F401 - a fixture
 
 VALID_CSV = b"order_id,customer,amount\n1,alice,10.50\n2,bob,7.25\n"
 KEY = "incoming/sales/orders.csv"
@@ -28,15 +27,6 @@ KEY = "incoming/sales/orders.csv"
 def servers():
     with running_servers() as running:
         yield running
-
-
-@pytest.fixture
-def scratch_copy(example, tmp_path):
-    copy_dir = tmp_path / "cdk.out"
-    shutil.copytree(example, copy_dir, ignore=shutil.ignore_patterns("asset.*"))
-    for asset in example.glob("asset.*"):
-        (copy_dir / asset.name).symlink_to(asset)
-    return copy_dir
 
 
 def migrate_then_cut_over(pipeline, servers, scenario):

@@ -62,7 +62,7 @@ SCENARIOS = {
     # The applications still write: CDC never settles within the wait, the cutover aborts.
     "aborted-by-latency": {"metrics": BUSY, "new_exception": False},
 }
-# An exception DMS recorded during the full load, long before the writes stopped: it never aborts a cutover.
+# An exception DMS recorded long before the writes stopped, before the operator's `exceptionsSince`: not looked at.
 OLD_EXCEPTION_AGE = timedelta(hours=3)
 # The operator stops the applications' writes this long before starting the cutover.
 WRITES_STOPPED_AGO = timedelta(minutes=2)

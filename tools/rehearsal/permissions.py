@@ -8,9 +8,9 @@ Two kinds of permission stand between the stages:
   policies in Lambda"; EventBridge User Guide, "Using resource-based policies for Amazon EventBridge"; SNS: "Invoking
   Lambda functions using Amazon SNS notifications"). `LambdaPermissions.missing()` says which permission is absent.
 
-* Every AWS call a function, the Glue job or the state machine makes is made with its role. `CallRecorder` records
+* Every AWS call a function, the Glue job or a state machine makes is made with its role. `CallRecorder` records
   each call made through botocore while a caller acts (the functions and the Glue script run in this process; the
-  state machine's tasks run in moto's execution thread), and `CallEvaluator` maps each call to the IAM action(s),
+  state machines' tasks run in moto's execution threads), and `CallEvaluator` maps each call to the IAM action(s),
   resource ARN and condition keys the Service Authorization Reference gives for it, then evaluates them all in one
   batch with the IAM policy simulator (tools/rehearsal/simulate-calls.js, @cloud-copilot/iam-simulate) against the
   caller role's policies in the templates and, where the call needs it, the resource's policy (bucket, topic, key,

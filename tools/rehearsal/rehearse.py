@@ -83,6 +83,8 @@ def main(argv=None):
                 with running_servers() as servers:
                     execution = rehearse_cutover(pipeline, CutoverDatabases(servers, pipeline), args.cutover)
                 report = cutover_report(pipeline, execution)
+            elif args.cutover:
+                print("cutover not started: the migration run did not succeed")
             summary = result.summary()
         finally:
             spark.stop()
