@@ -179,7 +179,7 @@ project.addTask('integ:update', {
 
 // The rehearsal: one file through every stage of a synthesized pipeline, in moto and a local Spark (tools/rehearsal).
 project.addTask('rehearse', {
-  description: 'Take a file through every stage of the synthesized pipeline in cdk.out: rehearse -- FILE [--cdk-out DIR] [--stack NAME]',
+  description: 'Take a file through every stage of the synthesized pipeline in cdk.out, then optionally a cutover: rehearse -- [FILE] [--cdk-out DIR] [--stack NAME] [--cutover [completed|aborted-by-exception|aborted-by-latency]]',
   env: quietCdk,
   receiveArgs: true,
   exec: `${VENV_PYTHON} tools/rehearsal/rehearse.py`,

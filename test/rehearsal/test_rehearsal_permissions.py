@@ -88,7 +88,8 @@ def fail_a_glue_run(pipeline):
 
 
 def fail_an_execution(pipeline):
-    [state_machine_arn] = pipeline.state_machines
+    state_machine_arn = pipeline.assembly.output("StateMachineArn")
+    assert state_machine_arn in pipeline.state_machines
     execution_arn = state_machine_arn.replace(":stateMachine:", ":execution:") + ":rehearsal-run"
     send(event_from("sfn-execution-failed.json", stateMachineArn=state_machine_arn, executionArn=execution_arn),
          resources=[execution_arn])

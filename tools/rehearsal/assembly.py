@@ -90,6 +90,13 @@ class Assembly:
         return self.one(resource_type, lambda s, lid, r: self.attribute(s, lid, attribute) == value,
                         what=f"{resource_type} with {attribute} {value!r}")
 
+    def output(self, name):
+        """The deployed value of one of the root stack's outputs (the operator outputs the README refers to)."""
+        outputs = self.root.template.get("Outputs", {})
+        if name not in outputs:
+            raise WiringError(f"the stack has no output {name!r}; its outputs are {sorted(outputs)}")
+        return self.resolve(self.root, outputs[name]["Value"])
+
     # Deployed values -------------------------------------------------------------------------------------------
 
     def set_physical(self, stack, logical_id, ref=None, **attributes):

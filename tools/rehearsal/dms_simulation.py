@@ -7,11 +7,14 @@ moto has no DescribeTableStatistics; it is answered here from the scenario's tab
 API Reference documents it (ReplicationTaskArn, MaxRecords 20 to 500, an opaque Marker present only when more
 records exist). The task's statistics (ReplicationTaskStats) are overlaid with the scenario's. The Step Functions
 adjustments are the test set-up's (test/python/test_state_machine.py): the `databasemigration` SDK name mapped to
-boto3's `dms`, definite JSONPaths giving the node itself, SDK timestamps as JSON, and DMS's tagging calls.
+boto3's `dms`, definite JSONPaths giving the node itself, SDK timestamps as JSON, and DMS's tagging calls; and
+those of test/python/dms_state_rules.py: DMS's task state rules, several executions of one state machine, atomic
+conditional writes in DynamoDB.
 """
 
 import base64
 import json
+from datetime import datetime, timezone
 
 import boto3
 from moto.dms import models as dms_models
@@ -23,8 +26,10 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 
 from assembly import REGION
 
+import dms_task_guard
 import test_state_machine as sfn_setup
 from dms_assessment_fake import fake_premigration_assessments
+from dms_state_rules import allow_concurrent_executions, atomic_dynamodb_writes, enforce_dms_task_state_rules
 from pipeline_helpers import add_dms_tagging
 
 
@@ -52,11 +57,22 @@ class DmsSimulation:
         self.scenario = SCENARIOS[scenario] if isinstance(scenario, str) else scenario
         self.dms = boto3.client("dms", region_name=REGION)
         self.task_arns = []
+        self._statuses = {}
         self._patch(patcher)
         for stack, logical_id, resource in assembly.resources("AWS::DMS::ReplicationTask"):
             arn = self._create_task(assembly.resolve(stack, resource["Properties"]))
             assembly.set_physical(stack, logical_id, ref=arn)
             self.task_arns.append(arn)
+
+    def newly_stopped(self):
+        """The tasks whose status became "stopped" since the last call."""
+        stopped = []
+        for task in self.dms.describe_replication_tasks(WithoutSettings=True)["ReplicationTasks"]:
+            arn, status = task["ReplicationTaskArn"], task["Status"]
+            if arn in self.task_arns and status == "stopped" and self._statuses.get(arn) != "stopped":
+                stopped.append(arn)
+            self._statuses[arn] = status
+        return stopped
 
     def _create_task(self, properties):
         identifier = properties["ReplicationTaskIdentifier"]
@@ -109,8 +125,30 @@ class DmsSimulation:
         sfn_setup.patch_sdk_timestamps(patcher)
         sfn_setup.patch_sdk_member_names(patcher)
         sfn_setup.patch_timestamps(patcher)
+        patch_execution_start_time(patcher)
         add_dms_tagging(patcher)
+        # DMS's task state rules, more than one execution of a state machine (a run, then a cutover) and DynamoDB's
+        # atomic conditional writes: the test harness's closing of three gaps of moto (dms_state_rules.py).
+        enforce_dms_task_state_rules(patcher)
+        allow_concurrent_executions(patcher)
+        atomic_dynamodb_writes(patcher)
         self.assessments = fake_premigration_assessments(patcher)
         assessment = self.scenario.get("assessment", {})
         self.assessments.statuses = assessment.get("statuses", ["passed"])
         self.assessments.failing = assessment.get("failing", [])
+
+
+def patch_execution_start_time(patcher):
+    """moto 5.2 puts `$$.Execution.StartTime` into the context object as a datetime, which no JSON state data can
+    hold (States.JsonToString of an outcome that names it fails); Step Functions gives ISO 8601 text, like
+    `$$.State.EnteredTime` (Step Functions Developer Guide, "Context object")."""
+    from moto.stepfunctions.parser.backend import execution_worker
+
+    original = execution_worker.ExecutionData
+
+    def execution_data(StartTime, **fields):  # noqa: N803 - moto's field names
+        if isinstance(StartTime, datetime):
+            StartTime = dms_task_guard.iso(StartTime.astimezone(timezone.utc))  # noqa: N806
+        return original(StartTime=StartTime, **fields)
+
+    patcher.setattr(execution_worker, "ExecutionData", execution_data)

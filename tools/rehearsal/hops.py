@@ -213,23 +213,41 @@ class LambdaContext:
 
 
 class Function:
-    """A Lambda function of the template: its inline code, handler and environment, run in this process."""
+    """A Lambda function of the template, run in this process with its own handler and environment: its inline code
+    (ZipFile), or the code asset it deploys (staged in cdk.out as a directory, its dependencies bundled beside it)."""
 
     def __init__(self, assembly, stack, logical_id, resource):
         properties = assembly.resolve(stack, resource["Properties"])
-        code = properties.get("Code", {}).get("ZipFile")
-        if not code:
-            raise WiringError(f"function {logical_id} has no inline code to run")
+        code = properties.get("Code", {})
         self.name = properties.get("FunctionName") or logical_id
         self.arn = assembly.attribute(stack, logical_id, "Arn")
         self.role_arn = properties["Role"]
         self.handler_name = properties["Handler"]
         self.environment = properties.get("Environment", {}).get("Variables", {})
-        self._code = code
+        module_file = self.handler_name.rpartition(".")[0]
+        if code.get("ZipFile"):
+            self._code, self._code_dir = code["ZipFile"], None
+        elif code.get("S3Key") and str(properties.get("Runtime", "")).startswith("python"):
+            self._code_dir = assembly.asset_dir(code["S3Key"])
+            if not (self._code_dir / f"{module_file}.py").is_file():
+                raise WiringError(f"function {logical_id}: its asset {code['S3Key']} has no {module_file}.py")
+            self._code = (self._code_dir / f"{module_file}.py").read_text()
+        else:
+            raise WiringError(f"function {logical_id} has neither inline code nor a Python code asset to run")
         self._module = None
+
+    @staticmethod
+    def runnable(resource):
+        """Whether the rehearsal can run the function: inline code, or a Python code asset."""
+        properties = resource["Properties"]
+        code = properties.get("Code", {})
+        return "ZipFile" in code or ("S3Key" in code and str(properties.get("Runtime", "")).startswith("python"))
 
     def _load(self):
         module_file, _, function = self.handler_name.rpartition(".")
+        if self._code_dir is not None and str(self._code_dir) not in sys.path:
+            # The asset's bundled dependencies, after the rehearsal's own (the same pinned versions).
+            sys.path.append(str(self._code_dir))
         path = Path(tempfile.mkdtemp(prefix="rehearsal-lambda-")) / f"{module_file}.py"
         path.write_text(self._code)
         return getattr(import_file(f"rehearsal_{self.name.replace('-', '_')}", path), function)

@@ -8,9 +8,9 @@ Two kinds of permission stand between the stages:
   policies in Lambda"; EventBridge User Guide, "Using resource-based policies for Amazon EventBridge"; SNS: "Invoking
   Lambda functions using Amazon SNS notifications"). `LambdaPermissions.missing()` says which permission is absent.
 
-* Every AWS call a function, the Glue job or the state machine makes is made with its role. `CallRecorder` records
+* Every AWS call a function, the Glue job or a state machine makes is made with its role. `CallRecorder` records
   each call made through botocore while a caller acts (the functions and the Glue script run in this process; the
-  state machine's tasks run in moto's execution thread), and `CallEvaluator` maps each call to the IAM action(s),
+  state machines' tasks run in moto's execution threads), and `CallEvaluator` maps each call to the IAM action(s),
   resource ARN and condition keys the Service Authorization Reference gives for it, then evaluates them all in one
   batch with the IAM policy simulator (tools/rehearsal/simulate-calls.js, @cloud-copilot/iam-simulate) against the
   caller role's policies in the templates and, where the call needs it, the resource's policy (bucket, topic, key,
@@ -27,6 +27,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 from urllib.parse import unquote
 
 import botocore.client
@@ -82,16 +83,26 @@ class Call:
     params: dict
 
 
+@dataclass(frozen=True)
+class HandledCall:
+    """A call a service (moto, in this process) is handling: a thread it starts meanwhile works for that call."""
+    service: str
+    operation: str
+    params: dict = field(hash=False, compare=False)
+
+
 @dataclass
 class CallRecorder:
     """Records every botocore call made while a caller acts; calls of the rehearsal's own set-up are not recorded.
 
     Each thread keeps a stack of what it is doing: a caller's code (acting_as) or a service handling a call. A thread
     started by a caller's code (boto3's managed transfers copy with a pool of threads) acts for that caller. A thread
-    started by a service while it handles a call acts for the background caller, the state machine: moto runs an
-    execution, and the service integrations of its tasks, in threads it starts on StartExecution.
+    started by a service while it handles a call acts for the state machine that call starts, if it starts one:
+    moto runs an execution, and the service integrations of its tasks, in a thread it starts on StartExecution (or
+    RedriveExecution); `execution_caller(handled_call)` names that state machine's caller, or None for any other
+    call. Any other thread acts for the caller of the thread that started it.
     """
-    background_caller: Caller | None = None
+    execution_caller: Callable[[HandledCall], Caller | None] = lambda handled: None
     calls: list = field(default_factory=list)
     _local: threading.local = field(default_factory=threading.local)
 
@@ -107,11 +118,11 @@ class CallRecorder:
 
         def make_api_call(client, operation_name, api_params):
             caller = recorder.current()
+            service = client.meta.service_model.service_name
             if caller is not None:
-                service = client.meta.service_model.service_name
                 recorder.calls.append(Call(caller, service, operation_name, dict(api_params)))
             frames = recorder._frames()
-            frames.append(None)  # a service handles the call (moto, in this process)
+            frames.append(HandledCall(service, operation_name, dict(api_params)))
             try:
                 return original_call(client, operation_name, api_params)
             finally:
@@ -119,9 +130,10 @@ class CallRecorder:
 
         def start(thread):
             frames = recorder._frames()
-            if frames and frames[-1] is not None:
-                thread.rehearsal_caller = frames[-1]
-            elif threading.current_thread() is not threading.main_thread() and not frames:
+            top = frames[-1] if frames else None
+            if isinstance(top, HandledCall):
+                thread.rehearsal_caller = recorder.execution_caller(top) or recorder.current()
+            elif top is not None or threading.current_thread() is not threading.main_thread():
                 thread.rehearsal_caller = recorder.current()
             return original_start(thread)
 
@@ -130,13 +142,13 @@ class CallRecorder:
 
     def current(self):
         frames = self._frames()
-        callers = [frame for frame in frames if frame is not None]
+        callers = [frame for frame in frames if isinstance(frame, Caller)]
         if callers:
             return callers[-1]
         thread = threading.current_thread()
         if thread is threading.main_thread():
             return None
-        return getattr(thread, "rehearsal_caller", self.background_caller)
+        return getattr(thread, "rehearsal_caller", None)
 
     @contextmanager
     def acting_as(self, caller):
@@ -270,6 +282,8 @@ REQUESTS = {
        for operation in ("GetItem", "PutItem", "UpdateItem", "DeleteItem")},
     ("cloudwatch", "PutMetricData"): lambda p: [Request("cloudwatch:PutMetricData", "*",
                                                         (("cloudwatch:namespace", p["Namespace"]),))],
+    ("cloudwatch", "GetMetricData"): lambda p: [Request("cloudwatch:GetMetricData", "*")],
+    ("secretsmanager", "GetSecretValue"): lambda p: [Request("secretsmanager:GetSecretValue", p["SecretId"])],
     ("lambda", "Invoke"): lambda p: [Request("lambda:InvokeFunction", function_arn(p["FunctionName"]))],
     ("sqs", "SendMessage"): lambda p: [Request("sqs:SendMessage", queue_arn(p["QueueUrl"]))],
     ("firehose", "PutRecord"): lambda p: [Request("firehose:PutRecord", p["DeliveryStreamName"])],

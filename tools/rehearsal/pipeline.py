@@ -9,6 +9,7 @@ The rehearsal pumps these hand-overs until nothing is left to do, and records ea
 """
 
 import json
+import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,6 +44,7 @@ class Rehearsal:
     errors: list = field(default_factory=list)
     published: dict = field(default_factory=dict)
     calls: list = field(default_factory=list)
+    cutover_state_machine: str | None = None
 
     def record(self, stage, went_in, came_out):
         self.hops.append(Hop(stage, went_in, came_out))
@@ -64,7 +66,10 @@ class Rehearsal:
                     for m in messages if m.get("MessageAttributes", {}).get("outcome")]
         return {
             "validation": verdicts,
-            "migration": [execution["status"] for execution in self.executions],
+            "migration": [execution["status"] for execution in self.executions
+                          if execution["stateMachineArn"] != self.cutover_state_machine],
+            "cutover": [execution["status"] for execution in self.executions
+                        if execution["stateMachineArn"] == self.cutover_state_machine],
             "reports": [hop.came_out["report"] for hop in self.hops if hop.stage.startswith("Step Functions")],
             "errors": self.errors,
         }
@@ -75,14 +80,16 @@ class Pipeline:
         self.assembly = Assembly(cdk_out, stack_name)
         self.spark = spark
         self.on_hop = on_hop
-        self.result = Rehearsal()
+        self.result = Rehearsal(cutover_state_machine=self._cutover_state_machine())
         self.s3 = boto3.client("s3", region_name=REGION)
         self.sfn = boto3.client("stepfunctions", region_name=REGION)
         self.glue = boto3.client("glue", region_name=REGION)
         self.dms = DmsSimulation(self.assembly, dms_scenario, patcher)
+        self.secrets = self._create_secrets()
         self.lambda_permissions = LambdaPermissions(self.assembly)
         self.evaluator = CallEvaluator(self.assembly)
-        self.recorder = CallRecorder(background_caller=self._state_machine_caller())
+        self.machine_callers = self._state_machine_callers()
+        self.recorder = CallRecorder(execution_caller=self._execution_caller)
         self.recorder.install(patcher)
         hops.send_delete_marker_events(patcher)
         self._create_buckets()
@@ -118,6 +125,34 @@ class Pipeline:
                 self.s3.put_bucket_notification_configuration(
                     Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}})
 
+    def _create_secrets(self):
+        """The templates' secrets, as CloudFormation creates them: the SecretStringTemplate with a generated password
+        under GenerateStringKey (Secrets Manager secret resource reference); a SecretTargetAttachment adds the
+        database's connection fields (engine, host, port, dbClusterIdentifier) and its Ref is the secret's ARN.
+        moto names each secret's ARN (a random suffix): the assembly is given them. {ARN: secret name}."""
+        client = boto3.client("secretsmanager", region_name=REGION)
+        created = {}
+        for stack, logical_id, resource in self.assembly.resources("AWS::SecretsManager::Secret"):
+            properties = {key: self.assembly.resolve(stack, value) for key, value in resource.get("Properties", {}).items()
+                          if key in ("Name", "GenerateSecretString")}
+            generate = properties.get("GenerateSecretString", {})
+            fields = json.loads(generate.get("SecretStringTemplate", "{}"))
+            if "GenerateStringKey" in generate:
+                fields[generate["GenerateStringKey"]] = secrets.token_hex(16)
+            name = properties.get("Name") or f"{stack.name[:20]}-{logical_id}"
+            arn = client.create_secret(Name=name, SecretString=json.dumps(fields))["ARN"]
+            self.assembly.set_physical(stack, logical_id, ref=arn)
+            created[arn] = name
+        for stack, logical_id, resource in self.assembly.resources("AWS::SecretsManager::SecretTargetAttachment"):
+            properties = self.assembly.resolve(stack, resource["Properties"])
+            arn = properties["SecretId"]
+            self.assembly.set_physical(stack, logical_id, ref=arn)
+            fields = json.loads(client.get_secret_value(SecretId=arn)["SecretString"])
+            fields.update(engine="mysql", host=f"{properties['TargetId']}.cluster.{REGION}.rds.amazonaws.com",
+                          port=3306, dbClusterIdentifier=properties["TargetId"])
+            client.put_secret_value(SecretId=arn, SecretString=json.dumps(fields))
+        return created
+
     def _create_topics(self):
         sns = boto3.client("sns", region_name=REGION)
         self._topic_arns = []
@@ -129,10 +164,15 @@ class Pipeline:
     def _functions(self):
         functions = {}
         for stack, logical_id, resource in self.assembly.resources("AWS::Lambda::Function"):
-            if "ZipFile" in resource["Properties"].get("Code", {}):
+            if hops.Function.runnable(resource) and self._asset_staged(resource):
                 functions[self.assembly.attribute(stack, logical_id, "Arn")] = hops.Function(
                     self.assembly, stack, logical_id, resource)
         return functions
+
+    def _asset_staged(self, resource):
+        """Inline code, or a code asset staged in cdk.out as a directory (the CDK's own handlers are zipped)."""
+        key = resource["Properties"]["Code"].get("S3Key")
+        return key is None or (self.assembly.cdk_out / f"asset.{key.split('.', 1)[0]}").is_dir()
 
     def _run_invoked_functions_in_process(self, patcher):
         """A function of the assembly invoked through the Lambda API (a state machine's task) runs its own code here."""
@@ -188,13 +228,30 @@ class Pipeline:
         if self.on_hop:
             self.on_hop(stage, went_in, came_out)
 
-    def _state_machine_caller(self):
-        machines = self.assembly.resources("AWS::StepFunctions::StateMachine")
-        if len(machines) != 1:
-            raise WiringError(f"the rehearsal attributes calls to one state machine; the assembly has {len(machines)}")
-        stack, logical_id, resource = machines[0]
-        properties = self.assembly.resolve(stack, resource["Properties"])
-        return Caller("state machine", properties["StateMachineName"], properties["RoleArn"])
+    def _cutover_state_machine(self):
+        """The state machine an operator starts to cut over (the stack's CutoverStateMachineArn output), if any."""
+        outputs = self.assembly.root.template.get("Outputs", {})
+        return self.assembly.output("CutoverStateMachineArn") if "CutoverStateMachineArn" in outputs else None
+
+    def _state_machine_callers(self):
+        """{state machine ARN: its caller}: each state machine's tasks make their calls with its own role."""
+        callers = {}
+        for stack, logical_id, resource in self.assembly.resources("AWS::StepFunctions::StateMachine"):
+            properties = self.assembly.resolve(stack, resource["Properties"])
+            callers[self.assembly.ref(stack, logical_id)] = Caller("state machine", properties["StateMachineName"],
+                                                                   properties["RoleArn"])
+        return callers
+
+    def _execution_caller(self, handled):
+        """The state machine whose execution a StartExecution or RedriveExecution call runs (moto runs it in a thread
+        it starts while handling the call), or None for any other call."""
+        if handled.service != "stepfunctions":
+            return None
+        if handled.operation == "StartExecution":
+            return self.machine_callers.get(handled.params.get("stateMachineArn"))
+        if handled.operation == "RedriveExecution":
+            return self.machine_callers.get(state_machine_of(handled.params.get("executionArn", "")))
+        return None
 
     def _glue_caller(self, job_name):
         role = self.jobs[job_name]["properties"]["Role"]
@@ -262,6 +319,7 @@ class Pipeline:
                 self.hop(f"SNS {subscription.topic_arn.rsplit(':', 1)[1]} -> {function.name}",
                          json.loads(event["Records"][0]["Sns"]["Message"]), answer)
         busy |= self._run_new_glue_runs()
+        busy |= self._send_dms_task_stops()
         busy |= self._finish_executions()
         for arn, tap in self.topic_taps.items():
             self.result.published.setdefault(arn.rsplit(":", 1)[1], []).extend(tap.messages())
@@ -356,6 +414,20 @@ class Pipeline:
                 })
         return busy
 
+    def _send_dms_task_stops(self):
+        """DMS sends REPLICATION_TASK_STOPPED (DMS-EVENT-0079) when a task stops (DMS User Guide, "Working with
+        Amazon EventBridge events and notifications"); moto sends none, so it is sent here for every task that
+        stopped since the last look. A stop requested with StopReplicationTask has the stop reason NORMAL."""
+        stopped = self.dms.newly_stopped()
+        for task_arn in stopped:
+            detail = {"type": "REPLICATION_TASK", "category": "StateChange", "eventType": "REPLICATION_TASK_STOPPED",
+                      "eventId": "DMS-EVENT-0079", "detailMessage": "Stop Reason NORMAL",
+                      "resourceLink": f"https://console.aws.amazon.com/dms/v2/home?region={REGION}#taskDetails/"
+                                      f"{task_arn.rsplit(':', 1)[1]}"}
+            hops.put_event("aws.dms", "DMS Replication Task State Change", detail, resources=[task_arn])
+            self.hop("DMS task stopped", {"replicationTaskArn": task_arn}, detail)
+        return bool(stopped)
+
     def _finish_executions(self):
         busy = False
         for arn in self.state_machines:
@@ -427,6 +499,11 @@ def shorten_waits(definition):
             shorten_waits(state["Iterator"])
         if "ItemProcessor" in state:
             shorten_waits(state["ItemProcessor"])
+
+
+def state_machine_of(execution_arn):
+    """arn:aws:states:<region>:<account>:execution:<machine>:<name> -> the state machine's ARN."""
+    return execution_arn.replace(":execution:", ":stateMachine:", 1).rsplit(":", 1)[0]
 
 
 def epoch_ms(value):

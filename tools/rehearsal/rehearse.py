@@ -1,10 +1,13 @@
 """Rehearse a migration locally: one file through every stage of a synthesized pipeline, in moto and local Spark.
 
     .venv/bin/python tools/rehearsal/rehearse.py [--cdk-out cdk.out] [--stack TapStack]
-        [--key incoming/rehearsal/<file name>] [--dms validated|table-error|source-not-ready] FILE
+        [--key incoming/rehearsal/<file name>] [--dms validated|table-error|source-not-ready]
+        [--cutover [completed|aborted-by-exception|aborted-by-latency]] [FILE]
 
 Reads the cloud assembly in --cdk-out (run `npx cdk synth` first), brings the stack's pipeline up in moto, puts
-FILE under the key, and prints each hop with what went in and what came out, then the verdict.
+FILE under the key, and prints each hop with what went in and what came out, then the verdict. With --cutover, a
+migration run that succeeded is followed by a cutover (tools/rehearsal/cutover.py) against two local MariaDB
+servers, and its report is printed; FILE defaults to the orders the full load copied.
 """
 
 import argparse
@@ -26,9 +29,14 @@ import pytest  # noqa: E402  (its MonkeyPatch undoes the moto adjustments when t
 from moto import mock_aws  # noqa: E402
 
 import local_glue  # noqa: E402
+from cutover import SCENARIOS as CUTOVER_SCENARIOS  # noqa: E402
+from cutover import CutoverDatabases, cutover_outcome, rehearse_cutover  # noqa: E402
+from mariadb_server import running_servers  # noqa: E402
 from pipeline import Pipeline  # noqa: E402
 
 MAIN_STAGES = ("S3 ", "rule ", "Glue ", "SNS ", "Step Functions ")
+# The orders the full load copied to the rehearsal's databases (tools/rehearsal/cutover.py), as a file.
+ORDERS_CSV = b"order_id,customer,amount\n1,alice,10.50\n2,bob,7.25\n"
 
 
 def shorten(value, limit=200):
@@ -47,15 +55,20 @@ def print_hop(stage, went_in, came_out):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("file", type=Path)
+    parser.add_argument("file", type=Path, nargs="?", help="the file to upload (default with --cutover: orders.csv)")
     parser.add_argument("--cdk-out", type=Path, default=REPO_ROOT / "cdk.out")
     parser.add_argument("--stack", default="TapStack")
     parser.add_argument("--key", help="object key (default incoming/rehearsal/<file name>)")
     parser.add_argument("--dms", default="validated", choices=["validated", "table-error", "source-not-ready"],
                         help="what DMS reports for the tables once the task runs")
+    parser.add_argument("--cutover", nargs="?", const="completed", choices=sorted(CUTOVER_SCENARIOS),
+                        help="after the migration run, a cutover in this scenario (default completed)")
     args = parser.parse_args(argv)
-    key = args.key or f"incoming/rehearsal/{args.file.name}"
-    print(f"rehearsing {args.file} as {key} through stack {args.stack} of {args.cdk_out}")
+    if args.file is None and not args.cutover:
+        parser.error("FILE is required without --cutover")
+    name, body = (args.file.name, args.file.read_bytes()) if args.file else ("orders.csv", ORDERS_CSV)
+    key = args.key or f"incoming/rehearsal/{name}"
+    print(f"rehearsing {name} as {key} through stack {args.stack} of {args.cdk_out}")
 
     with tempfile.TemporaryDirectory(prefix="rehearsal-spark-") as copies, \
             pytest.MonkeyPatch.context() as patcher, \
@@ -63,19 +76,49 @@ def main(argv=None):
         spark = local_glue.LocalSpark.start(Path(copies))
         try:
             pipeline = Pipeline(args.cdk_out, args.stack, spark, args.dms, patcher, on_hop=print_hop)
-            result = pipeline.rehearse(key, args.file.read_bytes())
+            result = pipeline.rehearse(key, body)
+            report = None
+            if args.cutover and result.summary()["migration"] == ["SUCCEEDED"]:
+                print(f"cutover ({args.cutover}): the applications stopped writing to the source")
+                with running_servers() as servers:
+                    execution = rehearse_cutover(pipeline, CutoverDatabases(servers, pipeline), args.cutover)
+                report = cutover_report(pipeline, execution)
+            elif args.cutover:
+                print("cutover not started: the migration run did not succeed")
             summary = result.summary()
         finally:
             spark.stop()
-    print(f"verdict: validation {summary['validation']}, migration {summary['migration']}")
+    print(f"verdict: validation {summary['validation']}, migration {summary['migration']}, "
+          f"cutover {summary['cutover']}")
     for execution in result.executions:
         # The outcome is the execution's output, or its failure cause (the state machine's Fail states).
-        outcome = json.loads(execution.get("output") or execution.get("cause") or "{}")
+        outcome = cutover_outcome(execution)
         print(f"outcome: {outcome.get('reason')}: {outcome.get('message')}")
     print(f"reports: {summary['reports']}")
+    if report is not None:
+        print(f"cutover report:\n{json.dumps(report, indent=2, sort_keys=True)}")
+        for document in (d["document"] for d in result.documents):
+            if document["source"] == "migration.pipeline" and document["detail-type"].startswith("Cutover "):
+                detail = json.loads(document["detail_json"])
+                print(f"cutover event: {document['detail-type']} from {document['source']}, detail "
+                      f"{shorten({**detail, 'outcome': '<the report>' if detail.get('outcome') == report else detail.get('outcome')})}")
+        for message in (m for messages in result.published.values() for m in messages):
+            outcome = message.get("MessageAttributes", {}).get("cutoverOutcome")
+            if outcome:
+                print(f"cutover notification: subject {message.get('Subject')!r}, attribute cutoverOutcome={outcome['Value']}")
     if summary["errors"]:
         print(f"errors: {shorten(summary['errors'], 2000)}")
-    return 0 if summary["migration"] == ["SUCCEEDED"] and not summary["errors"] else 1
+    expected_cutover = [] if not args.cutover else ["SUCCEEDED" if args.cutover == "completed" else "FAILED"]
+    succeeded = summary["migration"] == ["SUCCEEDED"] and summary["cutover"] == expected_cutover
+    return 0 if succeeded and not summary["errors"] else 1
+
+
+def cutover_report(pipeline, execution):
+    """The report the cutover wrote to S3 under its own name."""
+    location = cutover_outcome(execution).get("report", {})
+    if not location.get("bucket") or location.get("key") in (None, "NOT_WRITTEN"):
+        return None
+    return json.loads(pipeline.s3.get_object(Bucket=location["bucket"], Key=location["key"])["Body"].read())
 
 
 if __name__ == "__main__":
