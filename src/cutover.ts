@@ -23,6 +23,7 @@ import { reportError, requireDurationInRange, requireIntegerInRange, requireMatc
 export interface CutoverOptions {
   /**
    * The highest CDCLatencySource and CDCLatencyTarget (one-minute maximum) a settled sample may show.
+   * A full-load task has no CDC: its cutover does not wait, and this is not used.
    * @default Duration.seconds(10)
    */
   readonly maxCdcLatency?: Duration;
@@ -30,6 +31,7 @@ export interface CutoverOptions {
   /**
    * How many one-minute samples in a row must be settled (both latencies at most `maxCdcLatency`, CDCIncomingChanges 0)
    * before the cutover goes on. From 1 to 60.
+   * A full-load task has no CDC: its cutover does not wait, and this is not used.
    * @default 5
    */
   readonly settledSamples?: number;
@@ -37,12 +39,14 @@ export interface CutoverOptions {
   /**
    * How long the cutover waits for CDC to settle and for validation to catch up, before it aborts (the task keeps
    * running). At most 600 looks (`settleTimeout / settleInterval`), so that the wait fits in an execution's history.
+   * A full-load task has no CDC: its cutover does not wait, and this is not used.
    * @default Duration.hours(1)
    */
   readonly settleTimeout?: Duration;
 
   /**
    * How long the cutover waits between two looks at the CDC metrics. At least a minute (the metrics' period).
+   * A full-load task has no CDC: its cutover does not wait, and this is not used.
    * @default Duration.minutes(1)
    */
   readonly settleInterval?: Duration;

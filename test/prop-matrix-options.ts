@@ -278,6 +278,7 @@ export const EXCLUSIVE: ReadonlyArray<readonly [string, string]> = [
 const DATASYNC_SETTINGS = ['dataSync.instanceType', 'dataSync.amiId', 'dataSync.activationInitialWait', 'dataSync.activationRetryInterval',
   'dataSync.activationMaxAttempts', 'onPremisesNetwork.fileSharePorts'];
 const DMS_TASK_SETTINGS = ['dms.enableDataValidation', 'dms.maxFullLoadSubTasks', 'dms.batchApplyEnabled'];
+const CUTOVER_SETTLE_SETTINGS = ['cutover.maxCdcLatency', 'cutover.settledSamples', 'cutover.settleTimeout', 'cutover.settleInterval'];
 
 /**
  * Flips that other flips take away, as documented: an option is masked in a set that flips every option of one of
@@ -288,6 +289,8 @@ export const MASKED_WHEN: Record<string, ReadonlyArray<readonly string[]>> = {
   ...Object.fromEntries(DATASYNC_SETTINGS.map((option) => [option, [['dataSync.enabled']]])),
   // Given task settings replace the validation, parallel-load and batch-apply settings (DmsOptions).
   ...Object.fromEntries(DMS_TASK_SETTINGS.map((option) => [option, [['dms.replicationTaskSettings']]])),
+  // A full-load task has no CDC: its cutover does not wait for CDC to settle (CutoverOptions).
+  ...Object.fromEntries(CUTOVER_SETTLE_SETTINGS.map((option) => [option, [['dms.migrationType']]])),
   // Named zones decide the VPC's zones; maxAzs then only has to fit them.
   'network.maxAzs': [['network.availabilityZones']],
   // The alert topic's e-mail defaults to notificationEmail, and so does the validation topic's.
