@@ -15,11 +15,10 @@ import boto3
 import pytest
 
 from assembly import REGION
-from cutover import CutoverDatabases, cutover_outcome, rehearse_cutover
+from cutover import ORDERS_CSV, CutoverDatabases, cutover_outcome, rehearse_cutover
 from mariadb_server import running_servers
 from test_rehearsal_permissions import scratch_copy, without_statement_granting  # noqa: F401 - a fixture
 
-VALID_CSV = b"order_id,customer,amount\n1,alice,10.50\n2,bob,7.25\n"
 KEY = "incoming/sales/orders.csv"
 
 
@@ -31,7 +30,7 @@ def servers():
 
 def migrate_then_cut_over(pipeline, servers, scenario):
     """A file validated and migrated (the run succeeds), then the cutover of the scenario."""
-    result = pipeline.rehearse(KEY, VALID_CSV)
+    result = pipeline.rehearse(KEY, ORDERS_CSV)
     assert result.summary()["migration"] == ["SUCCEEDED"], result.summary()
     execution = rehearse_cutover(pipeline, CutoverDatabases(servers, pipeline), scenario)
     return result, execution

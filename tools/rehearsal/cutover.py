@@ -39,6 +39,8 @@ TABLES = (
     ("CREATE TABLE sales.customers (customer_id INT PRIMARY KEY, name VARCHAR(40) NOT NULL)",
      "INSERT INTO sales.customers VALUES (1, 'alice'), (2, 'bob')"),
 )
+# The orders of TABLES as a file, the one a rehearsal with a cutover migrates first.
+ORDERS_CSV = b"order_id,customer,amount\n1,alice,10.50\n2,bob,7.25\n"
 METRIC_MINUTES = 10
 
 

@@ -14,7 +14,6 @@ conditional writes in DynamoDB.
 
 import base64
 import json
-from datetime import datetime, timezone
 
 import boto3
 from moto.dms import models as dms_models
@@ -26,7 +25,6 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 
 from assembly import REGION
 
-import dms_task_guard
 import test_state_machine as sfn_setup
 from dms_assessment_fake import fake_premigration_assessments
 from dms_state_rules import allow_concurrent_executions, atomic_dynamodb_writes, enforce_dms_task_state_rules
@@ -125,7 +123,6 @@ class DmsSimulation:
         sfn_setup.patch_sdk_timestamps(patcher)
         sfn_setup.patch_sdk_member_names(patcher)
         sfn_setup.patch_timestamps(patcher)
-        patch_execution_start_time(patcher)
         add_dms_tagging(patcher)
         # DMS's task state rules, more than one execution of a state machine (a run, then a cutover) and DynamoDB's
         # atomic conditional writes: the test harness's closing of three gaps of moto (dms_state_rules.py).
@@ -136,19 +133,3 @@ class DmsSimulation:
         assessment = self.scenario.get("assessment", {})
         self.assessments.statuses = assessment.get("statuses", ["passed"])
         self.assessments.failing = assessment.get("failing", [])
-
-
-def patch_execution_start_time(patcher):
-    """moto 5.2 puts `$$.Execution.StartTime` into the context object as a datetime, which no JSON state data can
-    hold (States.JsonToString of an outcome that names it fails); Step Functions gives ISO 8601 text, like
-    `$$.State.EnteredTime` (Step Functions Developer Guide, "Context object")."""
-    from moto.stepfunctions.parser.backend import execution_worker
-
-    original = execution_worker.ExecutionData
-
-    def execution_data(StartTime, **fields):  # noqa: N803 - moto's field names
-        if isinstance(StartTime, datetime):
-            StartTime = dms_task_guard.iso(StartTime.astimezone(timezone.utc))  # noqa: N806
-        return original(StartTime=StartTime, **fields)
-
-    patcher.setattr(execution_worker, "ExecutionData", execution_data)

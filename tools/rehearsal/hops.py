@@ -225,15 +225,15 @@ class Function:
         self.handler_name = properties["Handler"]
         self.environment = properties.get("Environment", {}).get("Variables", {})
         module_file = self.handler_name.rpartition(".")[0]
+        if not Function.runnable(resource):
+            raise WiringError(f"function {logical_id} has neither inline code nor a Python code asset to run")
         if code.get("ZipFile"):
             self._code, self._code_dir = code["ZipFile"], None
-        elif code.get("S3Key") and str(properties.get("Runtime", "")).startswith("python"):
+        else:
             self._code_dir = assembly.asset_dir(code["S3Key"])
             if not (self._code_dir / f"{module_file}.py").is_file():
                 raise WiringError(f"function {logical_id}: its asset {code['S3Key']} has no {module_file}.py")
             self._code = (self._code_dir / f"{module_file}.py").read_text()
-        else:
-            raise WiringError(f"function {logical_id} has neither inline code nor a Python code asset to run")
         self._module = None
 
     @staticmethod

@@ -30,13 +30,11 @@ from moto import mock_aws  # noqa: E402
 
 import local_glue  # noqa: E402
 from cutover import SCENARIOS as CUTOVER_SCENARIOS  # noqa: E402
-from cutover import CutoverDatabases, cutover_outcome, rehearse_cutover  # noqa: E402
+from cutover import ORDERS_CSV, CutoverDatabases, cutover_outcome, rehearse_cutover  # noqa: E402
 from mariadb_server import running_servers  # noqa: E402
 from pipeline import Pipeline  # noqa: E402
 
 MAIN_STAGES = ("S3 ", "rule ", "Glue ", "SNS ", "Step Functions ")
-# The orders the full load copied to the rehearsal's databases (tools/rehearsal/cutover.py), as a file.
-ORDERS_CSV = b"order_id,customer,amount\n1,alice,10.50\n2,bob,7.25\n"
 
 
 def shorten(value, limit=200):
