@@ -367,7 +367,7 @@ export class Cutover extends Construct {
     return checks.next(new sfn.Choice(this, 'DidDatabaseChecksPass')
       .when(sfn.Condition.booleanEquals('$.checks.passed', true), next)
       .otherwise(aborted('DatabaseChecksFailed', 'CHECKS_FAILED',
-        'The database checks failed: apply exceptions since the cutover began, tables that differ, or tables neither validated nor '
+        'The database checks failed: apply exceptions since `exceptionsSince`, tables that differ, or tables neither validated nor '
         + 'reconcilable; the reasons are in `checks.reasons`, every table in `checks.detailsKey`')));
   }
 

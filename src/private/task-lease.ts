@@ -202,6 +202,8 @@ export class RunLeaseStates extends LeaseStates {
 
     const joinedEnd = new sfn.Succeed(this.scope, 'JoinedRun', { outputPath: '$.joined' });
     // Past the sample the run's file is only counted in the lease; its record (when there is a report bucket) names it.
+    // A join or a count that DynamoDB applied but answered with a server error is applied again by the retry: the
+    // file is then listed twice, never lost (DynamoDB has no idempotent UpdateItem).
     const count = this.update('CountJoinedFile', {
       UpdateExpression: 'ADD #fileCount :one',
       ConditionExpression: '#kind = :run AND #batch = :batch',
@@ -254,13 +256,20 @@ export class RunLeaseStates extends LeaseStates {
       .when(sfn.Condition.stringEquals('$.holdingRun.status', 'RUNNING'), joined)
       .otherwise(takeOver));
 
+    const keepOwn = new sfn.Pass(this.scope, 'KeepOwnLease', {
+      parameters: { 'grant.$': `${READ}.Item.grant.S` },
+      resultPath: HOLD,
+    }).next(held);
+
     const read = this.read('ReadLease');
     read.addCatch(failed, { resultPath: '$.error' });
     read.next(new sfn.Pass(this.scope, 'ReadClock', { parameters: { 'now.$': '$$.State.EnteredTime' }, resultPath: '$.clock' }))
       .next(new sfn.Choice(this.scope, 'WhoHoldsTheTask')
         .when(sfn.Condition.isNotPresent(`${READ}.Item`), retry)
-        // This very execution (redriven after it failed before releasing): it takes its own lease back.
-        .when(sfn.Condition.stringEqualsJsonPath(`${READ}.Item.holder.S`, '$.run.holder'), takeOver)
+        // This very execution holds it already: its first write applied but the answer was lost (a timeout or a
+        // server error, then the retry's condition failed), or it was redriven after it failed before releasing.
+        // Its file is counted already, so it keeps the lease as it is.
+        .when(sfn.Condition.stringEqualsJsonPath(`${READ}.Item.holder.S`, '$.run.holder'), keepOwn)
         .when(sfn.Condition.and(
           sfn.Condition.isPresent(`${READ}.Item.expiresAt.S`),
           sfn.Condition.timestampLessThanJsonPath(`${READ}.Item.expiresAt.S`, '$.clock.now'),

@@ -83,18 +83,20 @@ def apply_exceptions_since(target, since, control_schema=DEFAULT_CONTROL_SCHEMA)
     """The exceptions DMS recorded at or after `since` (a UTC datetime): a count and a few examples.
 
     A control schema without the table means DMS has recorded no exception there yet ("tableFound": false).
+    `since` comes back to the second, for the reason a team reads.
     """
+    since_text = f"{since.astimezone(timezone.utc):%Y-%m-%dT%H:%M:%SZ}"
     found = _rows(target, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
                   (control_schema, APPLY_EXCEPTIONS_TABLE))[0][0]
     if not found:
-        return {"tableFound": False, "count": 0, "examples": []}
+        return {"tableFound": False, "since": since_text, "count": 0, "examples": []}
     table = f"{quote(control_schema)}.{quote(APPLY_EXCEPTIONS_TABLE)}"
     naive_since = since.astimezone(timezone.utc).replace(tzinfo=None)
     count = _rows(target, f"SELECT COUNT(*) FROM {table} WHERE ERROR_TIME >= %s", (naive_since,))[0][0]
     examples = _rows(target, f"SELECT TASK_NAME, TABLE_OWNER, TABLE_NAME, ERROR_TIME, LEFT(STATEMENT, %s), "
                              f"LEFT(ERROR, %s) FROM {table} WHERE ERROR_TIME >= %s ORDER BY ERROR_TIME LIMIT %s",
                      (MAX_STATEMENT_CHARS, MAX_STATEMENT_CHARS, naive_since, MAX_EXCEPTION_EXAMPLES))
-    return {"tableFound": True, "count": count, "examples": [
+    return {"tableFound": True, "since": since_text, "count": count, "examples": [
         {"task": task, "schema": schema, "table": name, "time": str(time), "statement": statement, "error": error}
         for task, schema, name, time, statement, error in examples]}
 
@@ -172,7 +174,7 @@ def summarize(results, exceptions, require_equality, blocking=()):
         reasons.append(f"{len(blocking)} table(s) neither validated nor reconcilable, e.g. "
                        + ", ".join(f"{t['table']} ({t['class']})" for t in blocking[:5]))
     if exceptions["count"]:
-        reasons.append(f"{exceptions['count']} apply exception(s) since the cutover began")
+        reasons.append(f"{exceptions['count']} apply exception(s) since {exceptions['since']}")
     if differences and require_equality:
         reasons.append(f"{len(differences)} table(s) DMS cannot validate differ between source and target")
     return {"passed": not reasons, "reasons": reasons, "tablesReconciled": len(results),

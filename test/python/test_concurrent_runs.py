@@ -13,6 +13,7 @@ import threading
 import time
 
 import pytest
+from moto.core.exceptions import JsonRESTError
 from moto.dynamodb import models as dynamodb_models
 
 from test_state_machine import (  # noqa: F401 - pytest fixtures are found through the import
@@ -51,7 +52,7 @@ def wait_for(harness, arns, deadline_seconds):
         time.sleep(0.2)
 
 
-def hold_every_run_at_the_lease(monkeypatch, files):
+def hold_every_run_at_the_lease(harness, monkeypatch, files):
     """No execution writes the lease before all of them are about to (the first write of each: AcquireLease)."""
     barrier = threading.Barrier(files, timeout=BARRIER_SECONDS)
     arrived = set()
@@ -65,6 +66,10 @@ def hold_every_run_at_the_lease(monkeypatch, files):
             barrier.wait()
         return original(self, table_name, key, *args, **kwargs)
     monkeypatch.setattr(dynamodb_models.DynamoDBBackend, "update_item", update_item)
+    # The wait happens inside the lease's first write, so that call must not time out meanwhile: on the template's
+    # one-minute TimeoutSeconds, moto would end it with States.Timeout while the held write still applies later, an
+    # effect of the harness's wait (test_a_lease_write_whose_answer_was_lost_counts_its_file_once covers the case).
+    harness.definition["States"]["AcquireLease"]["TimeoutSeconds"] = BARRIER_SECONDS + 60
 
 
 def start_once_every_run_has_joined(harness, files):
@@ -86,12 +91,11 @@ def start_once_every_run_has_joined(harness, files):
 def test_a_burst_of_validated_files_starts_the_task_once_and_every_file_is_in_exactly_one_outcome(
         harness, monkeypatch, files):
     harness.task.status = "stopped"
-    hold_every_run_at_the_lease(monkeypatch, files)
+    hold_every_run_at_the_lease(harness, monkeypatch, files)
     start_once_every_run_has_joined(harness, files)
 
     executions = wait_for(harness, start_burst(harness, files), deadline_seconds=60 + files * 3)
 
-    print("SUMMARY", [(e["name"], e["status"], json.loads(e.get("output") or "{}").get("status"), json.loads(e.get("output") or "{}").get("run", "")[-10:]) for e in executions if json.loads(e.get("output") or "{}").get("status") != "JOINED"])
     # Exactly one start (a resume: the task had run before), none refused.
     assert harness.start_calls == [(harness.task_arn, "resume-processing")]
     assert harness.task.status == "running"
@@ -109,6 +113,34 @@ def test_a_burst_of_validated_files_starts_the_task_once_and_every_file_is_in_ex
     listed = [key for o in holders for key in covered_files(harness, o)]
     assert sorted(listed) == sorted(f"incoming/sales/batch-{n:04d}.csv" for n in range(files))
     assert len(set(listed)) == len(listed)
+    assert harness.lease() is None  # released
+
+
+def test_a_lease_write_whose_answer_was_lost_counts_its_file_once(harness, monkeypatch):
+    """DynamoDB may apply a write and still answer with a server error (Error handling with DynamoDB, DynamoDB
+    Developer Guide: with a 5xx error "the request may or may not have succeeded"); the retry's condition then fails
+    on the run's own lease. The run keeps that lease as it is: its file is listed and counted once."""
+    harness.task.status = "running"
+    original = dynamodb_models.DynamoDBBackend.update_item
+    lost = []
+
+    def update_item(self, table_name, key, *args, **kwargs):
+        result = original(self, table_name, key, *args, **kwargs)
+        if table_name == LEASE_TABLE and "attribute_not_exists" in (kwargs.get("condition_expression") or "") and not lost:
+            lost.append(key)
+            raise JsonRESTError("InternalServerError", "Internal server error")
+        return result
+    monkeypatch.setattr(dynamodb_models.DynamoDBBackend, "update_item", update_item)
+
+    run = harness.run(name="answer-lost")
+
+    assert lost and run.status == "SUCCEEDED"
+    # The write applied, its answer failed; the retry of the same write found the lease taken (by this run).
+    assert [e["error"] for e in run.failed_tasks()] == ["DynamoDb.InternalServerErrorException",
+                                                        "DynamoDb.ConditionalCheckFailedException"]
+    assert run.count("AcquireLease") == 1 and run.count("KeepOwnLease") == 1
+    outcome = json.loads(run.execution["output"])
+    assert (outcome["files"], outcome["fileCount"]) == ([RUN_INPUT["key"]], 1)
     assert harness.lease() is None  # released
 
 

@@ -88,7 +88,7 @@ def test_an_exception_after_the_start_is_found_with_its_table(servers, connectio
     assert (found["examples"][0]["table"], found["examples"][0]["error"]) == ("events", "Duplicate entry")
     summary = cutover_checks.summarize([], found, require_equality=True)
     assert summary["passed"] is False
-    assert summary["reasons"] == ["1 apply exception(s) since the cutover began"]
+    assert summary["reasons"] == ["1 apply exception(s) since 2026-12-07T02:00:00Z"]
 
 
 def test_an_exception_before_the_start_does_not_count(servers, connections):
@@ -99,12 +99,13 @@ def test_an_exception_before_the_start_does_not_count(servers, connections):
 def test_a_start_in_another_time_zone_is_the_same_instant(servers, connections):
     _exception_at(servers[1], CUTOVER_STARTED + timedelta(minutes=30))
     one_hour_east = CUTOVER_STARTED.astimezone(timezone(timedelta(hours=1)))  # 03:00+01:00 == 02:00Z
-    assert cutover_checks.apply_exceptions_since(connections[1], one_hour_east)["count"] == 1
+    found = cutover_checks.apply_exceptions_since(connections[1], one_hour_east)
+    assert (found["count"], found["since"]) == (1, "2026-12-07T02:00:00Z")  # the reason names the instant in UTC
 
 
 def test_a_control_schema_without_the_table_reports_it(connections):
     found = cutover_checks.apply_exceptions_since(connections[1], CUTOVER_STARTED, control_schema="shop")
-    assert (found["tableFound"], found["count"]) == (False, 0)
+    assert (found["tableFound"], found["since"], found["count"]) == (False, "2026-12-07T02:00:00Z", 0)
 
 
 # ----- reconciliation -----
@@ -218,7 +219,8 @@ def test_the_answer_for_5000_differing_tables_stays_small():
     examples = [{"task": "t" * 128, "schema": "s" * 64, "table": "x" * 64, "time": "2026-12-07 02:00:00",
                  "statement": "S" * 500, "error": "E" * 500}] * cutover_checks.MAX_EXCEPTION_EXAMPLES
     blocking = [{"table": f"{long_name}.{row['table']}", "class": "validationPending"} for row in results]
-    summary = cutover_checks.summarize(results, {"count": 7, "examples": examples}, True, blocking)
+    summary = cutover_checks.summarize(results, {"since": "2026-12-07T02:00:00Z", "count": 7, "examples": examples}, True,
+                                     blocking)
     size = len(json.dumps({**summary, "detailsKey": "cutover/" + "c" * 80 + "/database-checks.json"}).encode())
     assert (summary["tablesDiffering"], summary["differencesListed"], summary["tablesBlocking"]) == (5000, 50, 5000)
     assert size < 32 * 1024, size  # measured 27 KiB: under an eighth of the 256 KiB a state may hold, whatever the number of tables

@@ -315,9 +315,12 @@ def test_a_new_apply_exception_aborts_the_cutover(cutover, databases):
     target.execute("INSERT INTO awsdms_control.awsdms_apply_exceptions VALUES ('task', 'shop', 'events', "
                    f"'{later:%Y-%m-%d %H:%M:%S}', 'UPDATE shop.events ...', 'Lock wait timeout exceeded')")
 
-    outcome = assert_aborted_leaving_the_task_running(cutover, cutover.run(), "CHECKS_FAILED")
+    run = cutover.run()
+    outcome = assert_aborted_leaving_the_task_running(cutover, run, "CHECKS_FAILED")
     assert outcome["checks"]["applyExceptions"] == 1
-    assert outcome["checks"]["reasons"] == ["1 apply exception(s) since the cutover began"]
+    # Without `exceptionsSince`, the exceptions counted are those since the execution's start.
+    started = run.execution["startDate"].astimezone(timezone.utc)
+    assert outcome["checks"]["reasons"] == [f"1 apply exception(s) since {started:%Y-%m-%dT%H:%M:%SZ}"]
     assert outcome["checks"]["applyExceptionExamples"][0]["error"] == "Lock wait timeout exceeded"
     assert cutover.harness.lease() is None
 
@@ -331,6 +334,7 @@ def test_an_exception_before_the_given_time_does_not_count_but_one_after_it_does
     outcome = assert_aborted_leaving_the_task_running(
         cutover, cutover.run(cutover_input={"exceptionsSince": "2026-01-01T09:00:00Z"}), "CHECKS_FAILED")
     assert outcome["exceptionsSince"] == "2026-01-01T09:00:00Z"
+    assert outcome["checks"]["reasons"] == ["1 apply exception(s) since 2026-01-01T09:00:00Z"]
     cutover.harness.read_notifications()
     assert cutover.run(name="cutover-2", cutover_input={"exceptionsSince": "2026-01-01T11:00:00Z"}).status == "SUCCEEDED"
 

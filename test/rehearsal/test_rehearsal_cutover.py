@@ -145,7 +145,9 @@ def test_a_change_dms_could_not_apply_after_the_writes_stopped_aborts_the_cutove
 
     outcome = assert_aborted_leaving_the_task_running(pipeline, result, execution, "CHECKS_FAILED")
     assert outcome["checks"]["applyExceptions"] == 1
-    assert outcome["checks"]["reasons"] == ["1 apply exception(s) since the cutover began"]
+    # The time the operator gave: when the applications stopped writing.
+    since = json.loads(execution["input"])["exceptionsSince"]
+    assert outcome["checks"]["reasons"] == [f"1 apply exception(s) since {since}"]
     [example_row] = outcome["checks"]["applyExceptionExamples"]
     assert (example_row["schema"], example_row["table"]) == ("sales", "orders")
     assert outcome["cdc"]["settled"] is True
