@@ -85,13 +85,14 @@ def apply_exceptions_since(target, since, control_schema=DEFAULT_CONTROL_SCHEMA)
     A control schema without the table means DMS has recorded no exception there yet ("tableFound": false).
     `since` comes back to the second, for the reason a team reads.
     """
-    since_text = f"{since.astimezone(timezone.utc):%Y-%m-%dT%H:%M:%SZ}"
+    since_utc = since.astimezone(timezone.utc)
+    since_text = f"{since_utc:%Y-%m-%dT%H:%M:%SZ}"
     found = _rows(target, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
                   (control_schema, APPLY_EXCEPTIONS_TABLE))[0][0]
     if not found:
         return {"tableFound": False, "since": since_text, "count": 0, "examples": []}
     table = f"{quote(control_schema)}.{quote(APPLY_EXCEPTIONS_TABLE)}"
-    naive_since = since.astimezone(timezone.utc).replace(tzinfo=None)
+    naive_since = since_utc.replace(tzinfo=None)
     count = _rows(target, f"SELECT COUNT(*) FROM {table} WHERE ERROR_TIME >= %s", (naive_since,))[0][0]
     examples = _rows(target, f"SELECT TASK_NAME, TABLE_OWNER, TABLE_NAME, ERROR_TIME, LEFT(STATEMENT, %s), "
                              f"LEFT(ERROR, %s) FROM {table} WHERE ERROR_TIME >= %s ORDER BY ERROR_TIME LIMIT %s",
