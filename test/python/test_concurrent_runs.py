@@ -52,6 +52,11 @@ def wait_for(harness, arns, deadline_seconds):
         time.sleep(0.2)
 
 
+def is_lease_acquisition(table_name, update):
+    """A run's first write of the lease (AcquireLease): of a run's writes, the only one conditioned on no lease."""
+    return table_name == LEASE_TABLE and "attribute_not_exists" in (update.get("condition_expression") or "")
+
+
 def hold_every_run_at_the_lease(harness, monkeypatch, files):
     """No execution writes the lease before all of them are about to (the first write of each: AcquireLease)."""
     barrier = threading.Barrier(files, timeout=BARRIER_SECONDS)
@@ -60,8 +65,7 @@ def hold_every_run_at_the_lease(harness, monkeypatch, files):
 
     def update_item(self, table_name, key, *args, **kwargs):
         holder = (kwargs.get("expression_attribute_values") or {}).get(":me", {}).get("S")
-        if table_name == LEASE_TABLE and "attribute_not_exists" in (kwargs.get("condition_expression") or "") \
-                and holder not in arrived:
+        if is_lease_acquisition(table_name, kwargs) and holder not in arrived:
             arrived.add(holder)
             barrier.wait()
         return original(self, table_name, key, *args, **kwargs)
@@ -126,7 +130,7 @@ def test_a_lease_write_whose_answer_was_lost_counts_its_file_once(harness, monke
 
     def update_item(self, table_name, key, *args, **kwargs):
         result = original(self, table_name, key, *args, **kwargs)
-        if table_name == LEASE_TABLE and "attribute_not_exists" in (kwargs.get("condition_expression") or "") and not lost:
+        if is_lease_acquisition(table_name, kwargs) and not lost:
             lost.append(key)
             raise JsonRESTError("InternalServerError", "Internal server error")
         return result
