@@ -32,6 +32,14 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
     StateTaskServiceAwsSdk,
 )
+from antlr4 import CommonTokenStream, InputStream
+from jsonpath_ng import parse as parse_json_path
+from jsonpath_ng.ext import parse as parse_extended_json_path
+from moto.stepfunctions.parser.asl.antlr.runtime.ASLLexer import ASLLexer
+from moto.stepfunctions.parser.asl.antlr.runtime.ASLParser import ASLParser
+from moto.stepfunctions.parser.asl.component.common.path import result_path as sfn_result_path
+from moto.stepfunctions.parser.asl.parse import asl_parser
+from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 from moto.stepfunctions.parser.asl.utils import json_path as sfn_json_path
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
@@ -616,9 +624,41 @@ def patch_timestamps(monkeypatch):
 _validate_definition_once = functools.lru_cache(maxsize=None)(StepFunctionsParserBackend._validate_definition)
 
 
+@functools.lru_cache(maxsize=64)
+def _syntax_tree(definition):
+    """moto's parse of a definition's text (its ANTLR lexer and parser, with its error listener), without the
+    preprocessing into evaluation components."""
+    errors = asl_parser.SyntaxErrorListener()
+    parser = ASLParser(CommonTokenStream(ASLLexer(InputStream(definition))))
+    parser.removeErrorListeners()
+    parser.addErrorListener(errors)
+    tree = parser.state_machine()
+    if errors.errors:
+        raise asl_parser.ASLParserException(errors=errors.errors)
+    return tree
+
+
+def _parse_definition(definition):
+    # A fresh Preprocessor per call: the components it builds keep one execution's state (a retrier's attempts).
+    tree = _syntax_tree(definition)
+    return Preprocessor().visit(tree), tree
+
+
+def parse_each_text_once(monkeypatch):
+    """Test speed only, behaviour unchanged: moto lexes and parses a state machine's whole definition with ANTLR's
+    pure-Python runtime when each execution starts (three quarters of a 200-execution burst's CPU time), and builds a
+    JSONPath parser, LALR tables included, for every path it reads. The syntax tree of one text is always the same,
+    and the preprocessing reads it without changing it, so each text is parsed once; every execution still builds
+    its own evaluation components from it. Parsed JSONPath expressions are immutable, so each path is parsed once."""
+    monkeypatch.setattr(asl_parser.AmazonStateLanguageParser, "parse", staticmethod(_parse_definition))
+    monkeypatch.setattr(sfn_json_path, "parse", functools.lru_cache(maxsize=1024)(parse_extended_json_path))
+    monkeypatch.setattr(sfn_result_path, "parse", functools.lru_cache(maxsize=1024)(parse_json_path))
+
+
 @pytest.fixture
 def harness(monkeypatch, orchestration_template, dms_task_properties):
     monkeypatch.setattr(StepFunctionsParserBackend, "_validate_definition", staticmethod(_validate_definition_once))
+    parse_each_text_once(monkeypatch)
     # moto's interpreter looks the aws-sdk service name up in boto3 as is; the SDK integration
     # `databasemigration` is boto3's `dms`.
     monkeypatch.setitem(StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES, "databasemigration", "dms")
