@@ -639,7 +639,8 @@ def _syntax_tree(definition):
 
 
 def _parse_definition(definition):
-    # A fresh Preprocessor per call: the components it builds keep one execution's state (a retrier's attempts).
+    # A fresh Preprocessor per call: the components it builds keep one execution's state (a Choice, the branch it
+    # took), so executions must not share them.
     tree = _syntax_tree(definition)
     return Preprocessor().visit(tree), tree
 
