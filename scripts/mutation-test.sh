@@ -60,6 +60,12 @@ find "$WORK" -name __pycache__ -prune -exec rm -rf {} +
   echo "pytest_add_cli_args ="
   echo "    -p"
   echo "    no:cacheprovider"
+  # pytest's unraisable-exception plugin runs five full garbage collections as each session ends, which were two
+  # thirds of every mutant's test run (a full collection walks every object of the forked process, moto included).
+  # The plugin only turns exceptions in finalizers into warnings, and warnings do not fail these runs, so no mutant's
+  # verdict depends on it.
+  echo "    -p"
+  echo "    no:unraisableexception"
   # The Spark-backed tests are left out: mutmut forks a process per mutant, and a forked child cannot use the
   # parent's connection to Spark's JVM (they failed at random). The rule functions have tests of their own.
   echo "    -m"
