@@ -275,8 +275,8 @@ const PROP_MATRIX_TEST = 'test/prop-matrix.test.ts';
 /** Every jest test file under test/ but the two the library lane runs on their own. */
 const JEST_UNIT = 'CDK_VALIDATION=false jest --ci --testPathIgnorePatterns=/node_modules/ ' +
   `--testPathIgnorePatterns=${PYTHON_BINDINGS_TEST} --testPathIgnorePatterns=${PROP_MATRIX_TEST}`;
-/** One half of them (--shard), one jest worker: the lanes share them out. */
-const jestShard = (shard: string) => `${JEST_UNIT} --maxWorkers=1 --shard=${shard}`;
+/** All of them in one jest worker, in the lane that has the time for them. */
+const JEST_ALL = `${JEST_UNIT} --maxWorkers=1`;
 const bindingsEnv = Object.entries(BINDINGS_ENV).map(([key, value]) => `${key}=${value}`).join(' ');
 
 /** Lanes of named steps, as the command line of scripts/parallel.sh. */
@@ -293,16 +293,16 @@ project.testTask.exec(inLanes({
     'pytest': PYTEST,
     'rehearsal': commandsOf('test:rehearsal'),
     'mutation': 'bash scripts/mutation-test.sh',
-    'jest-1': jestShard('1/2'),
   },
-  // The library: one jsii compile, whose assembly the API.md check, the Python bindings test and the packages reuse.
+  // The library: one jsii compile, whose assembly the API.md check, the Python bindings test and the packages reuse,
+  // and the jest test files (in this lane, which has the time for them beside the example's Python steps).
   library: {
     'typecheck-lint': commandsOf('typecheck-and-lint'),
     'compile': commandsOf('compile'),
     'api-check': commandsOf('api:check'),
     'python-bindings': `jest --ci ${PYTHON_BINDINGS_TEST}`,
     'prop-matrix': `CDK_VALIDATION=false jest --ci ${PROP_MATRIX_TEST}`,
-    'jest-2': jestShard('2/2'),
+    'jest': JEST_ALL,
     'integ': commandsOf('integ:verify'),
     'packages': BINDINGS_LANGUAGES.map((language) => commandsOf(`package:${language}`)).join(' && '),
     'bindings': `${bindingsEnv} bash test/bindings/run.sh`,
