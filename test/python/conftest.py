@@ -15,24 +15,13 @@ os.environ.update({
 })
 os.environ.pop("AWS_PROFILE", None)
 
-# Test speed only, behaviour unchanged: moto gives every test a fresh boto3 session, and each new session
-# would read the service models from disk again; one shared (read-only) model loader serves them all.
-# jsonpath_ng rebuilds its parser tables on every parse() call; parsed paths are immutable, so they are cached.
-import functools  # noqa: E402
-
-import botocore.loaders  # noqa: E402
-import botocore.session  # noqa: E402
-import jsonpath_ng  # noqa: E402
-import jsonpath_ng.ext  # noqa: E402
-
-_shared_loader = botocore.loaders.create_loader()
-botocore.session.create_loader = lambda search_path_string=None: _shared_loader
-jsonpath_ng.parse = functools.lru_cache(maxsize=None)(jsonpath_ng.parse)
-jsonpath_ng.ext.parse = functools.lru_cache(maxsize=None)(jsonpath_ng.ext.parse)
-
 # The handlers are single files that Lambda loads as index.py; import them by file name.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src" / "runtime"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import speedups  # noqa: E402
+
+speedups.apply()
 
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402

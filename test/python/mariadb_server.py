@@ -123,8 +123,10 @@ class MariaDBServer:
         if over_tcp:
             return pymysql.connect(host="127.0.0.1", port=self.port, user=user, password=password,
                                    database=database, autocommit=True)
+        # Over the socket without TLS: PyMySQL otherwise tries it on every connection, building an SSL context with
+        # the system's CA certificates each time (the code under test connects with its own TLS settings).
         return pymysql.connect(unix_socket=str(self.socket), user=user, password=password,
-                               database=database, autocommit=True)
+                               database=database, autocommit=True, ssl_disabled=True)
 
     def execute(self, *statements):
         """Runs statements as root; returns the rows of the last one."""

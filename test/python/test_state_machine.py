@@ -16,6 +16,7 @@ import importlib
 import json
 import os
 import re
+import sys
 import time
 from unittest import mock
 
@@ -40,6 +41,7 @@ from moto.stepfunctions.parser.asl.antlr.runtime.ASLParser import ASLParser
 from moto.stepfunctions.parser.asl.component.common.path import result_path as sfn_result_path
 from moto.stepfunctions.parser.asl.parse import asl_parser
 from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+from moto.stepfunctions.parser.asl.utils import boto_client as sfn_boto_client
 from moto.stepfunctions.parser.asl.utils import json_path as sfn_json_path
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
@@ -656,10 +658,35 @@ def parse_each_text_once(monkeypatch):
     monkeypatch.setattr(sfn_result_path, "parse", functools.lru_cache(maxsize=1024)(parse_json_path))
 
 
+@functools.lru_cache(maxsize=None)
+def _shared_sdk_client(region, service):
+    return _new_sdk_client(region=region, service=service)
+
+
+_new_sdk_client = sfn_boto_client.boto_client_for
+
+
+def share_sdk_clients(monkeypatch):
+    """Test speed only, behaviour unchanged: moto builds a new boto3 client, its class included, for every task
+    state it runs. boto3's clients are thread safe, so one client per region and service serves every state that
+    has no credentials of its own."""
+    def boto_client_for(region, service, state_credentials=None):
+        if state_credentials:
+            return _new_sdk_client(region=region, service=service, state_credentials=state_credentials)
+        return _shared_sdk_client(region, service)
+
+    users = [module for name, module in sys.modules.items() if name.startswith("moto.stepfunctions.parser.")
+             and getattr(module, "boto_client_for", None) is _new_sdk_client]
+    assert users, "moto's state task modules no longer import boto_client_for"
+    for module in users:
+        monkeypatch.setattr(module, "boto_client_for", boto_client_for)
+
+
 @pytest.fixture
 def harness(monkeypatch, orchestration_template, dms_task_properties):
     monkeypatch.setattr(StepFunctionsParserBackend, "_validate_definition", staticmethod(_validate_definition_once))
     parse_each_text_once(monkeypatch)
+    share_sdk_clients(monkeypatch)
     # moto's interpreter looks the aws-sdk service name up in boto3 as is; the SDK integration
     # `databasemigration` is boto3's `dms`.
     monkeypatch.setitem(StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES, "databasemigration", "dms")

@@ -19,6 +19,10 @@ os.environ.pop("AWS_PROFILE", None)
 sys.path[:0] = [str(REPO_ROOT / "tools" / "rehearsal"), str(REPO_ROOT / "test" / "python"),
                 str(REPO_ROOT / "src" / "runtime")]
 
+import speedups  # noqa: E402 - found through the path above
+
+speedups.apply()
+
 
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory):

@@ -120,6 +120,7 @@ class DmsSimulation:
                         describe_table_statistics, raising=False)
         patcher.setitem(StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES, "databasemigration", "dms")
         sfn_setup.parse_each_text_once(patcher)
+        sfn_setup.share_sdk_clients(patcher)
         sfn_setup.patch_definite_json_paths(patcher)
         sfn_setup.patch_sdk_timestamps(patcher)
         sfn_setup.patch_sdk_member_names(patcher)
