@@ -22,23 +22,20 @@ from unittest import mock
 
 import boto3
 import pytest
+from antlr4 import CommonTokenStream, InputStream
 from moto import mock_aws
 from moto.dms import models as dms_models
 from moto.dynamodb import models as dynamodb_models
 from moto.dms import responses as dms_responses
 from moto.dms.exceptions import DmsClientError, ResourceNotFoundFault
+from moto.stepfunctions.parser.asl.antlr.runtime.ASLLexer import ASLLexer
+from moto.stepfunctions.parser.asl.antlr.runtime.ASLParser import ASLParser
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
     StateTaskService,
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
     StateTaskServiceAwsSdk,
 )
-from antlr4 import CommonTokenStream, InputStream
-from jsonpath_ng import parse as parse_json_path
-from jsonpath_ng.ext import parse as parse_extended_json_path
-from moto.stepfunctions.parser.asl.antlr.runtime.ASLLexer import ASLLexer
-from moto.stepfunctions.parser.asl.antlr.runtime.ASLParser import ASLParser
-from moto.stepfunctions.parser.asl.component.common.path import result_path as sfn_result_path
 from moto.stepfunctions.parser.asl.parse import asl_parser
 from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 from moto.stepfunctions.parser.asl.utils import boto_client as sfn_boto_client
@@ -649,21 +646,19 @@ def _parse_definition(definition):
 
 def parse_each_text_once(monkeypatch):
     """Test speed only, behaviour unchanged: moto lexes and parses a state machine's whole definition with ANTLR's
-    pure-Python runtime when each execution starts (three quarters of a 200-execution burst's CPU time), and builds a
-    JSONPath parser, LALR tables included, for every path it reads. The syntax tree of one text is always the same,
-    and the preprocessing reads it without changing it, so each text is parsed once; every execution still builds
-    its own evaluation components from it. Parsed JSONPath expressions are immutable, so each path is parsed once."""
+    pure-Python runtime when each execution starts (three quarters of a 200-execution burst's CPU time). The syntax
+    tree of one text is always the same, and the preprocessing reads it without changing it, so each text is parsed
+    once; every execution still builds its own evaluation components from it. (JSONPaths are parsed once for every
+    test: speedups.py.)"""
     monkeypatch.setattr(asl_parser.AmazonStateLanguageParser, "parse", staticmethod(_parse_definition))
-    monkeypatch.setattr(sfn_json_path, "parse", functools.lru_cache(maxsize=1024)(parse_extended_json_path))
-    monkeypatch.setattr(sfn_result_path, "parse", functools.lru_cache(maxsize=1024)(parse_json_path))
+
+
+_new_sdk_client = sfn_boto_client.boto_client_for
 
 
 @functools.lru_cache(maxsize=None)
 def _shared_sdk_client(region, service):
     return _new_sdk_client(region=region, service=service)
-
-
-_new_sdk_client = sfn_boto_client.boto_client_for
 
 
 def share_sdk_clients(monkeypatch):
