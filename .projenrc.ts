@@ -90,7 +90,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     include: ['src/**/*.ts', 'test/**/*.ts', 'integ/**/*.ts', 'projenrc/**/*.ts', '.projenrc.ts'],
   },
 
-  gitignore: ['test-reports/', 'typecheck-and-lint-probe-*/', 'cdk.out/', '.venv', '__pycache__/', '.pytest_cache/', '.hypothesis/', 'dist/', 'integ/cdk-integ.out.*', 'integ/*.js.snapshot/asset.*/__pycache__/', '.mutation/'],
+  gitignore: ['test-reports/', 'typecheck-and-lint-probe-*/', 'cdk.out/', '.venv', '.venv-bindings', '__pycache__/', '.pytest_cache/', '.hypothesis/', 'dist/', 'integ/cdk-integ.out.*', 'integ/*.js.snapshot/asset.*/__pycache__/', '.mutation/'],
 });
 
 // @swc/jest replaces ts-jest as the transform.
@@ -277,6 +277,15 @@ const JEST_UNIT = 'CDK_VALIDATION=false jest --ci --testPathIgnorePatterns=/node
   `--testPathIgnorePatterns=${PYTHON_BINDINGS_TEST} --testPathIgnorePatterns=${PROP_MATRIX_TEST}`;
 /** All of them in one jest worker, in the lane that has the time for them. */
 const JEST_ALL = `${JEST_UNIT} --maxWorkers=1`;
+/**
+ * The concurrency tests (bursts of runs on one replication task, in moto's interpreter: a minute and a half of one
+ * core) run in the library lane, which has the time for them, on a synthesis of the example of their own: the two
+ * lanes do not wait for each other. The example lane's pytest leaves them out.
+ */
+const CONCURRENCY_TESTS = 'test/python/test_concurrent_runs.py';
+const CONCURRENCY_OUT = 'dist/concurrency.out';
+const CONCURRENCY_STEP = `${commandsOf('synth:example')} --output ${CONCURRENCY_OUT} && ` +
+  `CDK_OUT=${CONCURRENCY_OUT} ${VENV_PYTHON} -m pytest ${CONCURRENCY_TESTS} ${PYTEST_OPTIONS}`;
 const bindingsEnv = Object.entries(BINDINGS_ENV).map(([key, value]) => `${key}=${value}`).join(' ');
 
 /** Lanes of named steps, as the command line of scripts/parallel.sh. */
@@ -290,7 +299,7 @@ project.testTask.exec(inLanes({
   example: {
     'synth': commandsOf('synth:example'),
     'cfn-lint': commandsOf('lint:cfn'),
-    'pytest': PYTEST,
+    'pytest': `${PYTEST} --ignore=${CONCURRENCY_TESTS}`,
     'rehearsal': commandsOf('test:rehearsal'),
     'mutation': 'bash scripts/mutation-test.sh',
   },
@@ -307,6 +316,7 @@ project.testTask.exec(inLanes({
     'packages': BINDINGS_LANGUAGES.map((language) => commandsOf(`package:${language}`)).join(' && '),
     'bindings': `${bindingsEnv} bash test/bindings/run.sh`,
     'cdk-nag-consumer': 'bash scripts/cdk-nag-consumer-check.sh --compiled',
+    'concurrency': CONCURRENCY_STEP,
   },
 }));
 

@@ -24,13 +24,26 @@ synth() {
 step 'TypeScript: the reference app, on the sources'
 synth typescript "$here/typescript" "npx ts-node --swc app.ts"
 
-step "Python: the wheel and aws-cdk-lib==$CDK_VERSION from PyPI in a new virtual environment, the README's example"
-python3 -m venv "$out/python-venv"
-"$out/python-venv/bin/pip" install -q --disable-pip-version-check "$root"/dist/python/*.whl \
-  "aws-cdk-lib==$CDK_VERSION" "constructs==$CONSTRUCTS_VERSION"
+step "Python: the wheel, with aws-cdk-lib==$CDK_VERSION from PyPI, in a virtual environment of its own, the README's example"
+# The environment (.venv-bindings) keeps aws-cdk-lib and constructs between runs and is made anew when their versions
+# change: installing the 50 MB aws-cdk-lib wheel, bytecode and all, took a third of this script. The wheel itself is
+# installed anew every run, its requirements resolved against what is there (pip fetches whatever is missing), and
+# `pip check` fails the run on any requirement of the wheel that the environment does not meet.
+venv="$root/.venv-bindings"
+dependencies="aws-cdk-lib==$CDK_VERSION constructs==$CONSTRUCTS_VERSION"
+if [ "$(cat "$venv/.dependencies" 2>/dev/null)" != "$dependencies" ]; then
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  # shellcheck disable=SC2086 # two requirement words
+  "$venv/bin/pip" install -q --disable-pip-version-check $dependencies
+  echo "$dependencies" > "$venv/.dependencies"
+fi
+"$venv/bin/pip" uninstall -q -y cdk-migration-pipeline
+"$venv/bin/pip" install -q --disable-pip-version-check "$root"/dist/python/*.whl
+"$venv/bin/pip" check
 mkdir -p "$out/python-app"
-"$out/python-venv/bin/python" "$here/python/readme_example.py" "$root/README.md" > "$out/python-app/app.py"
-synth python "$out/python-app" "$out/python-venv/bin/python app.py"
+"$venv/bin/python" "$here/python/readme_example.py" "$root/README.md" > "$out/python-app/app.py"
+synth python "$out/python-app" "$venv/bin/python app.py"
 
 step "Java: the Maven artifact with aws-cdk-lib $CDK_VERSION from Maven Central"
 # Maven keeps a release it has resolved once; drop the previous build of the artifact so this one is used.

@@ -9,6 +9,9 @@ import jsonpath_ng
 import jsonpath_ng.ext
 
 
+_applied = False
+
+
 @functools.lru_cache(maxsize=1)
 def _sns_signing_key():
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -17,6 +20,12 @@ def _sns_signing_key():
 
 
 def apply():
+    """Once per process: pytest runs a conftest anew in every session, and the mutation run starts a session per
+    mutant, each of which would otherwise get a new, empty model loader (and wrap the parsers once more)."""
+    global _applied
+    if _applied:
+        return
+    _applied = True
     # moto gives every test a fresh boto3 session, and each new session would read the service models from disk
     # again; one shared (read-only) model loader serves them all.
     shared_loader = botocore.loaders.create_loader()
