@@ -92,8 +92,14 @@ class MariaDBServer:
         if self.process is None or self.process.poll() is not None:
             self.process = None
             return
-        subprocess.run([_program("mariadb-admin"), f"--socket={self.socket}", "-uroot", "shutdown"],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=STOP_TIMEOUT_SECONDS, check=False)
+        try:
+            # The server's own clean shutdown, as SQL: `mariadb-admin shutdown` does the same, then checks once a
+            # second whether the server is gone, which cost a second per server.
+            self.execute("SHUTDOWN")
+        except pymysql.err.Error:
+            subprocess.run([_program("mariadb-admin"), f"--socket={self.socket}", "-uroot", "shutdown"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=STOP_TIMEOUT_SECONDS,
+                           check=False)
         try:
             self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:
