@@ -107,6 +107,7 @@ project.addPackageIgnore('/.ci/');
 project.addPackageIgnore('cdk.out/');
 // What the checks leave in a checkout: without these, every jsii package embeds the test environment.
 project.addPackageIgnore('/.venv/');
+project.addPackageIgnore('/.venv-bindings/');
 project.addPackageIgnore('/test-reports/');
 project.addPackageIgnore('/.mutation/');
 project.addPackageIgnore('/.hypothesis/');

@@ -68,10 +68,12 @@ function packedFilesAfterCompile(): string[] {
     // A stale byte-code folder, as running the Python tests leaves one, must not be shipped.
     fs.mkdirSync(path.join(dir, 'src', 'runtime', '__pycache__'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'src', 'runtime', '__pycache__', 'validate.cpython-311.pyc'), '');
-    // What the test command leaves in a checkout: the Python test environment, the lanes' logs and step times, the
+    // What the test command leaves in a checkout: the Python test environments, the lanes' logs and step times, the
     // mutation run's scratch copy and Hypothesis's example database.
     fs.mkdirSync(path.join(dir, '.venv', 'lib'), { recursive: true });
     fs.writeFileSync(path.join(dir, '.venv', 'pyvenv.cfg'), '');
+    fs.mkdirSync(path.join(dir, '.venv-bindings', 'lib'), { recursive: true });
+    fs.writeFileSync(path.join(dir, '.venv-bindings', 'pyvenv.cfg'), '');
     fs.mkdirSync(path.join(dir, 'test-reports'));
     fs.writeFileSync(path.join(dir, 'test-reports', 'example.log'), '');
     fs.writeFileSync(path.join(dir, 'test-reports', 'steps.tsv'), '');
