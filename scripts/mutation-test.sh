@@ -74,6 +74,9 @@ find "$WORK" -name __pycache__ -prune -exec rm -rf {} +
 } > "$WORK/setup.cfg"
 
 cd "$WORK"
+# pytest looks up and loads the plugins that installed packages declare, and marks their modules for assertion
+# rewriting, at the start of every session: one per mutant. None of the tests above uses such a plugin.
+export PYTEST_DISABLE_PLUGIN_AUTOLOAD=1
 patterns=()
 for function in $FUNCTIONS; do patterns+=("${function%%.*}.x_${function#*.}__mutmut_*"); done
 # mutmut's progress lines are left out of the log; a failure of mutmut itself fails the run (pipefail), while grep's

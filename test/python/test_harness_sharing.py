@@ -53,3 +53,64 @@ def test_the_speedups_apply_once_per_process_whatever_runs_the_conftest_again():
     speedups.apply()
     assert botocore.session.create_loader() is loader
     assert jsonpath_ng.parse is parse
+
+
+def test_the_kwargs_check_of_event_handlers_gives_inspect_s_answer_and_still_refuses_a_handler_without_kwargs():
+    import botocore.hooks
+    import pytest
+
+    def with_kwargs(a, **kwargs):
+        return a
+
+    def without_kwargs(a):
+        return a
+
+    class Handler:
+        def handle(self, **kwargs):
+            return kwargs
+
+        def __call__(self, a):
+            return a
+
+    check = botocore.hooks.accepts_kwargs
+    assert check is not botocore.compat.accepts_kwargs  # the cached check is installed
+    for handler, expected in ((with_kwargs, "kwargs"), (without_kwargs, None), (Handler().handle, "kwargs"),
+                              (Handler(), None)):
+        assert check(handler) == botocore.compat.accepts_kwargs(handler) == expected
+        assert check(handler) == expected  # asked again, from the cache for plain functions
+    # Two closures from one definition share a code object, and so the answer.
+    made = [(lambda: lambda **kwargs: kwargs)() for _ in range(2)]
+    assert [check(handler) for handler in made] == ["kwargs", "kwargs"]
+    with pytest.raises(ValueError, match="must accept keyword arguments"):
+        botocore.hooks.HierarchicalEmitter().register("before-call.s3", without_kwargs)
+
+
+def test_sessions_share_the_default_event_alias_answers_and_keep_their_own_for_other_tables():
+    import botocore.hooks
+    import botocore.session
+
+    first, second = botocore.session.Session(), botocore.session.Session()
+    assert first._events._alias_name_cache is second._events._alias_name_cache
+    # botocore's table renames the old service name "autoscaling" to "auto-scaling" in event names.
+    assert first._events._alias_event_name("before-call.autoscaling.X") == "before-call.auto-scaling.X"
+    assert second._events._alias_event_name("before-call.autoscaling.X") == "before-call.auto-scaling.X"
+    own = botocore.hooks.EventAliaser(botocore.hooks.HierarchicalEmitter(), {"a": "b"})
+    assert own._alias_name_cache is not first._events._alias_name_cache
+    assert own._alias_event_name("x.a.y") == "x.b.y"
+    assert first._events._alias_event_name("x.a.y") == "x.a.y"
+
+
+def test_each_mock_still_answers_http_calls_to_aws_urls_with_moto_after_the_first():
+    # The `requests` mock's answer objects are made once and registered again by every mock_aws() start.
+    import boto3
+    import requests
+    from moto import mock_aws
+
+    for bucket in ("first", "second"):
+        with mock_aws():
+            boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=bucket)
+            boto3.client("s3", region_name="us-east-1").put_object(Bucket=bucket, Key="k", Body=b"body", ACL="public-read")
+            answer = requests.get(f"https://{bucket}.s3.amazonaws.com/k", timeout=5)
+            assert (answer.status_code, answer.content) == (200, b"body")
+            unknown = requests.get("https://unknown-service.amazonaws.com/", timeout=5)
+            assert (unknown.status_code, unknown.text) == (400, "The method is not implemented")
