@@ -280,13 +280,10 @@ const JEST_UNIT = 'CDK_VALIDATION=false jest --ci --testPathIgnorePatterns=/node
 const JEST_ALL = `${JEST_UNIT} --maxWorkers=1`;
 /**
  * The concurrency tests (bursts of runs on one replication task, in moto's interpreter: a minute and a half of one
- * core) run in the library lane, which has the time for them, on a synthesis of the example of their own: the two
- * lanes do not wait for each other. The example lane's pytest leaves them out.
+ * core), a step of their own in the example lane, after its pytest, on the same cdk.out: the library lane is the
+ * longer one without them.
  */
 const CONCURRENCY_TESTS = 'test/python/test_concurrent_runs.py';
-const CONCURRENCY_OUT = 'dist/concurrency.out';
-const CONCURRENCY_STEP = `${commandsOf('synth:example')} --output ${CONCURRENCY_OUT} && ` +
-  `CDK_OUT=${CONCURRENCY_OUT} ${VENV_PYTHON} -m pytest ${CONCURRENCY_TESTS} ${PYTEST_OPTIONS}`;
 const bindingsEnv = Object.entries(BINDINGS_ENV).map(([key, value]) => `${key}=${value}`).join(' ');
 
 /** Lanes of named steps, as the command line of scripts/parallel.sh. */
@@ -301,6 +298,7 @@ project.testTask.exec(inLanes({
     'synth': commandsOf('synth:example'),
     'cfn-lint': commandsOf('lint:cfn'),
     'pytest': `${PYTEST} --ignore=${CONCURRENCY_TESTS}`,
+    'concurrency': `${VENV_PYTHON} -m pytest ${CONCURRENCY_TESTS} ${PYTEST_OPTIONS}`,
     'rehearsal': commandsOf('test:rehearsal'),
     'mutation': 'bash scripts/mutation-test.sh',
   },
@@ -317,7 +315,6 @@ project.testTask.exec(inLanes({
     'packages': BINDINGS_LANGUAGES.map((language) => commandsOf(`package:${language}`)).join(' && '),
     'bindings': `${bindingsEnv} bash test/bindings/run.sh`,
     'cdk-nag-consumer': 'bash scripts/cdk-nag-consumer-check.sh --compiled',
-    'concurrency': CONCURRENCY_STEP,
   },
 }));
 
