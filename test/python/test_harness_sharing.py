@@ -1,11 +1,12 @@
 """What the harness shares between executions to save time, and what it must not: each definition text is parsed
 once but every parse gets new evaluation components, since they keep one execution's state
-(test_state_machine.parse_each_text_once); task states share one SDK client per region and service, unless a state
-has credentials of its own (test_state_machine.share_sdk_clients); speedups.py applies once per process."""
+(test_state_machine.parse_each_text_once); task states share one SDK client per region, service and role
+(test_state_machine.share_sdk_clients); speedups.py applies once per process."""
 
 import json
 
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.credentials import StateCredentials
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
 from test_state_machine import parse_each_text_once, share_sdk_clients
@@ -30,15 +31,20 @@ def test_one_text_gives_one_syntax_tree_and_new_components_each_time(monkeypatch
     assert second is not first
 
 
-def test_task_states_share_a_client_per_region_and_service_but_not_across_credentials(monkeypatch):
+def test_task_states_share_a_client_per_region_service_and_role(monkeypatch):
     share_sdk_clients(monkeypatch)
     client_for = lambda_eval_utils.boto_client_for
-    lambda_client = client_for(region="us-west-2", service="lambda")
-    assert client_for(region="us-west-2", service="lambda") is lambda_client
-    assert client_for(region="us-east-1", service="lambda") is not lambda_client
-    assert client_for(region="us-west-2", service="sqs") is not lambda_client
-    assumed = {"RoleArn": "arn:aws:iam::123456789012:role/other"}
-    assert client_for(region="us-west-2", service="lambda", state_credentials=assumed) is not lambda_client
+    # moto hands every task state credentials: the execution's role, or the role of the state's Credentials field.
+    role = StateCredentials(role_arn="arn:aws:iam::123456789012:role/execution")
+    lambda_client = client_for(region="us-west-2", service="lambda", state_credentials=role)
+    same_role = StateCredentials(role_arn="arn:aws:iam::123456789012:role/execution")
+    assert client_for(region="us-west-2", service="lambda", state_credentials=same_role) is lambda_client
+    assert client_for(region="us-east-1", service="lambda", state_credentials=role) is not lambda_client
+    assert client_for(region="us-west-2", service="sqs", state_credentials=role) is not lambda_client
+    other = StateCredentials(role_arn="arn:aws:iam::123456789012:role/other")
+    assert client_for(region="us-west-2", service="lambda", state_credentials=other) is not lambda_client
+    # Anything but moto's credentials object gets a client of its own.
+    assert client_for(region="us-west-2", service="lambda") is not client_for(region="us-west-2", service="lambda")
 
 
 def test_the_speedups_apply_once_per_process_whatever_runs_the_conftest_again():

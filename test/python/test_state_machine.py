@@ -30,6 +30,7 @@ from moto.dms import responses as dms_responses
 from moto.dms.exceptions import DmsClientError, ResourceNotFoundFault
 from moto.stepfunctions.parser.asl.antlr.runtime.ASLLexer import ASLLexer
 from moto.stepfunctions.parser.asl.antlr.runtime.ASLParser import ASLParser
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.credentials import StateCredentials
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
     StateTaskService,
 )
@@ -657,18 +658,19 @@ _new_sdk_client = sfn_boto_client.boto_client_for
 
 
 @functools.lru_cache(maxsize=None)
-def _shared_sdk_client(region, service):
-    return _new_sdk_client(region=region, service=service)
+def _shared_sdk_client(region, service, role_arn):
+    return _new_sdk_client(region=region, service=service, state_credentials=StateCredentials(role_arn=role_arn))
 
 
 def share_sdk_clients(monkeypatch):
     """Test speed only, behaviour unchanged: moto builds a new boto3 client, its class included, for every task
-    state it runs. boto3's clients are thread safe, so one client per region and service serves every state that
-    has no credentials of its own."""
+    state it runs. boto3's clients are thread safe, so one client per region, service and role serves every state
+    that runs as that role. moto hands every task state credentials: those of the state's `Credentials` field, or else
+    the execution's role."""
     def boto_client_for(region, service, state_credentials=None):
-        if state_credentials:
+        if not isinstance(state_credentials, StateCredentials):
             return _new_sdk_client(region=region, service=service, state_credentials=state_credentials)
-        return _shared_sdk_client(region, service)
+        return _shared_sdk_client(region, service, state_credentials.role_arn)
 
     users = [module for name, module in sys.modules.items() if name.startswith("moto.stepfunctions.parser.")
              and getattr(module, "boto_client_for", None) is _new_sdk_client]
