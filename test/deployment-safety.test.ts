@@ -1,7 +1,7 @@
 import { describe, test, expect } from '@jest/globals';
 import { App, Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { synthesizeWith, synthPipeline } from './pipeline-fixture';
+import { defaultPipeline, synthesizeWith, synthPipeline } from './pipeline-fixture';
 import { auroraMysqlVersion, TapStack } from '../integ/tap-stack';
 
 describe('the DataSync agent keeps its AMI across deployments', () => {
@@ -10,7 +10,7 @@ describe('the DataSync agent keeps its AMI across deployments', () => {
    * "Custom resources" / "Custom resource response objects", CloudFormation User Guide: Ref returns the physical
    * resource id the provider answered with, and an unchanged resource is not sent any request.
    */
-  const fixture = synthPipeline();
+  const fixture = defaultPipeline();
   const dataSync = fixture.nested('DataSyncStack').toJSON().Resources as Record<string, any>;
   const [instanceId, instance] = Object.entries(dataSync).find(([, r]) => r.Type === 'AWS::EC2::Instance')!;
   const [imageId, image] = Object.entries(dataSync).find(([, r]) => r.Type === 'Custom::DataSyncAgentImage')!;
@@ -58,7 +58,7 @@ describe('the DataSync S3 location is created after its role has propagated', ()
    * "Providing DataSync access to S3 buckets", AWS DataSync User Guide: CreateLocationS3 assumes the bucket-access
    * role; a role created seconds before can still be refused ("Unable to assume role") while IAM propagates it.
    */
-  const resources = synthPipeline().nested('DataSyncStack').toJSON().Resources as Record<string, any>;
+  const resources = defaultPipeline().nested('DataSyncStack').toJSON().Resources as Record<string, any>;
   const idOf = (type: string, prefix = '') => Object.entries(resources).find(([id, r]) => r.Type === type && id.startsWith(prefix))![0];
   const location = resources[idOf('AWS::DataSync::LocationS3')];
   const role = idOf('AWS::IAM::Role', 'DataSyncBucketAccessRole');
@@ -111,7 +111,7 @@ describe('the OpenSearch domain is created after the policy that lets it write i
    * policy does not yet grant es.amazonaws.com logs:CreateLogStream and logs:PutLogEvents.
    */
   test('the domain DependsOn the logs resource policy', () => {
-    const resources = synthPipeline().nested('LoggingStack').toJSON().Resources as Record<string, any>;
+    const resources = defaultPipeline().nested('LoggingStack').toJSON().Resources as Record<string, any>;
     const [policyId] = Object.entries(resources).find(([, r]) => r.Type === 'AWS::Logs::ResourcePolicy')!;
     const domain = Object.values(resources).find((r) => r.Type === 'AWS::OpenSearchService::Domain');
     expect(domain.DependsOn).toContain(policyId);

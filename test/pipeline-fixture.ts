@@ -36,6 +36,17 @@ export function synthPipeline(props: MigrationPipelineProps = {}, context: Recor
   };
 }
 
+let defaults: PipelineFixture | undefined;
+
+/**
+ * The pipeline with every default, synthesized once per test file (jest loads this module anew for each file), for
+ * the tests of a file that only read it; a test that changes the construct tree or a template synthesizes its own.
+ */
+export function defaultPipeline(): PipelineFixture {
+  defaults ??= synthPipeline();
+  return defaults;
+}
+
 /** Builds a pipeline without keeping it, for tests of props that must be rejected. */
 export function buildPipeline(props: MigrationPipelineProps, context: Record<string, unknown> = {}): MigrationPipeline {
   const app = new App({ context });

@@ -6,7 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { MigrationPipeline } from '../src';
-import { PipelineFixture, synthPipeline, validateWith } from './pipeline-fixture';
+import { defaultPipeline, PipelineFixture, synthPipeline, validateWith } from './pipeline-fixture';
 import { allResources } from './template-resources';
 
 /** Every template of a synthesized pipeline: the root's, then each nested stack's. */
@@ -97,7 +97,7 @@ describe('DataSync turned off', () => {
   });
 
   test('is on by default (the specification)', () => {
-    const defaults = synthPipeline();
+    const defaults = defaultPipeline();
     expect(Object.keys(defaults.pipeline.nestedStacks)).toContain('DataSyncStack');
     expect(Object.keys(defaults.pipeline.monitoring.alarms)).toContain('DataSyncActivationErrors');
   });
@@ -119,7 +119,7 @@ describe('on-premises network', () => {
   });
 
   test('without it, the defaults stay deployable anywhere: DMS to any address on the source port, the agent all outbound', () => {
-    const defaults = synthPipeline();
+    const defaults = defaultPipeline();
     expect(dmsEgress(defaults).filter((rule: any) => rule.FromPort === 3306).map((rule: any) => rule.CidrIp)).toEqual(['0.0.0.0/0']);
     defaults.nested('NetworkStack').hasResourceProperties('AWS::EC2::SecurityGroup', {
       GroupDescription: Match.stringLikeRegexp('^DataSync agent'),
@@ -203,7 +203,7 @@ describe('notifications and alarm thresholds', () => {
   });
 
   test('today\'s thresholds are the defaults: CDC latency 600 s over 3 periods, one error, a quarter of the audit volume', () => {
-    const alarms = synthPipeline().nested('MonitoringStack');
+    const alarms = defaultPipeline().nested('MonitoringStack');
     alarms.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'CDCLatencySource', Threshold: 600, EvaluationPeriods: 3 });
     alarms.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Threshold: 1 });
     alarms.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'FreeStorageSpace', Threshold: 5120 });

@@ -4,7 +4,7 @@
  */
 import { describe, test, expect } from '@jest/globals';
 import { CfnResource, Stack } from 'aws-cdk-lib';
-import { PipelineFixture, synthPipeline } from './pipeline-fixture';
+import { defaultPipeline, PipelineFixture, synthPipeline } from './pipeline-fixture';
 
 function reviewFunction(fx: ReturnType<typeof synthPipeline>): any {
   const functions = Object.values(fx.nested('OrchestrationStack').findResources('AWS::Lambda::Function')) as any[];
@@ -29,7 +29,7 @@ function dmsValueOfOrchestrationParameter(fx: PipelineFixture, value: any): any 
 
 describe('table-review function', () => {
   test('by default, tables DMS cannot validate fail the run; the migration type and the report prefix are passed on', () => {
-    const env = reviewFunction(synthPipeline()).Properties.Environment.Variables;
+    const env = reviewFunction(defaultPipeline()).Properties.Environment.Variables;
     expect(env.ACCEPT_TABLES_WITHOUT_VALIDATION).toBe('false');
     expect(env.MIGRATION_TYPE).toBe('full-load-and-cdc');
     expect(env.REPORT_PREFIX).toBe('reports/migrations/');
@@ -41,7 +41,7 @@ describe('table-review function', () => {
     // CloudFormation reference, AWS::DMS::ReplicationTask, Return values: "Ref returns the Amazon Resource Name (ARN)
     // of the replication task"; its ReplicationTaskIdentifier and Id attributes are names, which DescribeTableStatistics
     // refuses.
-    const fx = synthPipeline();
+    const fx = defaultPipeline();
     const fn = reviewFunction(fx);
     const taskIds = Object.keys(fx.nested('DMSStack').findResources('AWS::DMS::ReplicationTask'));
     expect(taskIds).toHaveLength(1);
@@ -63,7 +63,7 @@ describe('table-review function', () => {
   });
 
   test('its timeout (5 minutes) is shorter than the state machine gives it (6 minutes)', () => {
-    const fx = synthPipeline();
+    const fx = defaultPipeline();
     expect(reviewFunction(fx).Properties.Timeout).toBe(300);
     const [sm] = Object.values(fx.nested('OrchestrationStack').findResources('AWS::StepFunctions::StateMachine')) as any[];
     const parts = sm.Properties.DefinitionString['Fn::Join'][1] as unknown[];
