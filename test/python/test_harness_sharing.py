@@ -1,14 +1,24 @@
 """What the harness shares between executions to save time, and what it must not: each definition text is parsed
 once but every parse gets new evaluation components, since they keep one execution's state
 (test_state_machine.parse_each_text_once); task states share one SDK client per region, service and role
-(test_state_machine.share_sdk_clients); speedups.py applies once per process."""
+(test_state_machine.share_sdk_clients); speedups.py applies once per process, and what it keeps gives the answers
+botocore and moto would give."""
 
 import json
 
+import boto3
+import botocore.compat
+import botocore.hooks
+import botocore.session
+import jsonpath_ng
+import pytest
+import requests
+from moto import mock_aws
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.credentials import StateCredentials
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
+import speedups
 from test_state_machine import parse_each_text_once, share_sdk_clients
 
 # A Choice state, whose component keeps the branch one execution took.
@@ -50,11 +60,6 @@ def test_task_states_share_a_client_per_region_service_and_role(monkeypatch):
 def test_the_speedups_apply_once_per_process_whatever_runs_the_conftest_again():
     # pytest runs the conftest anew in each session (the mutation run has one per mutant); a second apply() must keep
     # the model loader, and its cache, that the first one installed.
-    import botocore.session
-    import jsonpath_ng
-
-    import speedups
-
     loader, parse = botocore.session.create_loader(), jsonpath_ng.parse
     speedups.apply()
     assert botocore.session.create_loader() is loader
@@ -62,9 +67,6 @@ def test_the_speedups_apply_once_per_process_whatever_runs_the_conftest_again():
 
 
 def test_the_kwargs_check_of_event_handlers_gives_inspect_s_answer_and_still_refuses_a_handler_without_kwargs():
-    import botocore.hooks
-    import pytest
-
     def with_kwargs(a, **kwargs):
         return a
 
@@ -92,9 +94,6 @@ def test_the_kwargs_check_of_event_handlers_gives_inspect_s_answer_and_still_ref
 
 
 def test_sessions_share_the_default_event_alias_answers_and_keep_their_own_for_other_tables():
-    import botocore.hooks
-    import botocore.session
-
     first, second = botocore.session.Session(), botocore.session.Session()
     assert first._events._alias_name_cache is second._events._alias_name_cache
     # botocore's table renames the old service name "autoscaling" to "auto-scaling" in event names.
@@ -108,14 +107,11 @@ def test_sessions_share_the_default_event_alias_answers_and_keep_their_own_for_o
 
 def test_each_mock_still_answers_http_calls_to_aws_urls_with_moto_after_the_first():
     # The `requests` mock's answer objects are made once and registered again by every mock_aws() start.
-    import boto3
-    import requests
-    from moto import mock_aws
-
     for bucket in ("first", "second"):
         with mock_aws():
-            boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=bucket)
-            boto3.client("s3", region_name="us-east-1").put_object(Bucket=bucket, Key="k", Body=b"body", ACL="public-read")
+            s3 = boto3.client("s3", region_name="us-east-1")
+            s3.create_bucket(Bucket=bucket)
+            s3.put_object(Bucket=bucket, Key="k", Body=b"body", ACL="public-read")
             answer = requests.get(f"https://{bucket}.s3.amazonaws.com/k", timeout=5)
             assert (answer.status_code, answer.content) == (200, b"body")
             unknown = requests.get("https://unknown-service.amazonaws.com/", timeout=5)
