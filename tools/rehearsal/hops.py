@@ -12,8 +12,9 @@ import json
 import os
 import sys
 import tempfile
+import types
 import uuid
-from contextlib import contextmanager
+from collections import ChainMap
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -250,27 +251,31 @@ class Function:
             sys.path.append(str(self._code_dir))
         path = Path(tempfile.mkdtemp(prefix="rehearsal-lambda-")) / f"{module_file}.py"
         path.write_text(self._code)
-        return getattr(import_file(f"rehearsal_{self.name.replace('-', '_')}", path), function)
+        module = import_file(f"rehearsal_{self.name.replace('-', '_')}", path)
+        module.os = FunctionOs({**self.environment, "AWS_REGION": REGION, "AWS_LAMBDA_FUNCTION_NAME": self.name})
+        return getattr(module, function)
 
     def invoke(self, event):
-        with environment({**self.environment, "AWS_REGION": REGION, "AWS_LAMBDA_FUNCTION_NAME": self.name}):
-            if self._module is None:
-                self._module = self._load()
-            return self._module(json.loads(json.dumps(event)), LambdaContext(self.name))
+        if self._module is None:
+            self._module = self._load()
+        return self._module(json.loads(json.dumps(event)), LambdaContext(self.name))
 
 
-@contextmanager
-def environment(variables):
-    saved = {name: os.environ.get(name) for name in variables}
-    os.environ.update({name: str(value) for name, value in variables.items()})
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+class FunctionOs(types.ModuleType):
+    """The `os` module as a function's code sees it on Lambda: the process's own, whose environment has the function's
+    variables over the process's. The process's environment is left as it is: moto's interpreter runs executions in
+    threads of their own, which read it meanwhile (botocore goes through all of it for proxies when it makes a client),
+    and a variable removed under such a read failed it; two functions running at once also each see only their own."""
+
+    def __init__(self, variables):
+        super().__init__("os")
+        self.environ = ChainMap({name: str(value) for name, value in variables.items()}, os.environ)
+
+    def getenv(self, name, default=None):
+        return self.environ.get(name, default)
+
+    def __getattr__(self, name):
+        return getattr(os, name)
 
 
 # Firehose -----------------------------------------------------------------------------------------------------------
