@@ -66,6 +66,9 @@ find "$WORK" -name __pycache__ -prune -exec rm -rf {} +
   # verdict depends on it.
   echo "    -p"
   echo "    no:unraisableexception"
+  # Each mutant runs first the tests that killed other mutants of its function (test/mutation/kill_order.py).
+  echo "    -p"
+  echo "    kill_order"
   # The Spark-backed tests are left out: mutmut forks a process per mutant, and a forked child cannot use the
   # parent's connection to Spark's JVM (they failed at random). The rule functions have tests of their own.
   echo "    -m"
@@ -77,6 +80,8 @@ cd "$WORK"
 # pytest looks up and loads the plugins that installed packages declare, and marks their modules for assertion
 # rewriting, at the start of every session: one per mutant. None of the tests above uses such a plugin.
 export PYTEST_DISABLE_PLUGIN_AUTOLOAD=1
+export PYTHONPATH="$ROOT/test/mutation${PYTHONPATH:+:$PYTHONPATH}"
+export MUTATION_KILL_LOG="$ROOT/$WORK/kills.log"
 patterns=()
 for function in $FUNCTIONS; do patterns+=("${function%%.*}.x_${function#*.}__mutmut_*"); done
 # mutmut's progress lines are left out of the log; a failure of mutmut itself fails the run (pipefail), while grep's
