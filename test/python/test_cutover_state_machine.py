@@ -467,8 +467,12 @@ def test_a_task_that_does_not_run_aborts_the_cutover_at_once(cutover):
     assert cutover.harness.lease() is None
 
 
-def test_a_whole_deployment_during_the_stop_leaves_the_cutover_complete_and_the_task_stopped(cutover):
+def test_a_whole_deployment_during_the_stop_leaves_the_cutover_complete_and_the_task_stopped(cutover, monkeypatch):
     a_running_task(cutover)
+    # The guard's polls between its looks at the stopping task are recorded instead of slept: each look moves the
+    # task on by the DMS state rules, not by time.
+    polls = []
+    monkeypatch.setattr(dms_task_guard, "sleep", polls.append)
     cutover.publish_cdc(minutes=SETTLED_SAMPLES)
     dms = boto3.client("dms", region_name=REGION)
 
@@ -485,6 +489,7 @@ def test_a_whole_deployment_during_the_stop_leaves_the_cutover_complete_and_the_
     run = cutover.run()
 
     assert run.status == "SUCCEEDED", run.path
+    assert polls == [dms_task_guard.POLL_SECONDS]  # one poll: the stop was seen through, not given up at the deadline
     assert cutover.harness.start_calls == [(cutover.task_arn, "resume-processing")]  # the deployment's resume
     assert cutover.harness.task.status == "stopped"
     lease = cutover.harness.lease()
