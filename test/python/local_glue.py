@@ -33,6 +33,9 @@ SPARK_SETTINGS = {
 }
 
 
+JVM_EXIT_TIMEOUT_SECONDS = 60
+
+
 @dataclass
 class LocalSpark:
     """A local Spark session whose s3:// paths read local copies under `copies`."""
@@ -52,7 +55,19 @@ class LocalSpark:
         return cls(session, copies)
 
     def stop(self) -> None:
+        """Stops the session and ends its JVM, waiting for it: a JVM left to end with this process is never waited
+        for, so its CPU time would be missing from what the test command's steps report."""
+        from pyspark import SparkContext
+
         self.session.stop()
+        gateway = SparkContext._gateway
+        if gateway is None:
+            return
+        gateway.shutdown()
+        gateway.proc.stdin.close()  # the JVM ends when the pipe from this process closes
+        gateway.proc.wait(timeout=JVM_EXIT_TIMEOUT_SECONDS)
+        SparkContext._gateway = None
+        SparkContext._jvm = None
 
     def local_path(self, bucket: str, key: str) -> Path:
         return self.copies / bucket / key
