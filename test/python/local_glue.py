@@ -23,6 +23,9 @@ SPARK_SETTINGS = {
     "spark.sql.shuffle.partitions": "2",
     "spark.default.parallelism": "2",
     "spark.ui.enabled": "false",
+    # The test JVM runs small jobs for a few minutes: with the quick JIT compiler only (no optimizing compiler) and
+    # the serial garbage collector it uses about a third less CPU for the same tests, in the same wall time.
+    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
     "spark.driver.host": "127.0.0.1",
     "spark.driver.bindAddress": "127.0.0.1",
     # s3://bucket/key -> <copies>/bucket/key (see copy_to_spark).
