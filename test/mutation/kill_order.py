@@ -1,9 +1,8 @@
 """A pytest plugin for the mutation run: each mutant's tests run the tests that killed other mutants of the same
 function first.
 
-mutmut runs a mutant's tests with -x, so a killed mutant costs the tests that run before the first failing one. The
-tests of a function are given in no particular order, and the one that kills most of its mutants was often among the
-last. Every failing test is recorded in the file named by MUTATION_KILL_LOG (one line per kill, appended by each
+mutmut runs a mutant's tests fastest first, with -x, so a killed mutant costs the tests that run before the first
+failing one, and the test that kills most of a function's mutants was often not among the fastest. Every failing test is recorded in the file named by MUTATION_KILL_LOG (one line per kill, appended by each
 forked mutant process), and the next mutant of that function runs the tests by how many of its siblings each killed,
 most first, the others after them in their given order. Only the order changes: a mutant still runs every test until
 one fails, so a verdict cannot depend on it.
